@@ -1,0 +1,426 @@
+"""Build an index, add articles to it, remove them.
+
+Every write happens in a new generation directory beside the live one, under a
+lock file, and is switched in with an atomic rename of ``CURRENT``: a process
+killed at any moment leaves the index as it was before or as it is after.
+
+Example::
+
+    writer = IndexWriter(Config(index_dir="my-index"))
+    report = writer.build(["articles/"])
+    print(report.summary())
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from index.annotate import Annotator
+from index.chunk import Chunker
+from index.embed import Encoder
+from index.ingest import Article, read_articles
+from index.store import (
+    BM25_DIR,
+    BM25_IDS,
+    CURRENT,
+    DATABASE,
+    FORMAT_VERSION,
+    LOCK,
+    MANIFEST,
+    SCHEMA,
+    VECTORS,
+    IndexStore,
+    Manifest,
+    bm25_tokens,
+    connect,
+    current_generation,
+)
+from index.terms import terms
+from qa.config import Config
+from qa.errors import BadArticle, IndexLocked, NoArticles
+
+ARTICLES_PER_BATCH = 32
+
+
+@dataclass
+class BuildReport:
+    """What a build, add or remove did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    duplicates: int = 0
+    missing: list[str] = field(default_factory=list)
+    problems: list[BadArticle] = field(default_factory=list)
+    chunks_embedded: int = 0
+    articles: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def chunks_per_second(self) -> float:
+        """Chunks embedded per second of the whole operation."""
+        return self.chunks_embedded / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        """One paragraph for people: what changed, what was skipped, how fast."""
+        parts = [f"{len(self.added)} added"]
+        if self.updated:
+            parts.append(f"{len(self.updated)} updated")
+        if self.removed:
+            parts.append(f"{len(self.removed)} removed")
+        if self.unchanged:
+            parts.append(f"{self.unchanged} unchanged")
+        if self.duplicates:
+            parts.append(f"{self.duplicates} duplicate{'s' if self.duplicates != 1 else ''} skipped")
+        if self.problems:
+            parts.append(f"{len(self.problems)} bad input{'s' if len(self.problems) != 1 else ''} skipped")
+        if self.missing:
+            parts.append(f"not in the index: {', '.join(self.missing)}")
+        rate = f" ({self.chunks_per_second:.1f} chunks/s)" if self.chunks_embedded else ""
+        return (
+            f"{', '.join(parts)}. Index: {self.articles} articles, {self.chunks} chunks. "
+            f"Took {self.seconds:.1f} s, {self.chunks_embedded} chunks embedded{rate}."
+        )
+
+
+@contextlib.contextmanager
+def writer_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index's writer lock; the OS releases it if the process dies.
+
+    Raises:
+        IndexLocked: another live process holds it.
+    """
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise IndexLocked(
+                f"the index at {index_dir} is being updated by process {holder}; try again when it has finished"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _fsync(path: str | Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    """Flush every file and folder under ``path`` to disk."""
+    for root, _, files in os.walk(path):
+        for name in files:
+            _fsync(os.path.join(root, name))
+        _fsync(root)
+
+
+class _Generation:
+    """A generation being written: its database and its vectors, not yet live."""
+
+    def __init__(self, index_dir: Path, base: Path | None, dimension: int) -> None:
+        import faiss
+
+        self.index_dir = index_dir
+        self.path = index_dir / f"gen-{time.time_ns()}-{os.getpid()}"
+        self.path.mkdir()
+        self.db = connect(self.path / DATABASE, readonly=False)
+        if base is None:
+            self.db.executescript(SCHEMA)
+            self.vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        else:
+            source = connect(base / DATABASE, readonly=True)
+            source.backup(self.db)
+            source.close()
+            self.vectors = faiss.read_index(str(base / VECTORS))
+
+    def remove_articles(self, article_ids: Sequence[str]) -> None:
+        """Delete articles with their chunks, vectors, sentences and spans."""
+        for article_id in article_ids:
+            chunk_ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
+            if chunk_ids:
+                self.vectors.remove_ids(np.array(chunk_ids, dtype=np.int64))
+            df = Counter()
+            for (sentence_terms,) in self.db.execute("SELECT terms FROM sentences WHERE article_id = ?", (article_id,)):
+                df.update(sentence_terms.split())
+            self.db.executemany("UPDATE term_df SET df = df - ? WHERE term = ?", [(n, t) for t, n in df.items()])
+            for table, column in (("chunks", "article_id"), ("sentences", "article_id"), ("spans", "article_id"), ("articles", "id")):
+                self.db.execute(f"DELETE FROM {table} WHERE {column} = ?", (article_id,))
+        self.db.execute("DELETE FROM term_df WHERE df <= 0")
+
+    def add_articles(self, articles: Sequence[Article], chunker: Chunker, encoder: Encoder, annotator: Annotator, batch_size: int) -> int:
+        """Chunk, annotate and embed articles into this generation; returns the number of chunks."""
+        added_at = _now()
+        chunks = [chunk for article in articles for chunk in chunker.split(article)]
+        annotations = list(annotator.annotate(articles))
+        chunk_vectors = encoder.encode([c.text for c in chunks], batch_size=batch_size)
+        sentence_texts = [article.text[s.start : s.end] for article, (sents, _) in zip(articles, annotations) for s in sents]
+        sentence_vectors = iter(encoder.encode(sentence_texts, batch_size=batch_size))
+        self.db.executemany(
+            "INSERT INTO articles(id, title, text, source, origin, content_hash, url, date, added_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            [(a.id, a.title, a.text, a.source, a.origin, a.content_hash, a.url, a.date, added_at) for a in articles],
+        )
+        ids = []
+        for chunk in chunks:
+            cursor = self.db.execute(
+                "INSERT INTO chunks(article_id, start, end) VALUES (?,?,?)", (chunk.article_id, chunk.start, chunk.end)
+            )
+            ids.append(cursor.lastrowid)
+        if chunks:
+            self.vectors.add_with_ids(chunk_vectors, np.array(ids, dtype=np.int64))
+        df = Counter()
+        for article, (sentences, spans) in zip(articles, annotations):
+            rows = []
+            for sentence in sentences:
+                sentence_terms = set(terms(article.text[sentence.start : sentence.end]))
+                df.update(sentence_terms)
+                rows.append((article.id, sentence.start, sentence.end, " ".join(sorted(sentence_terms)), next(sentence_vectors).tobytes()))
+            self.db.executemany("INSERT INTO sentences(article_id, start, end, terms, vector) VALUES (?,?,?,?,?)", rows)
+            self.db.executemany(
+                "INSERT INTO spans(article_id, start, end, label) VALUES (?,?,?,?)",
+                [(article.id, s.start, s.end, s.label) for s in spans],
+            )
+        self.db.executemany(
+            "INSERT INTO term_df(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+            list(df.items()),
+        )
+        return len(chunks)
+
+    def commit(self, manifest_fields: dict) -> Manifest:
+        """Write the lexical index, vectors and manifest, then make this generation live."""
+        import bm25s
+        import faiss
+
+        rows = self.db.execute(
+            "SELECT c.id, substr(a.text, c.start + 1, c.end - c.start) FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id"
+        ).fetchall()
+        if rows:
+            retriever = bm25s.BM25()
+            retriever.index(bm25_tokens([text for _, text in rows]), show_progress=False)
+            retriever.save(str(self.path / BM25_DIR), allow_pickle=False)
+        np.save(self.path / BM25_IDS, np.array([chunk_id for chunk_id, _ in rows], dtype=np.int64), allow_pickle=False)
+        faiss.write_index(self.vectors, str(self.path / VECTORS))
+        counts = {
+            "articles": self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0],
+            "chunks": len(rows),
+            "sentences": self.db.execute("SELECT COUNT(*) FROM sentences").fetchone()[0],
+        }
+        self.db.commit()
+        self.db.close()
+        manifest = Manifest(format_version=FORMAT_VERSION, updated_at=_now(), **manifest_fields, **counts)
+        (self.path / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+        _fsync_tree(self.path)
+        pointer = self.index_dir / f"{CURRENT}.tmp-{os.getpid()}"
+        with open(pointer, "w", encoding="utf-8") as out:
+            out.write(self.path.name)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(pointer, self.index_dir / CURRENT)
+        _fsync(self.index_dir)
+        return manifest
+
+    def discard(self) -> None:
+        """Throw away an unfinished generation."""
+        with contextlib.suppress(Exception):
+            self.db.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _collect_garbage(index_dir: Path, keep: Path, previous: Path | None) -> None:
+    """Remove dead generations; the previous one stays for readers still using it."""
+    for entry in index_dir.iterdir():
+        if entry.name.startswith("gen-") and entry not in (keep, previous):
+            shutil.rmtree(entry, ignore_errors=True)
+        elif entry.name.startswith(f"{CURRENT}.tmp-"):
+            entry.unlink(missing_ok=True)
+
+
+def _carried_fields(manifest: Manifest) -> dict:
+    """The settings an update keeps from the index it changes."""
+    names = ("model", "dimension", "max_tokens", "chunk_tokens", "chunk_overlap", "built_at")
+    return {name: getattr(manifest, name) for name in names}
+
+
+class IndexWriter:
+    """Builds and updates the index at ``config.index_dir``.
+
+    Args:
+        config: settings (index directory, model, chunking, strictness).
+        encoder: the embedding model; by default loaded from ``config`` (or the index's manifest).
+        annotator: the sentence/entity finder; by default spaCy's English pipeline.
+        progress: show progress bars on the terminal.
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        encoder: Encoder | None = None,
+        annotator: Annotator | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.config = config or Config()
+        self._encoder = encoder
+        self.annotator = annotator or Annotator()
+        self.progress = progress
+
+    def _encoder_for(self, model: str) -> Encoder:
+        if self._encoder is None:
+            self._encoder = Encoder(model)
+        return self._encoder
+
+    def build(self, paths: Sequence[str | os.PathLike]) -> BuildReport:
+        """Build the index from scratch from files and folders; the old index stays live until the new one is whole.
+
+        Raises:
+            NoArticles: nothing indexable was found (the old index is untouched).
+            BadArticle: with ``config.strict``, the first bad input (the old index is untouched).
+            IndexLocked: another process is writing the index.
+        """
+        started = time.perf_counter()
+        ingest = read_articles(paths, strict=self.config.strict)
+        if not ingest.articles:
+            raise NoArticles(f"no articles could be read from {', '.join(map(str, paths))}")
+        encoder = self._encoder_for(self.config.build_model)
+        index_dir = self.config.index_dir
+        with writer_lock(index_dir):
+            previous = current_generation(index_dir)
+            generation = _Generation(index_dir, None, encoder.dimension)
+            try:
+                report = BuildReport(problems=ingest.problems, duplicates=ingest.duplicates)
+                fields = {
+                    "model": encoder.name,
+                    "dimension": encoder.dimension,
+                    "max_tokens": encoder.max_tokens,
+                    "chunk_tokens": min(self.config.chunk_tokens, encoder.max_tokens - 2),
+                    "chunk_overlap": self.config.chunk_overlap,
+                    "built_at": _now(),
+                }
+                report.chunks_embedded = self._add(generation, ingest.articles, encoder, fields)
+                report.added = [a.id for a in ingest.articles]
+                manifest = generation.commit(fields)
+            except BaseException:
+                generation.discard()
+                raise
+            _collect_garbage(index_dir, generation.path, previous)
+        return self._finish(report, manifest, started)
+
+    def add(self, paths: Sequence[str | os.PathLike]) -> BuildReport:
+        """Add new and changed articles; unchanged ones are not embedded again.
+
+        An article replaces an indexed one with the same id, or read from the
+        same file (or record), whose content differs.
+
+        Raises:
+            IndexNotFound: there is no index yet (build one first).
+            ModelMismatch: ``config.model`` differs from the index's model.
+            BadArticle: with ``config.strict``, the first bad input (the index is untouched).
+            IndexLocked: another process is writing the index.
+        """
+        started = time.perf_counter()
+        ingest = read_articles(paths, strict=self.config.strict)
+        index_dir = self.config.index_dir
+        with writer_lock(index_dir):
+            store = IndexStore.open(index_dir, model=self.config.model)
+            report = BuildReport(problems=ingest.problems, duplicates=ingest.duplicates)
+            new, replaced = [], []
+            for article in ingest.articles:
+                status, old_id = store.lookup(article)
+                if status == "new":
+                    new.append(article)
+                    report.added.append(article.id)
+                elif status == "unchanged":
+                    report.unchanged += 1
+                elif status == "duplicate":
+                    report.duplicates += 1
+                else:
+                    replaced.append(old_id)
+                    new.append(article)
+                    report.updated.append(article.id)
+            if not new:
+                return self._finish(report, store.manifest, started)
+            encoder = self._encoder_for(store.manifest.model)
+            generation = _Generation(index_dir, store.generation, store.manifest.dimension)
+            try:
+                generation.remove_articles(replaced)
+                fields = _carried_fields(store.manifest)
+                report.chunks_embedded = self._add(generation, new, encoder, fields)
+                manifest = generation.commit(fields)
+            except BaseException:
+                generation.discard()
+                raise
+            _collect_garbage(index_dir, generation.path, store.generation)
+        return self._finish(report, manifest, started)
+
+    def remove(self, article_ids: Sequence[str]) -> BuildReport:
+        """Remove articles by id; ids not in the index are reported in ``missing``.
+
+        Raises:
+            IndexNotFound: there is no index.
+            IndexLocked: another process is writing the index.
+        """
+        started = time.perf_counter()
+        index_dir = self.config.index_dir
+        with writer_lock(index_dir):
+            store = IndexStore.open(index_dir)
+            report = BuildReport()
+            for article_id in dict.fromkeys(article_ids):
+                (report.removed if store.article(article_id) else report.missing).append(article_id)
+            if not report.removed:
+                return self._finish(report, store.manifest, started)
+            generation = _Generation(index_dir, store.generation, store.manifest.dimension)
+            try:
+                generation.remove_articles(report.removed)
+                manifest = generation.commit(_carried_fields(store.manifest))
+            except BaseException:
+                generation.discard()
+                raise
+            _collect_garbage(index_dir, generation.path, store.generation)
+        return self._finish(report, manifest, started)
+
+    def _add(self, generation: _Generation, articles: list[Article], encoder: Encoder, fields: dict) -> int:
+        from tqdm import tqdm
+
+        chunker = Chunker(encoder.tokenizer, fields["chunk_tokens"], fields["chunk_overlap"], encoder.max_tokens)
+
+        embedded = 0
+        with tqdm(total=len(articles), unit="article", desc="indexing", disable=not self.progress or None) as bar:
+            for first in range(0, len(articles), ARTICLES_PER_BATCH):
+                batch = articles[first : first + ARTICLES_PER_BATCH]
+                embedded += generation.add_articles(batch, chunker, encoder, self.annotator, self.config.batch_size)
+                bar.update(len(batch))
+        return embedded
+
+    @staticmethod
+    def _finish(report: BuildReport, manifest: Manifest, started: float) -> BuildReport:
+        report.articles = manifest.articles
+        report.chunks = manifest.chunks
+        report.seconds = time.perf_counter() - started
+        return report

@@ -1,0 +1,348 @@
+"""The index on disk, and reading it.
+
+An index directory holds generations; the file ``CURRENT`` names the live one.
+A generation holds:
+
+- ``manifest.json``: format version, model, dimension, chunking settings, counts, times;
+- ``store.sqlite``: articles (with their text), chunks, sentences (with vectors), entity
+  and noun-phrase spans, and sentence document frequencies of terms;
+- ``vectors.faiss``: the chunk vectors (inner product on unit vectors), keyed by chunk id;
+- ``bm25/``: the bm25s lexical index of the chunks, and ``bm25_ids.npy`` mapping its rows to chunk ids.
+
+Writers build a new generation beside the live one and switch ``CURRENT`` with an
+atomic rename, so readers always see a whole index. Nothing is pickled.
+
+Example::
+
+    store = IndexStore.open("~/.local/share/article-qa/index")
+    hits = store.dense_search(vector, 10)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from index.annotate import Span
+from index.terms import terms
+from qa.errors import IndexCorrupt, IndexNotFound, ModelMismatch
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+LOCK = ".lock"
+MANIFEST = "manifest.json"
+DATABASE = "store.sqlite"
+VECTORS = "vectors.faiss"
+BM25_DIR = "bm25"
+BM25_IDS = "bm25_ids.npy"
+
+SCHEMA = """
+CREATE TABLE articles(
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL,
+    origin TEXT NOT NULL, content_hash TEXT NOT NULL, url TEXT, date TEXT, added_at TEXT NOT NULL);
+CREATE INDEX articles_origin ON articles(origin);
+CREATE INDEX articles_hash ON articles(content_hash);
+CREATE TABLE chunks(
+    id INTEGER PRIMARY KEY AUTOINCREMENT, article_id TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL);
+CREATE INDEX chunks_article ON chunks(article_id, start);
+CREATE TABLE sentences(
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    terms TEXT NOT NULL, vector BLOB NOT NULL);
+CREATE INDEX sentences_article ON sentences(article_id, start);
+CREATE TABLE spans(article_id TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, label TEXT NOT NULL);
+CREATE INDEX spans_article ON spans(article_id, start);
+CREATE TABLE term_df(term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index says about itself."""
+
+    format_version: int
+    model: str
+    dimension: int
+    max_tokens: int
+    chunk_tokens: int
+    chunk_overlap: int
+    articles: int
+    chunks: int
+    sentences: int
+    built_at: str
+    updated_at: str
+
+    def to_json(self) -> str:
+        """The manifest as indented JSON."""
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def read(cls, path: Path, index_dir: Path) -> Manifest:
+        """Read and check a manifest file.
+
+        Raises:
+            IndexCorrupt: missing, unreadable, or from another format version.
+        """
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexCorrupt(f"the index at {index_dir} has an unreadable manifest ({exc}). {rebuild_hint(index_dir)}")
+        version = data.get("format_version") if isinstance(data, dict) else None
+        if version != FORMAT_VERSION:
+            raise IndexCorrupt(
+                f"the index at {index_dir} has format version {version}; this version of Article QA "
+                f"reads version {FORMAT_VERSION}. {rebuild_hint(index_dir)}"
+            )
+        try:
+            return cls(**{f.name: data[f.name] for f in fields(cls)})
+        except KeyError as exc:
+            raise IndexCorrupt(f"the index manifest at {index_dir} lacks {exc}. {rebuild_hint(index_dir)}") from exc
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """An indexed article's metadata (its text is read with :meth:`IndexStore.article_text`)."""
+
+    id: str
+    title: str
+    source: str
+    url: str | None
+    date: str | None
+    content_hash: str
+    added_at: str
+    chunks: int
+
+
+@dataclass(frozen=True)
+class SentenceRecord:
+    """A stored sentence: offsets, its term set, and its unit vector."""
+
+    article_id: str
+    start: int
+    end: int
+    terms: frozenset[str]
+    vector: np.ndarray
+
+
+def rebuild_hint(index_dir: Path) -> str:
+    """The sentence telling a user how to rebuild an index."""
+    return f"Rebuild it with: qa index build [PATH ...] --index {index_dir}"
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The live generation directory of an index, or ``None`` if there is no index."""
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise IndexCorrupt(f"cannot read {index_dir / CURRENT}: {exc}") from exc
+    if not name or "/" in name or name.startswith("."):
+        raise IndexCorrupt(f"{index_dir / CURRENT} names no generation. {rebuild_hint(index_dir)}")
+    return index_dir / name
+
+
+def connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    """An SQLite connection; read-only connections cannot change the file."""
+    if readonly:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, check_same_thread=False)
+    return conn
+
+
+def bm25_tokens(texts: list[str]) -> list[list[str]]:
+    """The lexical index's view of texts: their content terms."""
+    return [terms(text) for text in texts]
+
+
+class IndexStore:
+    """A read-only view of the live generation of an index.
+
+    Use :meth:`open`. Safe to share between threads.
+    """
+
+    def __init__(self, index_dir: Path, generation: Path, manifest: Manifest) -> None:
+        import faiss
+
+        self.index_dir = index_dir
+        self.generation = generation
+        self.manifest = manifest
+        self._local = threading.local()
+        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._texts_lock = threading.Lock()
+        self._bm25_lock = threading.Lock()
+        db_path = generation / DATABASE
+        if not db_path.is_file():
+            raise IndexCorrupt(f"the index at {index_dir} has no database ({db_path.name}). {rebuild_hint(index_dir)}")
+        try:
+            self.vectors = faiss.read_index(str(generation / VECTORS))
+        except RuntimeError as exc:
+            raise IndexCorrupt(
+                f"the index at {index_dir} has a damaged vector file ({VECTORS}). {rebuild_hint(index_dir)}"
+            ) from exc
+        if self.vectors.ntotal != manifest.chunks or self.vectors.d != manifest.dimension:
+            raise IndexCorrupt(
+                f"the index at {index_dir} holds {self.vectors.ntotal} vectors of dimension {self.vectors.d}, "
+                f"but its manifest says {manifest.chunks} of dimension {manifest.dimension}. {rebuild_hint(index_dir)}"
+            )
+        self._bm25, self._bm25_ids = self._load_bm25()
+        try:
+            self.n_sentences = self._db.execute("SELECT COUNT(*) FROM sentences").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorrupt(f"the index at {index_dir} has a damaged database ({exc}). {rebuild_hint(index_dir)}")
+
+    @classmethod
+    def open(cls, index_dir: str | os.PathLike, model: str | None = None) -> IndexStore:
+        """Open the live index at ``index_dir``.
+
+        Args:
+            index_dir: the index directory.
+            model: the embedding model the caller will query with; ``None`` accepts the index's own.
+
+        Raises:
+            IndexNotFound: there is no index there.
+            IndexCorrupt: the index is damaged or from another format version.
+            ModelMismatch: ``model`` differs from the model the index was built with.
+        """
+        from index.embed import canonical_model_name
+
+        index_dir = Path(index_dir).expanduser()
+        generation = current_generation(index_dir)
+        if generation is None:
+            raise IndexNotFound(index_dir)
+        if not generation.is_dir():
+            raise IndexCorrupt(f"the index at {index_dir} is missing its data ({generation.name}). {rebuild_hint(index_dir)}")
+        manifest = Manifest.read(generation / MANIFEST, index_dir)
+        if model is not None and canonical_model_name(model) != manifest.model:
+            raise ModelMismatch(index_dir, manifest.model, canonical_model_name(model))
+        return cls(index_dir, generation, manifest)
+
+    def _load_bm25(self):
+        import bm25s
+
+        ids = np.load(self.generation / BM25_IDS, allow_pickle=False)
+        if len(ids) == 0:
+            return None, ids
+        return bm25s.BM25.load(str(self.generation / BM25_DIR), allow_pickle=False), ids
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.generation / DATABASE, readonly=True)
+            self._local.conn = conn
+        return conn
+
+    def dense_search(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """The ``n`` chunks closest to a unit vector: ``(chunk_id, cosine)``, best first."""
+        if self.vectors.ntotal == 0:
+            return []
+        scores, ids = self.vectors.search(vector.reshape(1, -1).astype(np.float32), min(n, self.vectors.ntotal))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def lexical_search(self, query: str, n: int) -> list[tuple[int, float]]:
+        """The ``n`` best BM25 chunks for a query: ``(chunk_id, score)``, best first; no zero scores."""
+        query_terms = terms(query)
+        if self._bm25 is None or not query_terms:
+            return []
+        with self._bm25_lock:
+            rows, scores = self._bm25.retrieve(
+                [query_terms], k=min(n, len(self._bm25_ids)), show_progress=False, n_threads=1
+            )
+        return [(int(self._bm25_ids[r]), float(s)) for r, s in zip(rows[0], scores[0]) if s > 0]
+
+    def chunk_spans(self, chunk_ids: list[int]) -> dict[int, tuple[str, int, int]]:
+        """``chunk_id -> (article_id, start, end)`` for the given chunks."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self._db.execute(f"SELECT id, article_id, start, end FROM chunks WHERE id IN ({marks})", chunk_ids)
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+    def article_text(self, article_id: str) -> str:
+        """The full text of an article (recently used texts are cached)."""
+        with self._texts_lock:
+            if article_id in self._texts:
+                self._texts.move_to_end(article_id)
+                return self._texts[article_id]
+        row = self._db.execute("SELECT text FROM articles WHERE id = ?", (article_id,)).fetchone()
+        if row is None:
+            raise KeyError(article_id)
+        with self._texts_lock:
+            self._texts[article_id] = row[0]
+            while len(self._texts) > 256:
+                self._texts.popitem(last=False)
+        return row[0]
+
+    def article(self, article_id: str) -> ArticleRecord | None:
+        """One article's metadata, or ``None`` if it is not indexed."""
+        found = self.articles(article_id)
+        return found[0] if found else None
+
+    def articles(self, article_id: str | None = None) -> list[ArticleRecord]:
+        """Metadata of every indexed article (or of one), ordered by source."""
+        query = (
+            "SELECT a.id, a.title, a.source, a.url, a.date, a.content_hash, a.added_at,"
+            " (SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id) FROM articles a"
+        )
+        if article_id is None:
+            rows = self._db.execute(query + " ORDER BY a.source, a.id")
+        else:
+            rows = self._db.execute(query + " WHERE a.id = ?", (article_id,))
+        return [ArticleRecord(*row) for row in rows]
+
+    def lookup(self, article) -> tuple[str, str | None]:
+        """How an incoming article relates to the index.
+
+        Returns:
+            ``("unchanged", id)`` same id and content; ``("changed", old_id)`` same id,
+            or same file or record, with other content; ``("duplicate", id)`` the same
+            content under another id; ``("new", None)`` otherwise.
+        """
+        row = self._db.execute("SELECT content_hash FROM articles WHERE id = ?", (article.id,)).fetchone()
+        if row is not None:
+            return ("unchanged" if row[0] == article.content_hash else "changed"), article.id
+        row = self._db.execute("SELECT id FROM articles WHERE content_hash = ?", (article.content_hash,)).fetchone()
+        if row is not None:
+            return "duplicate", row[0]
+        row = self._db.execute("SELECT id FROM articles WHERE origin = ?", (article.origin,)).fetchone()
+        if row is not None:
+            return "changed", row[0]
+        return "new", None
+
+    def sentences(self, article_id: str, start: int, end: int) -> list[SentenceRecord]:
+        """Sentences of an article that overlap ``[start, end)``, in order."""
+        rows = self._db.execute(
+            "SELECT start, end, terms, vector FROM sentences"
+            " WHERE article_id = ? AND start < ? AND end > ? ORDER BY start",
+            (article_id, end, start),
+        )
+        return [
+            SentenceRecord(article_id, s, e, frozenset(t.split()), np.frombuffer(v, dtype=np.float32))
+            for s, e, t, v in rows
+        ]
+
+    def spans(self, article_id: str, start: int, end: int) -> list[Span]:
+        """Entity and noun-phrase spans inside ``[start, end)`` of an article."""
+        rows = self._db.execute(
+            "SELECT start, end, label FROM spans WHERE article_id = ? AND start >= ? AND end <= ? ORDER BY start",
+            (article_id, start, end),
+        )
+        return [Span(*row) for row in rows]
+
+    def document_frequencies(self, query_terms: list[str]) -> dict[str, int]:
+        """How many sentences contain each term."""
+        if not query_terms:
+            return {}
+        unique = sorted(set(query_terms))
+        marks = ",".join("?" * len(unique))
+        rows = self._db.execute(f"SELECT term, df FROM term_df WHERE term IN ({marks})", unique)
+        found = dict(rows.fetchall())
+        return {term: found.get(term, 0) for term in unique}

@@ -1,0 +1,431 @@
+"""Pick the answer out of retrieved passages: a verbatim span and the sentence that supports it.
+
+1. The question is analyzed (spaCy): which kind of fact it asks for (a person, a
+   date, a place, an amount, a thing named by a noun, a reason) and its content terms.
+2. Every sentence of the retrieved passages is scored against the question:
+   cosine of the stored sentence vector and the question vector, IDF-weighted
+   overlap of content terms, and the passage's rank.
+3. For a typed question, the candidate spans of the best sentences (entities and
+   noun phrases found at build time, and number patterns) are scored by type,
+   by nearness to the question's words in the sentence, and by not repeating
+   the question. For a "why" question the reason clause is taken; otherwise the
+   sentence itself is the answer.
+4. A confidence in [0, 1] comes from these scores; below the threshold the
+   answer is "not found".
+
+Example::
+
+    answerer = ExtractiveAnswerer(store)
+    answer = answerer.answer(question, question_vector, passages)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.annotate import NOUN_PHRASE, Span, load_spacy
+from index.store import IndexStore, SentenceRecord
+from index.terms import stem, stop_words, term_spans, terms
+from qa.types import Answer, Citation, Passage
+
+PERSON = ("PERSON", "ORG", "NORP", "GPE")
+DATE = ("DATE", "TIME", "EVENT")
+PLACE = ("GPE", "LOC", "FAC", "ORG")
+COUNT = ("CARDINAL", "QUANTITY", "MONEY", "PERCENT")
+AMOUNT = ("MONEY", "PERCENT", "QUANTITY", "CARDINAL")
+DURATION = ("DATE", "TIME", "QUANTITY", "CARDINAL")
+SIZE = ("QUANTITY", "CARDINAL", "PERCENT")
+REASON = ("REASON",)
+NAME_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART"}
+THING = (NOUN_PHRASE,)
+
+HOW_WORDS = {
+    "many": COUNT, "much": AMOUNT, "long": DURATION, "old": DURATION, "often": DURATION,
+    "far": SIZE, "big": SIZE, "large": SIZE, "tall": SIZE, "high": SIZE, "deep": SIZE,
+    "wide": SIZE, "heavy": SIZE, "fast": SIZE, "small": SIZE,
+}  # fmt: skip
+FOCUS_LABELS = {
+    **dict.fromkeys(["year", "date", "day", "month", "decade", "century", "time", "period", "era", "season"], DATE),
+    **dict.fromkeys(
+        ["country", "city", "state", "nation", "place", "region", "province", "town", "continent", "capital",
+         "location", "area", "county", "island", "territory", "village", "district"], PLACE),
+    **dict.fromkeys(
+        ["company", "firm", "organization", "organisation", "agency", "group", "bank", "exchange", "university",
+         "team", "party", "startup", "start-up", "business", "institution", "department", "government", "body",
+         "newspaper", "club", "school", "college", "corporation", "network", "channel"], ("ORG", "NORP", "GPE")),
+    **dict.fromkeys(
+        ["person", "man", "woman", "president", "leader", "founder", "ceo", "author", "player", "academic",
+         "scientist", "king", "queen", "official", "minister", "chairman", "director", "coach", "singer",
+         "writer", "artist", "actor", "emperor", "pope", "general", "architect", "engineer", "inventor"], PERSON),
+    **dict.fromkeys(["percentage", "percent", "proportion", "share", "rate"], ("PERCENT", "CARDINAL", "QUANTITY")),
+    **dict.fromkeys(["price", "cost", "amount", "sum", "value", "fee", "salary", "budget", "revenue"], ("MONEY", "CARDINAL", "QUANTITY")),
+    **dict.fromkeys(["number", "population", "total"], COUNT),
+    **dict.fromkeys(["nationality", "religion", "ethnicity"], ("NORP",)),
+    **dict.fromkeys(["language"], ("LANGUAGE", "NORP")),
+}  # fmt: skip
+# Words that say "kind of X" / "name of X": the real focus is X.
+LIGHT_NOUNS = {"kind", "type", "sort", "name", "form", "part", "piece", "amount", "number", "title"}
+WH_WORDS = {"who", "whom", "whose", "when", "where", "why", "how", "what", "which"}
+QUESTION_TERMS = {stem(w) for w in WH_WORDS | {"name", "describe", "explain", "does", "did", "do"}}
+REASON_MARKERS = re.compile(
+    r"\b(because(?: of)?|due to|owing to|as a result of|in order to|so that|after|since|amid|over|following|to)\b",
+    re.IGNORECASE,
+)
+PRONOUN_START = re.compile(r"(?:it|its|he|his|she|her|they|their|this|these|the company|the firm)\b", re.IGNORECASE)
+NUMBER = re.compile(
+    r"(?:[$€£¥]\s?)?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|per cent|million|billion|trillion|thousand|bn|m)\b)?",
+    re.IGNORECASE,
+)
+# The score shape (weights, the logistic's centre and slope) was fitted on SQuAD
+# development data; see BENCHMARKS.md for the calibration run.
+WEIGHT_COSINE, WEIGHT_LEXICAL, WEIGHT_CONTEXT, WEIGHT_RANK = 0.40, 0.30, 0.20, 0.10
+SPAN_WEIGHT = 0.40
+CONFIDENCE_CENTER, CONFIDENCE_SLOPE = 0.45, 12.0
+SENTENCES_FOR_SPANS = 4
+# Two stems match when one is a prefix of the other ("found"/"founder"), both long enough.
+PREFIX_MIN, PREFIX_SLACK = 5, 3
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    """What a question asks for.
+
+    Attributes:
+        wh: the question word (``who``, ``how`` ...), or ``None``.
+        expected: the entity labels that would answer it, best first; ``()`` for an open question.
+        terms: stems of its content words, then of the conversation context's.
+        weights: how much each of ``terms`` counts (context terms count half).
+        words: lower-cased words and stems of the question and context, not to be repeated in the answer.
+    """
+
+    wh: str | None
+    expected: tuple[str, ...]
+    terms: tuple[str, ...]
+    words: frozenset[str]
+    weights: tuple[float, ...] = ()
+
+
+CONTEXT_TERM_WEIGHT = 0.5
+
+
+def analyze_question(question: str, context: str = "") -> QuestionAnalysis:
+    """Classify a question by the kind of fact it asks for.
+
+    Args:
+        question: the question.
+        context: words borrowed from the conversation for a follow-up (they count less).
+    """
+    doc = load_spacy()(question)
+    tokens = list(doc)
+    lower = [t.lower_ for t in tokens]
+    wh_index = next((i for i, word in enumerate(lower) if word in WH_WORDS), None)
+    wh = lower[wh_index] if wh_index is not None else None
+    expected: tuple[str, ...] = ()
+    if wh in ("who", "whom", "whose"):
+        expected = PERSON
+    elif wh == "when":
+        expected = DATE
+    elif wh == "where":
+        expected = PLACE
+    elif wh == "why":
+        expected = REASON
+    elif wh == "how" and wh_index + 1 < len(tokens):
+        expected = HOW_WORDS.get(lower[wh_index + 1], ())
+    elif wh in ("what", "which"):
+        focus = _focus_noun(tokens, wh_index)
+        expected = FOCUS_LABELS.get(focus, THING) if focus else THING
+    own = list(dict.fromkeys(t for t, _, _ in term_spans(question) if t not in QUESTION_TERMS))
+    borrowed = [t for t in dict.fromkeys(t for t, _, _ in term_spans(context)) if t not in own]
+    words = {w.lower() for w in re.findall(r"\w+", f"{question} {context}")}
+    weights = (1.0,) * len(own) + (CONTEXT_TERM_WEIGHT,) * len(borrowed)
+    return QuestionAnalysis(wh, expected, tuple(own + borrowed), frozenset(words | {stem(w) for w in words}), weights)
+
+
+def _focus_noun(tokens, wh_index: int) -> str | None:
+    """The noun a what/which question asks about ("what *company* ...", "the name of the *river*")."""
+    j = wh_index + 1
+    # "What is the name of the river ..." / "Which of the companies ..."
+    if j < len(tokens) and tokens[j].lemma_ in ("be", "of"):
+        j += 1
+    while j < len(tokens) and tokens[j].pos_ in ("DET", "ADJ", "NUM", "ADV"):
+        j += 1
+    focus = None
+    while j < len(tokens) and tokens[j].pos_ in ("NOUN", "PROPN"):
+        focus = tokens[j].lemma_.lower()
+        j += 1
+    if focus in LIGHT_NOUNS and j < len(tokens) and tokens[j].lower_ == "of":
+        return _focus_noun(tokens, j) or focus
+    return focus
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A scored answer candidate."""
+
+    score: float
+    evidence: float
+    sentence: SentenceRecord
+    start: int
+    end: int
+
+
+class ExtractiveAnswerer:
+    """Extracts a verbatim answer and its supporting sentence from passages.
+
+    Args:
+        store: the open index (sentences, vectors and spans are read from it).
+        min_confidence: below this, the answer is "not found".
+    """
+
+    def __init__(self, store: IndexStore, min_confidence: float = 0.35) -> None:
+        if not 0.0 <= min_confidence <= 1.0:
+            raise ValueError(f"min_confidence must be in [0, 1]. Currently, min_confidence is {min_confidence}")
+        self.store = store
+        self.min_confidence = min_confidence
+
+    def answer(
+        self, question: str, question_vector: np.ndarray, passages: list[Passage], context: str = ""
+    ) -> Answer:
+        """The answer to ``question`` from ``passages`` (best first), or "not found".
+
+        Args:
+            question: the question as asked.
+            question_vector: the unit vector of the question (with its context).
+            passages: retrieved passages, best first.
+            context: words a follow-up borrows from the conversation (see :mod:`qa.conversation`).
+        """
+        analysis = analyze_question(question, context)
+        ranked = self.rank_sentences(analysis, question_vector, passages)
+        if not ranked:
+            return Answer.not_found(question, 0.0, tuple(passages))
+        best = self._best_candidate(analysis, ranked)
+        confidence = _confidence(best.evidence)
+        if confidence < self.min_confidence:
+            return Answer.not_found(question, round(confidence, 4), tuple(passages))
+        text = self.store.article_text(best.sentence.article_id)
+        return Answer(
+            question=question,
+            text=text[best.start : best.end],
+            found=True,
+            score=round(confidence, 4),
+            article_id=best.sentence.article_id,
+            start=best.start,
+            end=best.end,
+            citations=tuple(self._citations(best.sentence, ranked)),
+            passages=tuple(passages),
+            message="",
+        )
+
+    def rank_sentences(
+        self, analysis: QuestionAnalysis, question_vector: np.ndarray, passages: list[Passage]
+    ) -> list[tuple[float, SentenceRecord]]:
+        """Sentences of the passages with their scores, best first."""
+        seen: dict[tuple[str, int], tuple[int, SentenceRecord, float]] = {}
+        idf = self._idf(analysis)
+        total = sum(idf.values()) or 1.0
+        inherited: dict[tuple[str, int], frozenset[str]] = {}
+        for rank, passage in enumerate(passages):
+            # How much of the question the passage speaks about: a name the articles never
+            # mention ("France", "CEO") lowers every sentence of it.
+            context = _overlap(idf, frozenset(terms(f"{passage.title} {passage.text}"))) / total
+            text = self.store.article_text(passage.article_id)
+            # One sentence before the passage too, for the pronoun rule below.
+            window = self.store.sentences(passage.article_id, max(passage.start - 1, 0), passage.end)
+            for previous, sentence in zip([None, *window], window):
+                key = (sentence.article_id, sentence.start)
+                if sentence.end <= passage.start or key in seen:
+                    continue
+                seen[key] = (rank, sentence, context)
+                if previous is not None and PRONOUN_START.match(text, sentence.start):
+                    inherited[key] = previous.terms
+        scored = []
+        for rank, sentence, context in seen.values():
+            cosine = float(np.dot(sentence.vector, question_vector))
+            lexical = _overlap(idf, sentence.terms)
+            # "Its founder, Amara Okafor, ...": a sentence opening with a pronoun is about
+            # the previous sentence's subject, so half its terms count here too.
+            previous_terms = inherited.get((sentence.article_id, sentence.start))
+            if previous_terms:
+                lexical += 0.5 * (_overlap(idf, sentence.terms | previous_terms) - lexical)
+            lexical /= total
+            score = (
+                WEIGHT_COSINE * cosine
+                + WEIGHT_LEXICAL * lexical
+                + WEIGHT_CONTEXT * context
+                + WEIGHT_RANK / (1 + rank)
+            )
+            scored.append((score, sentence))
+        scored.sort(key=lambda pair: (-pair[0], pair[1].article_id, pair[1].start))
+        return scored
+
+    def _idf(self, analysis: QuestionAnalysis) -> dict[str, float]:
+        """Each question term's weight: its inverse sentence frequency, times its own weight."""
+        n = max(self.store.n_sentences, 1)
+        frequencies = self.store.document_frequencies(list(analysis.terms))
+        weights = dict(zip(analysis.terms, analysis.weights or (1.0,) * len(analysis.terms)))
+        return {term: weights[term] * math.log((n + 1) / (df + 0.5)) for term, df in frequencies.items()}
+
+    def _best_candidate(self, analysis: QuestionAnalysis, ranked: list[tuple[float, SentenceRecord]]) -> _Candidate:
+        top_score, top_sentence = ranked[0]
+        fallback = _Candidate(top_score, top_score, top_sentence, top_sentence.start, top_sentence.end)
+        if not analysis.expected:
+            return fallback
+        best: _Candidate | None = None
+        for score, sentence in ranked[:SENTENCES_FOR_SPANS]:
+            for start, end, fit in self._spans(analysis, sentence):
+                candidate = _Candidate(score + SPAN_WEIGHT * fit, score, sentence, start, end)
+                if best is None or candidate.score > best.score:
+                    best = candidate
+        if best is None:
+            return fallback
+        return best
+
+    def _spans(self, analysis: QuestionAnalysis, sentence: SentenceRecord) -> list[tuple[int, int, float]]:
+        """``(start, end, fit)`` for the answer candidates in one sentence; fit in [0, 1]."""
+        text = self.store.article_text(sentence.article_id)
+        matched: dict[str, list[tuple[int, int]]] = {}
+        for term, start, end in term_spans(text[sentence.start : sentence.end]):
+            for question_term in analysis.terms:
+                if _stems_match(term, question_term):
+                    matched.setdefault(question_term, []).append((start, end))
+        if analysis.expected == REASON:
+            return _reason_spans(text, sentence, matched)
+        candidates: dict[tuple[int, int], float] = {}
+        labels = analysis.expected
+        for span in self._typed_spans(text, sentence, labels):
+            if span.label == labels[0]:
+                type_fit = 1.0
+            elif span.label in labels:
+                type_fit = 0.85
+            elif labels[0] in NAME_LABELS and span.label in NAME_LABELS:
+                type_fit = 0.7  # the small NER model often swaps PERSON, ORG and GPE on unfamiliar names
+            elif span.label == NOUN_PHRASE:
+                type_fit = 0.3
+            else:
+                continue
+            phrase = text[span.start : span.end]
+            novelty = _novelty(phrase, analysis)
+            if novelty <= 0.0:
+                continue
+            nearness = _nearness(span.start - sentence.start, span.end - sentence.start, matched)
+            fit = type_fit * (0.4 + 0.35 * nearness + 0.25 * novelty)
+            key = (span.start, span.end)
+            candidates[key] = max(fit, candidates.get(key, 0.0))
+        return [(start, end, fit) for (start, end), fit in candidates.items()]
+
+    def _typed_spans(self, text: str, sentence: SentenceRecord, labels: tuple[str, ...]) -> list[Span]:
+        spans = self.store.spans(sentence.article_id, sentence.start, sentence.end)
+        if set(labels) & {"MONEY", "PERCENT", "CARDINAL", "QUANTITY", "DATE"}:
+            covered = [(s.start, s.end) for s in spans if s.label != NOUN_PHRASE]
+            for match in NUMBER.finditer(text, sentence.start, sentence.end):
+                start, end = match.span()
+                if not any(a <= start and end <= b for a, b in covered):
+                    spans.append(Span(start, end, _number_label(match.group())))
+        return spans
+
+    def _citations(self, sentence: SentenceRecord, ranked: list[tuple[float, SentenceRecord]]) -> list[Citation]:
+        """The supporting sentence first, then the best sentence of each other article that scores close to it."""
+        citations = [self._cite(sentence)]
+        best_score = ranked[0][0]
+        cited_articles = {sentence.article_id}
+        for score, other in ranked[1:]:
+            if score < 0.9 * best_score or len(citations) >= 3:
+                break
+            if other.article_id not in cited_articles:
+                cited_articles.add(other.article_id)
+                citations.append(self._cite(other))
+        return citations
+
+    def _cite(self, sentence: SentenceRecord) -> Citation:
+        article = self.store.article(sentence.article_id)
+        text = self.store.article_text(sentence.article_id)
+        return Citation(
+            article_id=sentence.article_id,
+            title=article.title if article else "",
+            source=article.source if article else "",
+            start=sentence.start,
+            end=sentence.end,
+            quote=text[sentence.start : sentence.end],
+            url=article.url if article else None,
+            date=article.date if article else None,
+        )
+
+
+def _stems_match(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= PREFIX_MIN and len(long_) - len(short) <= PREFIX_SLACK and long_.startswith(short)
+
+
+def _term_matches(term: str, others: frozenset[str] | tuple[str, ...]) -> bool:
+    """Whether ``term`` is among ``others``, allowing near stems ("found" ~ "founder")."""
+    return term in others or any(_stems_match(term, other) for other in others)
+
+
+def _overlap(idf: dict[str, float], sentence_terms: frozenset[str]) -> float:
+    """IDF weight of the question terms that ``sentence_terms`` contains."""
+    return sum(weight for term, weight in idf.items() if _term_matches(term, sentence_terms))
+
+
+def _confidence(score: float) -> float:
+    return 1.0 / (1.0 + math.exp(-CONFIDENCE_SLOPE * (score - CONFIDENCE_CENTER)))
+
+
+def _novelty(phrase: str, analysis: QuestionAnalysis) -> float:
+    """Share of the phrase's words that the question does not already say."""
+    words = [w.lower() for w in re.findall(r"\w+", phrase)]
+    content = [w for w in words if w not in stop_words()]
+    if not content:  # "she", "the one": says nothing by itself
+        return 0.0
+    new = [w for w in content if w not in analysis.words and stem(w) not in analysis.words]
+    return len(new) / len(content)
+
+
+def _nearness(start: int, end: int, matched: dict[str, list[tuple[int, int]]]) -> float:
+    """How close a span sits to the question's words in its sentence, in [0, 1].
+
+    The mean, over the question terms the sentence contains, of 1 / (1 + gap / 25
+    characters) to the term's nearest occurrence: the span among the question's
+    words beats one next to a single of them.
+    """
+    if not matched:
+        return 0.3
+    closeness = [
+        1.0 / (1.0 + min(max(m_start - end, start - m_end, 0) for m_start, m_end in places) / 25.0)
+        for places in matched.values()
+    ]
+    return sum(closeness) / len(closeness)
+
+
+def _number_label(token: str) -> str:
+    lowered = token.lower()
+    if any(c in lowered for c in "$€£¥"):
+        return "MONEY"
+    if "%" in lowered or "percent" in lowered or "per cent" in lowered:
+        return "PERCENT"
+    digits = lowered.replace(",", "")
+    if digits.isdigit() and len(digits) == 4 and 1000 <= int(digits) <= 2100:
+        return "DATE"
+    return "CARDINAL"
+
+
+def _reason_spans(text: str, sentence: SentenceRecord, matched: dict[str, list[tuple[int, int]]]) -> list[tuple[int, int, float]]:
+    """Clauses that give a reason ("because ...", "after ...", "over ..."), in article offsets."""
+    spans = []
+    for match in REASON_MARKERS.finditer(text, sentence.start, sentence.end):
+        start = match.start()
+        end = sentence.end
+        clause_end = re.search(r"[;.!?]", text[start:end])
+        if clause_end:
+            end = start + clause_end.start()
+        if end - start < len(match.group()) + 3:
+            continue
+        strength = 1.0 if match.group().lower().startswith(("because", "due", "owing", "as a result")) else 0.6
+        nearness = _nearness(start - sentence.start, end - sentence.start, matched)
+        spans.append((start, end, 0.6 * strength + 0.4 * nearness))
+    return spans

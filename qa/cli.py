@@ -1,0 +1,166 @@
+"""The ``qa`` command line.
+
+    qa ask "question" [--index DIR] [--k N] [--json]
+    qa index build [PATH ...] [--index DIR] [--model NAME] [--strict]
+    qa index add PATH ... | remove ID ... | list | stats [--json]
+
+Errors are one line on stderr and exit code 1; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from qa.config import Config, default_index_dir
+from qa.errors import QAError
+
+SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def default_articles() -> list[str]:
+    """``./seeds`` if the working directory has one, else the project's bundled seeds."""
+    local = Path("seeds")
+    return [str(local if local.is_dir() else SEEDS_DIR)]
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--index",
+        metavar="DIR",
+        help=f"index directory (default: $QA_INDEX_DIR, else {default_index_dir()})",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Ask questions about your articles; get cited, verbatim answers.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ask = commands.add_parser("ask", help="answer a question from the indexed articles")
+    ask.add_argument("question")
+    _common(ask)
+    ask.add_argument("--k", type=int, help="passages to retrieve (default: %(default)s)", default=Config.k)
+    ask.add_argument("--model", help="embedding model (must be the index's)")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    index = commands.add_parser("index", help="build and update the index")
+    actions = index.add_subparsers(dest="action", required=True)
+    build = actions.add_parser("build", help="build the index from scratch (default PATH: seeds/)")
+    build.add_argument("paths", nargs="*", metavar="PATH")
+    build.add_argument("--model", help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)")
+    build.add_argument("--chunk-tokens", type=int, help=f"chunk size in tokens (default: {Config.chunk_tokens})")
+    build.add_argument("--chunk-overlap", type=int, help=f"overlap in tokens (default: {Config.chunk_overlap})")
+    add = actions.add_parser("add", help="add new and changed articles")
+    add.add_argument("paths", nargs="+", metavar="PATH")
+    for sub in (build, add):
+        _common(sub)
+        sub.add_argument("--strict", action="store_true", help="fail on the first bad input; the index stays as it was")
+    remove = actions.add_parser("remove", help="remove articles by id")
+    remove.add_argument("ids", nargs="+", metavar="ID")
+    _common(remove)
+    for name, text in (("list", "list the indexed articles"), ("stats", "show the index's manifest and counts")):
+        sub = actions.add_parser(name, help=text)
+        _common(sub)
+        sub.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return Config().with_overrides(
+        index_dir=getattr(args, "index", None),
+        model=getattr(args, "model", None),
+        strict=getattr(args, "strict", None) or None,
+        chunk_tokens=getattr(args, "chunk_tokens", None),
+        chunk_overlap=getattr(args, "chunk_overlap", None),
+    )
+
+
+def _print_answer(answer) -> None:
+    if not answer.found:
+        print(answer.message)
+        if answer.passages:
+            print("\nClosest passages:")
+            for passage in answer.passages[:3]:
+                snippet = " ".join(passage.text.split())[:160]
+                print(f"  - {passage.title} ({passage.source}): {snippet}…")
+        return
+    print(answer.text)
+    for number, citation in enumerate(answer.citations):
+        quote = " ".join(citation.quote.split())
+        label = "" if number == 0 else "also: "
+        print(f"\n  {label}“{quote}”")
+        print(f"  — {citation.title}")
+        details = [citation.source, f"characters {citation.start}–{citation.end}"]
+        details += [d for d in (citation.url, citation.date) if d]
+        print(f"    {', '.join(details)}")
+    print(f"\n  confidence {answer.score:.2f}")
+
+
+def _report(report) -> None:
+    for problem in report.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    print(report.summary())
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out a parsed command; returns the exit code."""
+    config = _config(args)
+    if args.command == "ask":
+        from qa.engine import QA
+
+        answer = QA(config=config).ask(args.question, k=args.k)
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            _print_answer(answer)
+        return 0
+    from index.build import IndexWriter
+
+    if args.action in ("build", "add", "remove"):
+        writer = IndexWriter(config, progress=True)
+        if args.action == "build":
+            _report(writer.build(args.paths or default_articles()))
+        elif args.action == "add":
+            _report(writer.add(args.paths))
+        else:
+            report = writer.remove(args.ids)
+            _report(report)
+            return 1 if report.missing else 0
+        return 0
+    from index.store import IndexStore
+
+    store = IndexStore.open(config.index_dir)
+    if args.action == "list":
+        articles = store.articles()
+        if args.json:
+            print(json.dumps([vars(a) for a in articles], ensure_ascii=False, indent=2))
+        for article in [] if args.json else articles:
+            print(f"{article.id}  {article.title[:70]}  ({article.source}, {article.chunks} chunks)")
+        return 0
+    stats = vars(store.manifest) | {"index_dir": str(config.index_dir)}
+    if args.json:
+        print(json.dumps(stats, indent=2))
+    else:
+        for key, value in stats.items():
+            print(f"{key:>15}: {value}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``qa`` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return run(args)
+    except QAError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

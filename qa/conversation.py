@@ -1,0 +1,94 @@
+"""Resolve follow-up questions against the conversation so far.
+
+"Who founded it?" after a question about SenseTime retrieves about SenseTime:
+when a question refers back (a pronoun, "the company") and names no subject of
+its own, the salient names and terms of the previous turn join its query. A
+question that names its own subject starts a new topic and ignores the history.
+
+History may be given as previous questions (strings), :class:`~qa.types.Answer`
+objects, ``(question, answer)`` pairs, or chat messages
+(``{"role": "user" | "assistant", "content": ...}``), oldest first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from index.annotate import load_spacy
+from qa.types import Answer
+
+REFERRING = {
+    "it", "its", "they", "them", "their", "theirs", "he", "him", "his", "she", "her", "hers",
+    "this", "that", "these", "those", "there", "then", "itself", "themselves",
+}  # fmt: skip
+# "the company", "the firm": a definite noun phrase pointing back.
+_DEFINITE_BACK = re.compile(r"\b(the|this|that)\s+(company|firm|group|country|city|person|man|woman|event|deal|plan|offering|report|article)\b", re.I)
+_SUBJECT_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
+
+
+def _turns(history: Sequence[object] | None) -> list[tuple[str, str]]:
+    """``(question, answer_text)`` for each earlier turn, oldest first."""
+    turns: list[tuple[str, str]] = []
+    for item in history or ():
+        if isinstance(item, str):
+            turns.append((item, ""))
+        elif isinstance(item, Answer):
+            turns.append((item.question, item.text))
+        elif isinstance(item, dict) and "content" in item:
+            content = item["content"] if isinstance(item["content"], str) else ""
+            if item.get("role") == "user":
+                turns.append((content, ""))
+            elif turns and item.get("role") == "assistant":
+                turns[-1] = (turns[-1][0], content)
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
+            question, answer = item
+            turns.append((question if isinstance(question, str) else "", answer if isinstance(answer, str) else ""))
+    return [(q, a) for q, a in turns if q]
+
+
+def subject_terms(text: str) -> list[str]:
+    """The names and nouns a text is about: entities first, then proper and common nouns."""
+    doc = load_spacy()(text)
+    found = [ent.text for ent in doc.ents if ent.label_ in _SUBJECT_LABELS]
+    covered = {t.i for ent in doc.ents for t in ent}
+    found += [t.text for t in doc if t.pos_ == "PROPN" and t.i not in covered]
+    found += [t.text for t in doc if t.pos_ == "NOUN" and not t.is_stop]
+    return list(dict.fromkeys(found))
+
+
+def refers_back(question: str) -> bool:
+    """Whether the question leans on an earlier turn for its subject."""
+    doc = load_spacy()(question)
+    words = {t.lower_ for t in doc}
+    if words & REFERRING or _DEFINITE_BACK.search(question):
+        own_subject = any(ent.label_ in _SUBJECT_LABELS for ent in doc.ents) or any(t.pos_ == "PROPN" for t in doc)
+        return not own_subject or bool(words & {"it", "its", "they", "their", "he", "she", "his", "her"})
+    return False
+
+
+def followup_context(question: str, history: Sequence[object] | None) -> str:
+    """The words a follow-up borrows from the conversation: the subject of the latest turn that has one.
+
+    Empty when the question does not refer back, or there is no history.
+
+    Example::
+
+        followup_context("Who founded it?", ["What does Kestrel Works do?"])  # "Kestrel Works"
+    """
+    turns = _turns(history)
+    if not turns or not refers_back(question):
+        return ""
+    # Walk back to the latest turn that names a subject (a follow-up of a follow-up).
+    for previous_question, previous_answer in reversed(turns):
+        subjects = subject_terms(previous_question)
+        if subjects:
+            # "he"/"she" may point at the previous answer ("Who founded it?" -> a person).
+            extra = subjects[:4] + subject_terms(previous_answer)[:2]
+            return " ".join(dict.fromkeys(extra))
+    return ""
+
+
+def resolve_followup(question: str, history: Sequence[object] | None) -> str:
+    """The retrieval query for ``question``: itself, plus :func:`followup_context` if it refers back."""
+    return f"{question} {followup_context(question, history)}".strip()

@@ -1,0 +1,146 @@
+"""The question-answering engine: retrieve, then extract.
+
+Example::
+
+    from qa import QA
+    engine = QA("~/.local/share/article-qa/index")
+    answer = engine.ask("Who founded SenseTime?")
+    print(answer.text, answer.citations[0].quote)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from index.embed import Encoder, canonical_model_name
+from index.store import IndexStore, current_generation
+from qa.answer import ExtractiveAnswerer
+from qa.config import Config
+from qa.conversation import followup_context
+from qa.errors import EmptyQuestion, ModelMismatch
+from qa.retrieve import HybridRetriever
+from qa.types import Answer
+
+MAX_QUESTION_CHARS = 1000
+"""Longer questions are cut here; the model reads at most 256 tokens anyway."""
+
+
+def clean_question(question: object) -> str:
+    """The question, stripped and cut to :data:`MAX_QUESTION_CHARS`.
+
+    Raises:
+        TypeError: it is not a string.
+        EmptyQuestion: it is empty or whitespace.
+    """
+    if not isinstance(question, str):
+        raise TypeError(f"question must be a string, not {type(question).__name__}")
+    question = question.strip()
+    if not question:
+        raise EmptyQuestion()
+    return question[:MAX_QUESTION_CHARS]
+
+
+class QA:
+    """Answers questions from one index; safe to share between threads.
+
+    Args:
+        index_dir: the index directory (default: ``config.index_dir``).
+        config: settings; defaults documented on :class:`~qa.config.Config`.
+        model: the embedding model to query with; must match the index's.
+        encoder: an already loaded encoder to reuse.
+
+    Raises:
+        IndexNotFound, IndexCorrupt, ModelMismatch: the index cannot be used.
+    """
+
+    def __init__(
+        self,
+        index_dir: str | os.PathLike | None = None,
+        *,
+        config: Config | None = None,
+        model: str | None = None,
+        encoder: Encoder | None = None,
+    ) -> None:
+        self.config = (config or Config()).with_overrides(index_dir=index_dir, model=model)
+        self._lock = threading.Lock()
+        self._open()
+        if encoder is not None and canonical_model_name(encoder.name) != self.store.manifest.model:
+            raise ModelMismatch(self.config.index_dir, self.store.manifest.model, encoder.name)
+        self.encoder = encoder or Encoder(self.store.manifest.model)
+
+    def _open(self) -> None:
+        store = IndexStore.open(self.config.index_dir, model=self.config.model)
+        self.store = store
+        self.retriever = HybridRetriever(store, self.config.candidates, self.config.rrf_k)
+        self.answerer = ExtractiveAnswerer(store, self.config.min_confidence)
+
+    def refresh(self) -> None:
+        """Switch to the index's newest generation if another writer has changed it."""
+        if current_generation(self.config.index_dir) != self.store.generation:
+            with self._lock:
+                if current_generation(self.config.index_dir) != self.store.generation:
+                    self._open()
+
+    def ask(self, question: str, history: Sequence[object] | None = None, k: int | None = None) -> Answer:
+        """Answer a question from the articles, or say it is not found.
+
+        Args:
+            question: the question.
+            history: earlier turns of the conversation, oldest first (see
+                :mod:`qa.conversation` for the accepted shapes); follow-ups such as
+                "Who founded it?" are resolved against it.
+            k: passages to retrieve (default ``config.k``).
+
+        Raises:
+            TypeError: the question is not a string.
+            EmptyQuestion: the question is empty.
+        """
+        return self.ask_timed(question, history, k)[0]
+
+    def ask_timed(
+        self, question: str, history: Sequence[object] | None = None, k: int | None = None
+    ) -> tuple[Answer, dict[str, float]]:
+        """Like :meth:`ask`, also returning milliseconds spent to ``embed``, ``retrieve`` and ``answer``."""
+        question = clean_question(question)
+        k = self.config.k if k is None else k
+        if not isinstance(k, int) or k <= 0:
+            raise ValueError(f"k must be a positive integer. Currently, k is {k!r}")
+        self.refresh()
+        retriever, answerer = self.retriever, self.answerer  # one generation for the whole question
+        context = followup_context(question, history)
+        query = f"{question} {context}".strip()
+        t0 = time.perf_counter()
+        vector = self.encoder.encode([query])[0]
+        t1 = time.perf_counter()
+        passages = retriever.retrieve(query, vector, k)
+        t2 = time.perf_counter()
+        answer = answerer.answer(question, vector, passages, context=context)
+        t3 = time.perf_counter()
+        timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000}
+        return answer, timings
+
+
+_engines: dict[Path, QA] = {}
+_engines_lock = threading.Lock()
+
+
+def ask(question: str, index: str | os.PathLike | None = None, k: int = 5) -> Answer:
+    """Answer one question from the index at ``index`` (default: ``$QA_INDEX_DIR`` or the user data dir).
+
+    The engine is loaded once per index and reused.
+
+    Example::
+
+        from qa import ask
+        print(ask("When was SenseTime founded?").text)
+    """
+    index_dir = Config().with_overrides(index_dir=index).index_dir.resolve()
+    with _engines_lock:
+        engine = _engines.get(index_dir)
+        if engine is None:
+            engine = _engines[index_dir] = QA(index_dir)
+    return engine.ask(question, k=k)

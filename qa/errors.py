@@ -1,0 +1,70 @@
+"""The exceptions a user of Article QA can meet.
+
+The library raises these; the CLI turns each into a one-line message and exit
+code 1, and the UI into a friendly message. Anything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class QAError(Exception):
+    """Base class of every error this project raises on purpose."""
+
+
+class IndexNotFound(QAError):
+    """No index exists at the given directory."""
+
+    def __init__(self, index_dir: object) -> None:
+        super().__init__(
+            f"no index at {index_dir}. Build one with: qa index build [PATH ...] --index {index_dir}"
+        )
+        self.index_dir = index_dir
+
+
+class IndexCorrupt(QAError):
+    """The index exists but is damaged or from an incompatible format."""
+
+
+class IndexLocked(QAError):
+    """Another process is writing the index."""
+
+
+class ModelMismatch(QAError):
+    """The index was built with a different embedding model than the one requested."""
+
+    def __init__(self, index_dir: object, index_model: str, requested_model: str) -> None:
+        super().__init__(
+            f"the index at {index_dir} was built with model '{index_model}', "
+            f"but model '{requested_model}' was requested. Rebuild it with: "
+            f"qa index build [PATH ...] --index {index_dir} --model {requested_model}"
+        )
+        self.index_model = index_model
+        self.requested_model = requested_model
+
+
+class EmptyQuestion(QAError, ValueError):
+    """The question is empty or only whitespace."""
+
+    def __init__(self) -> None:
+        super().__init__("the question is empty; type a question about the indexed articles")
+
+
+class BadArticle(QAError):
+    """An input file (or one record in it) cannot be indexed.
+
+    Attributes:
+        path: the file, as the user named it.
+        line: the 1-based line (JSONL) or item (JSON list) number, when it applies.
+        reason: what is wrong, in plain words.
+    """
+
+    def __init__(self, path: object, reason: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else f"{path}"
+        super().__init__(f"{where}: {reason}")
+        self.path = path
+        self.line = line
+        self.reason = reason
+
+
+class NoArticles(QAError):
+    """A build found nothing that could be indexed."""

@@ -1,0 +1,109 @@
+"""The results the question-answering side returns: passages, citations, answers.
+
+Every offset is in article coordinates: ``article_text[start:end]`` is the
+quoted text, exactly, so any layer can highlight or verify a span.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+NOT_FOUND_MESSAGE = "Not found in the indexed articles."
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk of an article.
+
+    Attributes:
+        chunk_id: the chunk's id in the index.
+        article_id: the article it comes from.
+        title: the article's title.
+        source: the file (or file and record) the article was read from.
+        start: offset of the chunk's first character in the article.
+        end: offset one past its last character.
+        text: ``article_text[start:end]``.
+        score: fused retrieval score in [0, 1]; higher is more relevant.
+        dense_score: cosine similarity to the question, or ``None`` if not a dense hit.
+        lexical_score: BM25 score, or ``None`` if not a BM25 hit.
+    """
+
+    chunk_id: int
+    article_id: str
+    title: str
+    source: str
+    start: int
+    end: int
+    text: str
+    score: float
+    dense_score: float | None = None
+    lexical_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verbatim quote from an article that supports an answer.
+
+    ``quote == article_text[start:end]``.
+    """
+
+    article_id: str
+    title: str
+    source: str
+    start: int
+    end: int
+    quote: str
+    url: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer to one question.
+
+    Attributes:
+        question: the question as asked.
+        text: the answer, verbatim from the article; empty when not found.
+        found: whether the articles support an answer.
+        score: confidence in [0, 1].
+        article_id: the article the answer comes from (``None`` when not found).
+        start: offset of the answer in that article (``None`` when not found).
+        end: offset one past the answer's end (``None`` when not found).
+        citations: supporting sentences, the one holding the answer first.
+        passages: the retrieved passages, best first.
+        message: a plain sentence for people ("Not found in the indexed articles." when declined).
+    """
+
+    question: str
+    text: str
+    found: bool
+    score: float
+    article_id: str | None
+    start: int | None
+    end: int | None
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    message: str = ""
+
+    def to_dict(self) -> dict:
+        """A JSON-serializable dict of every field (citations and passages as lists of dicts)."""
+        return asdict(self) | {
+            "citations": [asdict(c) for c in self.citations],
+            "passages": [asdict(p) for p in self.passages],
+        }
+
+    @classmethod
+    def not_found(cls, question: str, score: float, passages: tuple[Passage, ...]) -> Answer:
+        """The honest "not in the articles" answer, keeping the closest passages for display."""
+        return cls(
+            question=question,
+            text="",
+            found=False,
+            score=score,
+            article_id=None,
+            start=None,
+            end=None,
+            citations=(),
+            passages=passages,
+            message=NOT_FOUND_MESSAGE,
+        )

@@ -1,0 +1,58 @@
+"""Shared fixtures: a private index directory per test, the real bundled model, a fixture index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ARTICLES = FIXTURES / "articles"
+
+
+@pytest.fixture(autouse=True)
+def private_index_dir(tmp_path, monkeypatch):
+    """No test ever touches the user's index: the default index dir points into the test's tmp dir."""
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "default-index"))
+    return tmp_path / "default-index"
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """The bundled all-MiniLM-L6-v2 model, loaded once (it is small and offline)."""
+    from index.embed import Encoder
+
+    return Encoder()
+
+
+@pytest.fixture(scope="session")
+def fixture_index(tmp_path_factory, encoder) -> Path:
+    """An index built once from the fixture articles (read-only for tests)."""
+    from index.build import IndexWriter
+    from qa.config import Config
+
+    index_dir = tmp_path_factory.mktemp("fixture-index")
+    IndexWriter(Config(index_dir=index_dir), encoder=encoder).build([ARTICLES])
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def engine(fixture_index, encoder):
+    """A QA engine over the fixture index."""
+    from qa import QA
+
+    return QA(fixture_index, encoder=encoder)
+
+
+@pytest.fixture
+def build_index(tmp_path, encoder):
+    """Build an index from given paths into a fresh directory; returns (index_dir, report)."""
+    from index.build import IndexWriter
+    from qa.config import Config
+
+    def build(paths, index_dir=None, **config):
+        index_dir = index_dir or tmp_path / "index"
+        report = IndexWriter(Config(index_dir=index_dir, **config), encoder=encoder).build(paths)
+        return index_dir, report
+
+    return build

@@ -1,0 +1,151 @@
+"""The index on disk: build, incremental add and remove, model mismatch, strict builds, locking."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from index.build import IndexWriter, writer_lock
+from index.embed import Encoder
+from index.store import IndexStore
+from qa import QA
+from qa.config import Config
+from qa.errors import BadArticle, IndexLocked, IndexNotFound, ModelMismatch, NoArticles
+from tests.conftest import ARTICLES
+
+
+class CountingEncoder(Encoder):
+    """The real encoder, remembering every text it embedded."""
+
+    def __init__(self, inner: Encoder) -> None:
+        super().__init__(inner.name)
+        self._model = inner.model
+        self.seen: list[str] = []
+
+    def encode(self, texts, batch_size=32, progress=False):
+        self.seen.extend(texts)
+        return super().encode(texts, batch_size, progress)
+
+
+def copy_articles(tmp_path):
+    folder = tmp_path / "articles"
+    shutil.copytree(ARTICLES, folder)
+    return folder
+
+
+def test_build_writes_a_self_describing_index(build_index):
+    index_dir, report = build_index([ARTICLES])
+    store = IndexStore.open(index_dir)
+    manifest = store.manifest
+    assert (manifest.model, manifest.dimension, manifest.articles) == ("all-MiniLM-L6-v2", 384, 6)
+    assert manifest.chunks == store.vectors.ntotal == report.chunks > 0
+    assert manifest.sentences > manifest.articles
+    assert report.added and report.chunks_embedded == manifest.chunks
+    assert not list(index_dir.rglob("*.pkl")) and not list(index_dir.rglob("*.pickle"))
+
+
+def test_stored_chunks_and_sentences_point_into_the_text(build_index):
+    index_dir, _ = build_index([ARTICLES])
+    store = IndexStore.open(index_dir)
+    for record in store.articles():
+        text = store.article_text(record.id)
+        for sentence in store.sentences(record.id, 0, len(text)):
+            quote = text[sentence.start : sentence.end]
+            assert quote == quote.strip() and "\n" not in quote
+
+
+def test_add_embeds_only_new_and_changed_articles(tmp_path, encoder):
+    folder = copy_articles(tmp_path)
+    counting = CountingEncoder(encoder)
+    writer = IndexWriter(Config(index_dir=tmp_path / "index"), encoder=counting)
+    writer.build([folder])
+    counting.seen.clear()
+
+    report = writer.add([folder])
+    assert (report.added, report.updated, report.unchanged) == ([], [], 6)
+    assert counting.seen == []
+
+    story = folder / "harbor-bridge.txt"
+    story.write_text(story.read_text() + "\nThe council later raised the budget to $52 million.\n")
+    report = writer.add([folder])
+    assert len(report.updated) == 1 and report.unchanged == 5 and report.added == []
+    assert counting.seen and all("Dunmore" not in text and "Coffee" not in text for text in counting.seen)
+    store = IndexStore.open(tmp_path / "index")
+    assert store.manifest.articles == 6
+    assert any("$52 million" in store.article_text(a.id) for a in store.articles())
+    assert not any(store.article_text(a.id).endswith("fishing routes for small boats.\n") for a in store.articles())
+
+
+def test_added_article_is_answerable_and_removed_one_is_gone(tmp_path, encoder, build_index):
+    index_dir, _ = build_index([ARTICLES / "harbor-bridge.txt"])
+    engine = QA(index_dir, encoder=encoder)
+    before = engine.ask("How much did the solar farm cost?")
+    assert "$210 million" not in before.text
+
+    writer = IndexWriter(Config(index_dir=index_dir), encoder=encoder)
+    writer.add([ARTICLES / "solar-farm.md"])
+    added = engine.ask("How much did the solar farm cost?")
+    assert added.found and added.text == "$210 million"
+
+    solar_id = added.article_id
+    report = writer.remove([solar_id, "no-such-id"])
+    assert report.removed == [solar_id] and report.missing == ["no-such-id"]
+    after = engine.ask("How much did the solar farm cost?")
+    assert after.article_id != solar_id
+    store = IndexStore.open(index_dir)
+    assert store.manifest.articles == 1 and store.vectors.ntotal == store.manifest.chunks
+
+
+def test_model_mismatch_names_both_models_and_the_fix(build_index):
+    index_dir, _ = build_index([ARTICLES / "harbor-bridge.txt"])
+    with pytest.raises(ModelMismatch) as error:
+        IndexStore.open(index_dir, model="sentence-transformers/all-mpnet-base-v2")
+    message = str(error.value)
+    assert "all-MiniLM-L6-v2" in message and "all-mpnet-base-v2" in message
+    assert f"qa index build [PATH ...] --index {index_dir} --model" in message
+
+
+def test_strict_build_fails_and_keeps_the_previous_index(tmp_path, build_index):
+    index_dir, _ = build_index([ARTICLES / "harbor-bridge.txt"])
+    before = IndexStore.open(index_dir).manifest
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "good.txt").write_text("A good story\n\nIt is fine.")
+    (bad / "empty.txt").write_text("")
+    with pytest.raises(BadArticle, match="empty.txt"):
+        build_index([bad], index_dir=index_dir, strict=True)
+    assert IndexStore.open(index_dir).manifest == before
+
+
+def test_lenient_build_skips_bad_files_and_reports_them(tmp_path, build_index):
+    folder = copy_articles(tmp_path)
+    (folder / "empty.txt").write_text("")
+    (folder / "photo.txt").write_bytes(b"\x89PNG\x00\x00\x00")
+    _, report = build_index([folder])
+    assert report.articles == 6
+    assert sorted(p.path.rsplit("/", 1)[-1] for p in report.problems) == ["empty.txt", "photo.txt"]
+
+
+def test_nothing_to_index_is_an_error_and_no_index_is_made(tmp_path, build_index):
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    with pytest.raises(NoArticles):
+        build_index([empty])
+    with pytest.raises(IndexNotFound, match="qa index build"):
+        IndexStore.open(tmp_path / "index")
+
+
+def test_second_writer_is_told_who_holds_the_lock(tmp_path, encoder):
+    index_dir = tmp_path / "index"
+    with writer_lock(index_dir):
+        with pytest.raises(IndexLocked, match="being updated by process"):
+            IndexWriter(Config(index_dir=index_dir), encoder=encoder).build([ARTICLES])
+
+
+def test_manifest_is_plain_json(build_index):
+    index_dir, _ = build_index([ARTICLES / "markets.json"])
+    generation = IndexStore.open(index_dir).generation
+    manifest = json.loads((generation / "manifest.json").read_text())
+    assert manifest["format_version"] == 1 and manifest["articles"] == 1

@@ -1,0 +1,95 @@
+"""The qa command: exit codes and one-line messages, never a traceback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa.cli import main
+from tests.conftest import ARTICLES
+
+
+@pytest.fixture
+def built(tmp_path, capsys):
+    index_dir = tmp_path / "cli-index"
+    assert main(["index", "build", str(ARTICLES), "--index", str(index_dir)]) == 0
+    capsys.readouterr()
+    return index_dir
+
+
+def test_build_prints_a_summary_with_speed(tmp_path, capsys):
+    assert main(["index", "build", str(ARTICLES), "--index", str(tmp_path / "i")]) == 0
+    out = capsys.readouterr().out
+    assert "6 added" in out and "chunks/s" in out
+
+
+def test_ask_prints_answer_quote_and_source(built, capsys):
+    assert main(["ask", "Where was Greenfield Energy founded?", "--index", str(built)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "Lisbon"
+    assert "“Greenfield Energy was founded in 2009 in Lisbon.”" in out
+    assert "solar-farm.md" in out and "characters" in out
+
+
+def test_ask_json_is_the_answer_dict(built, capsys):
+    assert main(["ask", "How much did the library repairs cost?", "--index", str(built), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["text"] == "$1.2 million" and data["citations"][0]["source"].endswith("business.jsonl:2")
+
+
+def test_ask_uses_the_env_index_dir(built, capsys, monkeypatch):
+    monkeypatch.setenv("QA_INDEX_DIR", str(built))
+    assert main(["ask", "Where is Kestrel Works based?"]) == 0
+    assert capsys.readouterr().out.startswith("Bristol")
+
+
+def test_not_found_is_said_plainly(built, capsys):
+    assert main(["ask", "What is the population of Tokyo?", "--index", str(built)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Not found in the indexed articles.") and "Closest passages" in out
+
+
+@pytest.mark.parametrize("question", ["", "   \n"])
+def test_empty_question_is_a_clear_error(built, capsys, question):
+    assert main(["ask", question, "--index", str(built)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the question is empty") and "Traceback" not in err
+
+
+def test_no_index_says_how_to_build_one(tmp_path, capsys):
+    assert main(["ask", "Anything?", "--index", str(tmp_path / "none")]) == 1
+    assert "qa index build" in capsys.readouterr().err
+
+
+def test_list_stats_add_remove(built, tmp_path, capsys):
+    assert main(["index", "list", "--index", str(built), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed) == 6 and {"id", "title", "source", "chunks"} <= set(listed[0])
+
+    assert main(["index", "stats", "--index", str(built), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["articles"] == 6
+
+    new = tmp_path / "new.txt"
+    new.write_text("Ferry service resumes\n\nThe Port Alder ferry resumed service on Monday after a strike.\n")
+    assert main(["index", "add", str(new), "--index", str(built)]) == 0
+    assert "1 added" in capsys.readouterr().out
+
+    assert main(["index", "remove", "kestrel-rail", "--index", str(built)]) == 0
+    assert "1 removed" in capsys.readouterr().out
+    assert main(["index", "remove", "kestrel-rail", "--index", str(built)]) == 1
+    assert "not in the index: kestrel-rail" in capsys.readouterr().out
+
+
+def test_bad_input_warns_by_name_and_strict_fails(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("Fine story\n\nAll good.")
+    (folder / "feed.jsonl").write_text('{"text": "One."}\n{bad\n')
+    assert main(["index", "build", str(folder), "--index", str(tmp_path / "i")]) == 0
+    captured = capsys.readouterr()
+    assert "warning:" in captured.err and "feed.jsonl:2" in captured.err
+    assert "1 bad input skipped" in captured.out
+
+    assert main(["index", "build", str(folder), "--index", str(tmp_path / "j"), "--strict"]) == 1
+    assert "feed.jsonl:2" in capsys.readouterr().err

@@ -1,0 +1,1 @@
+"""The Gradio chat over an index (see ui/app.py)."""
