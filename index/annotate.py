@@ -100,7 +100,7 @@ class Annotator:
             sentences: list[Sentence] = []
             spans: list[Span] = []
             docs = nlp.pipe((piece for _, piece in pieces), batch_size=self.batch_size)
-            for (offset, _), doc in zip(pieces, docs):
+            for (offset, _), doc in zip(pieces, docs, strict=False):
                 for sent in doc.sents:
                     start, end = _trim(doc.text, sent.start_char, sent.end_char)
                     if end > start:

@@ -172,20 +172,32 @@ class _Generation:
             for (sentence_terms,) in self.db.execute("SELECT terms FROM sentences WHERE article_id = ?", (article_id,)):
                 df.update(sentence_terms.split())
             self.db.executemany("UPDATE term_df SET df = df - ? WHERE term = ?", [(n, t) for t, n in df.items()])
-            for table, column in (("chunks", "article_id"), ("sentences", "article_id"), ("spans", "article_id"), ("articles", "id")):
+            for table, column in (
+                ("chunks", "article_id"),
+                ("sentences", "article_id"),
+                ("spans", "article_id"),
+                ("articles", "id"),
+            ):
                 self.db.execute(f"DELETE FROM {table} WHERE {column} = ?", (article_id,))
         self.db.execute("DELETE FROM term_df WHERE df <= 0")
 
-    def add_articles(self, articles: Sequence[Article], chunker: Chunker, encoder: Encoder, annotator: Annotator, batch_size: int) -> int:
+    def add_articles(
+        self, articles: Sequence[Article], chunker: Chunker, encoder: Encoder, annotator: Annotator, batch_size: int
+    ) -> int:
         """Chunk, annotate and embed articles into this generation; returns the number of chunks."""
         added_at = _now()
         chunks = [chunk for article in articles for chunk in chunker.split(article)]
         annotations = list(annotator.annotate(articles))
         chunk_vectors = encoder.encode([c.text for c in chunks], batch_size=batch_size)
-        sentence_texts = [article.text[s.start : s.end] for article, (sents, _) in zip(articles, annotations) for s in sents]
+        sentence_texts = [
+            article.text[s.start : s.end]
+            for article, (sentences, _) in zip(articles, annotations, strict=True)
+            for s in sentences
+        ]
         sentence_vectors = iter(encoder.encode(sentence_texts, batch_size=batch_size))
         self.db.executemany(
-            "INSERT INTO articles(id, title, text, source, origin, content_hash, url, date, added_at) VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO articles(id, title, text, source, origin, content_hash, url, date, added_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?)",
             [(a.id, a.title, a.text, a.source, a.origin, a.content_hash, a.url, a.date, added_at) for a in articles],
         )
         ids = []
@@ -197,12 +209,20 @@ class _Generation:
         if chunks:
             self.vectors.add_with_ids(chunk_vectors, np.array(ids, dtype=np.int64))
         df = Counter()
-        for article, (sentences, spans) in zip(articles, annotations):
+        for article, (sentences, spans) in zip(articles, annotations, strict=True):
             rows = []
             for sentence in sentences:
                 sentence_terms = set(terms(article.text[sentence.start : sentence.end]))
                 df.update(sentence_terms)
-                rows.append((article.id, sentence.start, sentence.end, " ".join(sorted(sentence_terms)), next(sentence_vectors).tobytes()))
+                rows.append(
+                    (
+                        article.id,
+                        sentence.start,
+                        sentence.end,
+                        " ".join(sorted(sentence_terms)),
+                        next(sentence_vectors).tobytes(),
+                    )
+                )
             self.db.executemany("INSERT INTO sentences(article_id, start, end, terms, vector) VALUES (?,?,?,?,?)", rows)
             self.db.executemany(
                 "INSERT INTO spans(article_id, start, end, label) VALUES (?,?,?,?)",
@@ -220,7 +240,8 @@ class _Generation:
         import faiss
 
         rows = self.db.execute(
-            "SELECT c.id, substr(a.text, c.start + 1, c.end - c.start) FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id"
+            "SELECT c.id, substr(a.text, c.start + 1, c.end - c.start)"
+            " FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id"
         ).fetchall()
         if rows:
             retriever = bm25s.BM25()

@@ -248,9 +248,7 @@ class _Reader:
                 continue
             self.read_record(record, path, display, key, number, "line")
 
-    def read_record(
-        self, record: object, path: Path, display: str, key: str, number: int | None, unit: str
-    ) -> None:
+    def read_record(self, record: object, path: Path, display: str, key: str, number: int | None, unit: str) -> None:
         try:
             if not isinstance(record, dict):
                 raise BadArticle(display, f"expected a JSON object, found {type(record).__name__}", number)
@@ -324,4 +322,3 @@ def read_articles(paths: Iterable[str | os.PathLike], strict: bool = False) -> I
         else:
             reader.problem(BadArticle(str(given), "does not exist"))
     return reader.report
-

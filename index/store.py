@@ -92,7 +92,9 @@ class Manifest:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise IndexCorrupt(f"the index at {index_dir} has an unreadable manifest ({exc}). {rebuild_hint(index_dir)}")
+            raise IndexCorrupt(
+                f"the index at {index_dir} has an unreadable manifest ({exc}). {rebuild_hint(index_dir)}"
+            ) from exc
         version = data.get("format_version") if isinstance(data, dict) else None
         if version != FORMAT_VERSION:
             raise IndexCorrupt(
@@ -196,7 +198,9 @@ class IndexStore:
         try:
             self.n_sentences = self._db.execute("SELECT COUNT(*) FROM sentences").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise IndexCorrupt(f"the index at {index_dir} has a damaged database ({exc}). {rebuild_hint(index_dir)}")
+            raise IndexCorrupt(
+                f"the index at {index_dir} has a damaged database ({exc}). {rebuild_hint(index_dir)}"
+            ) from exc
 
     @classmethod
     def open(cls, index_dir: str | os.PathLike, model: str | None = None) -> IndexStore:
@@ -218,7 +222,9 @@ class IndexStore:
         if generation is None:
             raise IndexNotFound(index_dir)
         if not generation.is_dir():
-            raise IndexCorrupt(f"the index at {index_dir} is missing its data ({generation.name}). {rebuild_hint(index_dir)}")
+            raise IndexCorrupt(
+                f"the index at {index_dir} is missing its data ({generation.name}). {rebuild_hint(index_dir)}"
+            )
         manifest = Manifest.read(generation / MANIFEST, index_dir)
         if model is not None and canonical_model_name(model) != manifest.model:
             raise ModelMismatch(index_dir, manifest.model, canonical_model_name(model))
@@ -245,7 +251,7 @@ class IndexStore:
         if self.vectors.ntotal == 0:
             return []
         scores, ids = self.vectors.search(vector.reshape(1, -1).astype(np.float32), min(n, self.vectors.ntotal))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=False) if i >= 0]
 
     def lexical_search(self, query: str, n: int) -> list[tuple[int, float]]:
         """The ``n`` best BM25 chunks for a query: ``(chunk_id, score)``, best first; no zero scores."""
@@ -256,7 +262,7 @@ class IndexStore:
             rows, scores = self._bm25.retrieve(
                 [query_terms], k=min(n, len(self._bm25_ids)), show_progress=False, n_threads=1
             )
-        return [(int(self._bm25_ids[r]), float(s)) for r, s in zip(rows[0], scores[0]) if s > 0]
+        return [(int(self._bm25_ids[r]), float(s)) for r, s in zip(rows[0], scores[0], strict=False) if s > 0]
 
     def chunk_spans(self, chunk_ids: list[int]) -> dict[int, tuple[str, int, int]]:
         """``chunk_id -> (article_id, start, end)`` for the given chunks."""

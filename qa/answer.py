@@ -62,7 +62,9 @@ FOCUS_LABELS = {
          "scientist", "king", "queen", "official", "minister", "chairman", "director", "coach", "singer",
          "writer", "artist", "actor", "emperor", "pope", "general", "architect", "engineer", "inventor"], PERSON),
     **dict.fromkeys(["percentage", "percent", "proportion", "share", "rate"], ("PERCENT", "CARDINAL", "QUANTITY")),
-    **dict.fromkeys(["price", "cost", "amount", "sum", "value", "fee", "salary", "budget", "revenue"], ("MONEY", "CARDINAL", "QUANTITY")),
+    **dict.fromkeys(
+        ["price", "cost", "amount", "sum", "value", "fee", "salary", "budget", "revenue"],
+        ("MONEY", "CARDINAL", "QUANTITY")),
     **dict.fromkeys(["number", "population", "total"], COUNT),
     **dict.fromkeys(["nationality", "religion", "ethnicity"], ("NORP",)),
     **dict.fromkeys(["language"], ("LANGUAGE", "NORP")),
@@ -187,9 +189,7 @@ class ExtractiveAnswerer:
         self.store = store
         self.min_confidence = min_confidence
 
-    def answer(
-        self, question: str, question_vector: np.ndarray, passages: list[Passage], context: str = ""
-    ) -> Answer:
+    def answer(self, question: str, question_vector: np.ndarray, passages: list[Passage], context: str = "") -> Answer:
         """The answer to ``question`` from ``passages`` (best first), or "not found".
 
         Args:
@@ -235,7 +235,7 @@ class ExtractiveAnswerer:
             text = self.store.article_text(passage.article_id)
             # One sentence before the passage too, for the pronoun rule below.
             window = self.store.sentences(passage.article_id, max(passage.start - 1, 0), passage.end)
-            for previous, sentence in zip([None, *window], window):
+            for previous, sentence in zip([None, *window], window, strict=False):
                 key = (sentence.article_id, sentence.start)
                 if sentence.end <= passage.start or key in seen:
                     continue
@@ -253,10 +253,7 @@ class ExtractiveAnswerer:
                 lexical += 0.5 * (_overlap(idf, sentence.terms | previous_terms) - lexical)
             lexical /= total
             score = (
-                WEIGHT_COSINE * cosine
-                + WEIGHT_LEXICAL * lexical
-                + WEIGHT_CONTEXT * context
-                + WEIGHT_RANK / (1 + rank)
+                WEIGHT_COSINE * cosine + WEIGHT_LEXICAL * lexical + WEIGHT_CONTEXT * context + WEIGHT_RANK / (1 + rank)
             )
             scored.append((score, sentence))
         scored.sort(key=lambda pair: (-pair[0], pair[1].article_id, pair[1].start))
@@ -266,7 +263,7 @@ class ExtractiveAnswerer:
         """Each question term's weight: its inverse sentence frequency, times its own weight."""
         n = max(self.store.n_sentences, 1)
         frequencies = self.store.document_frequencies(list(analysis.terms))
-        weights = dict(zip(analysis.terms, analysis.weights or (1.0,) * len(analysis.terms)))
+        weights = dict(zip(analysis.terms, analysis.weights or (1.0,) * len(analysis.terms), strict=False))
         return {term: weights[term] * math.log((n + 1) / (df + 0.5)) for term, df in frequencies.items()}
 
     def _best_candidate(self, analysis: QuestionAnalysis, ranked: list[tuple[float, SentenceRecord]]) -> _Candidate:
@@ -312,7 +309,7 @@ class ExtractiveAnswerer:
             if novelty <= 0.0:
                 continue
             nearness = _nearness(span.start - sentence.start, span.end - sentence.start, matched)
-            fit = type_fit * (0.4 + 0.35 * nearness + 0.25 * novelty)
+            fit = type_fit * (0.2 + 0.55 * nearness + 0.25 * novelty)
             key = (span.start, span.end)
             candidates[key] = max(fit, candidates.get(key, 0.0))
         return [(start, end, fit) for (start, end), fit in candidates.items()]
@@ -414,7 +411,9 @@ def _number_label(token: str) -> str:
     return "CARDINAL"
 
 
-def _reason_spans(text: str, sentence: SentenceRecord, matched: dict[str, list[tuple[int, int]]]) -> list[tuple[int, int, float]]:
+def _reason_spans(
+    text: str, sentence: SentenceRecord, matched: dict[str, list[tuple[int, int]]]
+) -> list[tuple[int, int, float]]:
     """Clauses that give a reason ("because ...", "after ...", "over ..."), in article offsets."""
     spans = []
     for match in REASON_MARKERS.finditer(text, sentence.start, sentence.end):

@@ -36,7 +36,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qa", description="Ask questions about your articles; get cited, verbatim answers.")
+    parser = argparse.ArgumentParser(
+        prog="qa", description="Ask questions about your articles; get cited, verbatim answers."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     ask = commands.add_parser("ask", help="answer a question from the indexed articles")

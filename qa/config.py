@@ -68,9 +68,7 @@ class Config:
                 f"Currently, chunk_overlap is {self.chunk_overlap!r}"
             )
         if not 0.0 <= self.min_confidence <= 1.0:
-            raise ValueError(
-                f"min_confidence must be in [0, 1]. Currently, min_confidence is {self.min_confidence!r}"
-            )
+            raise ValueError(f"min_confidence must be in [0, 1]. Currently, min_confidence is {self.min_confidence!r}")
 
     def with_overrides(self, **overrides: object) -> Config:
         """A copy with the given fields replaced; ``None`` values are ignored."""

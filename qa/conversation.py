@@ -23,7 +23,10 @@ REFERRING = {
     "this", "that", "these", "those", "there", "then", "itself", "themselves",
 }  # fmt: skip
 # "the company", "the firm": a definite noun phrase pointing back.
-_DEFINITE_BACK = re.compile(r"\b(the|this|that)\s+(company|firm|group|country|city|person|man|woman|event|deal|plan|offering|report|article)\b", re.I)
+_DEFINITE_BACK = re.compile(
+    r"\b(the|this|that)\s+(company|firm|group|country|city|person|man|woman|event|deal|plan|offering|report|article)\b",
+    re.I,
+)
 _SUBJECT_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
 
 

@@ -15,9 +15,7 @@ class IndexNotFound(QAError):
     """No index exists at the given directory."""
 
     def __init__(self, index_dir: object) -> None:
-        super().__init__(
-            f"no index at {index_dir}. Build one with: qa index build [PATH ...] --index {index_dir}"
-        )
+        super().__init__(f"no index at {index_dir}. Build one with: qa index build [PATH ...] --index {index_dir}")
         self.index_dir = index_dir
 
 

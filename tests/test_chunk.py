@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -35,7 +37,7 @@ def test_consecutive_chunks_overlap_by_whole_sentences_and_cover_the_text(encode
     text = " ".join(sentences)
     chunks = chunker.split(article(text))
     assert len(chunks) > 3
-    for before, after in zip(chunks, chunks[1:]):
+    for before, after in itertools.pairwise(chunks):
         shared = text[after.start : before.end]
         assert shared in sentences, "consecutive chunks share one whole sentence"
         assert chunker.count_tokens(shared) <= 20

@@ -111,7 +111,7 @@ def test_bad_file_is_reported_with_its_name(tmp_path, name, content, reason):
 def test_strict_raises_the_first_problem(tmp_path):
     (tmp_path / "good.txt").write_text("Fine\n\nText.")
     (tmp_path / "empty.txt").write_text("")
-    with pytest.raises(BadArticle, match="empty.txt"):
+    with pytest.raises(BadArticle, match=r"empty\.txt"):
         read_articles([tmp_path], strict=True)
 
 
