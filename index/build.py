@@ -30,7 +30,7 @@ import numpy as np
 from index.annotate import Annotator
 from index.chunk import Chunker
 from index.embed import Encoder
-from index.ingest import Article, read_articles
+from index.ingest import Article, IngestReport, read_articles
 from index.store import (
     BM25_DIR,
     BM25_IDS,
@@ -325,10 +325,15 @@ class IndexWriter:
             BadArticle: with ``config.strict``, the first bad input (the old index is untouched).
             IndexLocked: another process is writing the index.
         """
-        started = time.perf_counter()
         ingest = read_articles(paths, strict=self.config.strict)
         if not ingest.articles:
             raise NoArticles(f"no articles could be read from {', '.join(map(str, paths))}")
+        return self.build_articles(ingest.articles, ingest)
+
+    def build_articles(self, articles: Sequence[Article], ingest: IngestReport | None = None) -> BuildReport:
+        """Build the index from scratch from articles already read (see :meth:`build`)."""
+        started = time.perf_counter()
+        ingest = ingest or IngestReport(articles=list(articles))
         encoder = self._encoder_for(self.config.build_model)
         index_dir = self.config.index_dir
         with writer_lock(index_dir):
@@ -344,8 +349,8 @@ class IndexWriter:
                     "chunk_overlap": self.config.chunk_overlap,
                     "built_at": _now(),
                 }
-                report.chunks_embedded = self._add(generation, ingest.articles, encoder, fields)
-                report.added = [a.id for a in ingest.articles]
+                report.chunks_embedded = self._add(generation, list(articles), encoder, fields)
+                report.added = [a.id for a in articles]
                 manifest = generation.commit(fields)
             except BaseException:
                 generation.discard()

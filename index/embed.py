@@ -80,6 +80,9 @@ class Encoder:
                     from transformers.utils import logging as transformers_logging
 
                     transformers_logging.disable_progress_bar()  # the per-load "Loading weights" bar is noise
+                    # The chunker measures whole articles with the tokenizer; the "longer than the
+                    # maximum sequence length" warning that follows is expected there.
+                    transformers_logging.set_verbosity_error()
 
                     self._model = SentenceTransformer(resolve_model_location(self.name), device=self.device)
         return self._model

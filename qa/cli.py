@@ -48,6 +48,16 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--model", help="embedding model (must be the index's)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
 
+    evaluate = commands.add_parser("eval", help="measure answer quality and speed on SQuAD-format data")
+    evaluate.add_argument("file", help="a SQuAD v1.1 or v2.0 JSON file")
+    evaluate.add_argument("--index", metavar="DIR", help="index directory (default: a cache per data file)")
+    evaluate.add_argument("--limit", type=int, help="ask at most N questions, evenly spaced over the file")
+    evaluate.add_argument("--k", type=int, help=f"passages given to the answerer (default: {Config.k})")
+    evaluate.add_argument("--oracle", action="store_true", help="give the answerer the gold paragraph")
+    evaluate.add_argument("--rebuild", action="store_true", help="rebuild the cached index")
+    evaluate.add_argument("--dump", metavar="FILE", help="write one JSON line per question to FILE")
+    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+
     index = commands.add_parser("index", help="build and update the index")
     actions = index.add_subparsers(dest="action", required=True)
     build = actions.add_parser("build", help="build the index from scratch (default PATH: seeds/)")
@@ -119,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             _print_answer(answer)
         return 0
+    if args.command == "eval":
+        return _evaluate(args, config)
     from index.build import IndexWriter
 
     if args.action in ("build", "add", "remove"):
@@ -148,6 +160,27 @@ def run(args: argparse.Namespace) -> int:
     else:
         for key, value in stats.items():
             print(f"{key:>15}: {value}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace, config: Config) -> int:
+    from qa.evaluate import eval_index_dir, evaluate, format_report
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: {path} does not exist (SQuAD files: see ../shared/data/README.md)", file=sys.stderr)
+        return 1
+    config = config.with_overrides(k=args.k)
+    if args.index is None:
+        config = config.with_overrides(index_dir=eval_index_dir(path, config))
+    try:
+        report = evaluate(
+            path, config, limit=args.limit, oracle=args.oracle, rebuild=args.rebuild, progress=True, dump=args.dump
+        )
+    except (ValueError, KeyError) as exc:
+        print(f"error: {path}: not SQuAD-format data ({exc})", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
 
 

@@ -1,0 +1,345 @@
+"""Measure answer quality and speed on SQuAD-format data (v1.1 and v2.0).
+
+Each SQuAD article (its title, then its paragraphs in order, blank lines between)
+becomes one article, so chunking works on long documents. Gold answers are
+mapped into article offsets, so retrieval is scored by span: a retrieved chunk
+*covers* a gold answer when it contains the answer's characters.
+
+Example::
+
+    report = evaluate("../shared/data/squad/dev-v1.1.json", limit=500)
+    print(report["f1"], report["recall@5"])
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import re
+import statistics
+import string
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.ingest import Article, content_hash
+from qa.answer import ExtractiveAnswerer
+from qa.config import Config
+from qa.types import Passage
+
+WARMUP_QUESTIONS = 10
+RECALL_AT = (1, 5, 10)
+
+
+@dataclass(frozen=True)
+class SquadQuestion:
+    """One question with its gold answers in article offsets."""
+
+    id: str
+    question: str
+    article_id: str
+    answers: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]
+    paragraph: tuple[int, int]
+    impossible: bool
+
+
+def load_squad(path: str | Path) -> tuple[list[Article], list[SquadQuestion], str]:
+    """Articles, questions and the format version of a SQuAD-format JSON file.
+
+    Raises:
+        ValueError: the file is not SQuAD-format JSON.
+    """
+    path = Path(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise ValueError(f"{path}: not SQuAD-format JSON (no top-level 'data' list)")
+    articles, questions = [], []
+    for number, entry in enumerate(data["data"]):
+        title = str(entry.get("title", f"Article {number}")).replace("_", " ")
+        article_id = f"squad-{number:03d}"
+        parts, offset = [title], len(title) + 2
+        for paragraph in entry["paragraphs"]:
+            context = paragraph["context"]
+            start = offset
+            parts.append(context)
+            offset += len(context) + 2
+            for qa in paragraph["qas"]:
+                answers = [a for a in qa.get("answers", []) if a.get("text")]
+                questions.append(
+                    SquadQuestion(
+                        id=str(qa["id"]),
+                        question=qa["question"],
+                        article_id=article_id,
+                        answers=tuple(a["text"] for a in answers),
+                        spans=tuple(
+                            (start + a["answer_start"], start + a["answer_start"] + len(a["text"])) for a in answers
+                        ),
+                        paragraph=(start, start + len(context)),
+                        impossible=bool(qa.get("is_impossible")) or not answers,
+                    )
+                )
+        text = "\n\n".join(parts)
+        articles.append(
+            Article(article_id, title, text, f"{path.name}#{title}", f"{path.resolve()}#{number}", content_hash(text))
+        )
+    return articles, questions, str(data.get("version", ""))
+
+
+def normalize_answer(text: str) -> str:
+    """The official SQuAD normalization: lower case, no punctuation, no articles, single spaces."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def f1_score(prediction: str, gold: str) -> float:
+    """Token-overlap F1 between normalized prediction and gold (the official SQuAD metric)."""
+    predicted, expected = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    if not predicted or not expected:
+        return float(predicted == expected)
+    common = collections.Counter(predicted) & collections.Counter(expected)
+    overlap = sum(common.values())
+    if overlap == 0:
+        return 0.0
+    precision, recall = overlap / len(predicted), overlap / len(expected)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _sample(questions: list[SquadQuestion], limit: int | None) -> list[SquadQuestion]:
+    """At most ``limit`` questions, evenly spaced over the file (every article represented)."""
+    if not limit or limit >= len(questions):
+        return questions
+    step = len(questions) / limit
+    return [questions[int(i * step)] for i in range(limit)]
+
+
+def eval_index_dir(path: Path, config: Config) -> Path:
+    """Where the evaluation index of a data file is cached: one per file content and settings."""
+    digest = hashlib.sha1(path.read_bytes()).hexdigest()[:10]
+    settings = f"{config.build_model}-{config.chunk_tokens}-{config.chunk_overlap}"
+    settings = re.sub(r"[^A-Za-z0-9.-]+", "_", settings)
+    return Path("~/.cache/article-qa/eval").expanduser() / f"{path.stem}-{digest}-{settings}"
+
+
+def _build(articles: list[Article], config: Config, rebuild: bool, progress: bool) -> dict:
+    """Build (or reuse) the index; returns build figures, recorded beside the index for reuse."""
+    from index.build import IndexWriter
+    from index.store import IndexStore
+
+    record = config.index_dir / "eval-build.json"
+    if not rebuild and record.exists():
+        try:
+            store = IndexStore.open(config.index_dir)
+            if store.manifest.articles == len(articles):
+                return json.loads(record.read_text()) | {"reused": True}
+        except Exception:  # any doubt about the cached index: build it again
+            pass
+    report = IndexWriter(config, progress=progress).build_articles(articles)
+    figures = {
+        "seconds": round(report.seconds, 2),
+        "chunks": report.chunks,
+        "chunks_per_second": round(report.chunks_per_second, 2),
+    }
+    record.write_text(json.dumps(figures))
+    return figures | {"reused": False}
+
+
+def _scores_at(records: list[dict], threshold: float) -> dict[str, float]:
+    """F1/EM overall, on answerable and on unanswerable questions, if answers below ``threshold`` abstain."""
+    totals = collections.defaultdict(list)
+    for r in records:
+        answered = r["confidence"] >= threshold
+        if r["impossible"]:
+            f1 = em = float(not answered)
+        else:
+            f1, em = (r["f1"], r["em"]) if answered else (0.0, 0.0)
+        totals["f1"].append(f1)
+        totals["em"].append(em)
+        totals["has_ans_f1" if not r["impossible"] else "no_ans_f1"].append(f1)
+        totals["abstention_accuracy"].append(float(answered != r["impossible"]))
+    return {key: statistics.fmean(values) if values else 0.0 for key, values in totals.items()}
+
+
+def _best_threshold(records: list[dict]) -> tuple[float, dict[str, float]]:
+    candidates = sorted({0.0, *(round(r["confidence"], 4) for r in records)})
+    step = max(1, len(candidates) // 400)
+    best = max([*candidates[::step], candidates[-1]], key=lambda t: _scores_at(records, t)["f1"])
+    return best, _scores_at(records, best)
+
+
+def evaluate(
+    path: str | Path,
+    config: Config | None = None,
+    limit: int | None = None,
+    oracle: bool = False,
+    rebuild: bool = False,
+    progress: bool = False,
+    dump: str | Path | None = None,
+) -> dict:
+    """Build (or reuse) an index over a SQuAD file, ask its questions, and measure.
+
+    Args:
+        path: a SQuAD v1.1 or v2.0 JSON file.
+        config: settings; ``config.index_dir`` is used as given when the caller set one,
+            see :func:`eval_index_dir` for the default cache.
+        limit: ask at most this many questions, evenly spaced over the file.
+        oracle: give the answerer the gold paragraph instead of retrieved passages.
+        rebuild: build the index even if a cached one exists.
+        progress: progress bars on stderr.
+        dump: write one JSON line per question (prediction, gold, scores) to this file.
+
+    Returns:
+        The figures: see the keys in :data:`REPORT_KEYS` and the README of ``qa eval``.
+    """
+    from tqdm import tqdm
+
+    from qa.engine import QA
+
+    path = Path(path)
+    config = config or Config()
+    articles, questions, version = load_squad(path)
+    build = _build(articles, config, rebuild, progress)
+    engine = QA(config=config)
+    answerer = ExtractiveAnswerer(engine.store, min_confidence=0.0)  # thresholds are applied below
+    asked = _sample(questions, limit)
+    texts = {a.id: a for a in articles}
+
+    def run(question: SquadQuestion) -> tuple[list[Passage], object, dict[str, float]]:
+        t0 = time.perf_counter()
+        vector = engine.encoder.encode([question.question])[0]
+        t1 = time.perf_counter()
+        if oracle:
+            start, end = question.paragraph
+            article = texts[question.article_id]
+            retrieved = [
+                Passage(-1, article.id, article.title, article.source, start, end, article.text[start:end], 1.0)
+            ]
+        else:
+            retrieved = engine.retriever.retrieve(question.question, vector, max(RECALL_AT))
+        t2 = time.perf_counter()
+        answer = answerer.answer(question.question, vector, retrieved[: config.k])
+        t3 = time.perf_counter()
+        return retrieved, answer, {"embed": t1 - t0, "retrieve": t2 - t1, "answer": t3 - t2}
+
+    for question in asked[:WARMUP_QUESTIONS]:
+        run(question)
+    records, latency = [], collections.defaultdict(list)
+    out = open(dump, "w", encoding="utf-8") if dump else None  # noqa: SIM115
+    try:
+        for question in tqdm(asked, desc="questions", unit="q", disable=not progress or None):
+            retrieved, answer, timing = run(question)
+            for stage, seconds in timing.items():
+                latency[stage].append(seconds * 1000)
+            latency["total"].append(sum(timing.values()) * 1000)
+            record = _score(question, retrieved, answer)
+            records.append(record)
+            if out:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        if out:
+            out.close()
+
+    answerable = [r for r in records if not r["impossible"]]
+    default = _scores_at(records, config.min_confidence)
+    best_threshold, best = _best_threshold(records)
+    report = {
+        "file": str(path),
+        "version": version,
+        "mode": "oracle" if oracle else "retrieval",
+        "questions": len(records),
+        "answerable": len(answerable),
+        "unanswerable": len(records) - len(answerable),
+        **{f"recall@{k}": _mean(r[f"hit@{k}"] for r in answerable) for k in RECALL_AT},
+        "evidence_hit": _mean(r["evidence_hit"] for r in answerable),
+        "exact_match": default["em"],
+        "f1": default["f1"],
+        "f1_never_abstaining": _mean(r["f1"] for r in answerable),
+        "has_ans_f1": default.get("has_ans_f1", 0.0),
+        "no_ans_f1": default.get("no_ans_f1", 0.0),
+        "abstention_accuracy": default["abstention_accuracy"],
+        "threshold": config.min_confidence,
+        "best_threshold": best_threshold,
+        "best_threshold_scores": {k: round(v, 4) for k, v in best.items()},
+        "latency_ms": {
+            "p50": _percentile(latency["total"], 0.5),
+            "p95": _percentile(latency["total"], 0.95),
+            **{f"{stage}_p50": _percentile(latency[stage], 0.5) for stage in ("embed", "retrieve", "answer")},
+            **{f"{stage}_p95": _percentile(latency[stage], 0.95) for stage in ("embed", "retrieve", "answer")},
+        },
+        "build_seconds": build["seconds"],
+        "chunks": build["chunks"],
+        "chunks_per_second": build["chunks_per_second"],
+        "build_reused": build["reused"],
+        "index_dir": str(config.index_dir),
+    }
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()} | {
+        "latency_ms": {k: round(v, 2) for k, v in report["latency_ms"].items()}
+    }
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return statistics.fmean(values) if values else 0.0
+
+
+def _score(question: SquadQuestion, retrieved: list[Passage], answer) -> dict:
+    """One question's outcome: retrieval hits, evidence, EM/F1 of the (would-be) answer, confidence."""
+    covers = [
+        any(p.article_id == question.article_id and p.start <= s and e <= p.end for s, e in question.spans)
+        for p in retrieved
+    ]
+    quote = answer.citations[0].quote if answer.citations else ""
+    normalized_quote = normalize_answer(quote)
+    golds = question.answers or ("",)
+    return {
+        "id": question.id,
+        "question": question.question,
+        "gold": list(question.answers),
+        "prediction": answer.text,
+        "sentence": quote,
+        "confidence": answer.score,
+        "impossible": question.impossible,
+        **{f"hit@{k}": any(covers[:k]) for k in RECALL_AT},
+        "evidence_hit": bool(quote) and any(normalize_answer(g) in normalized_quote for g in question.answers),
+        "em": max(float(normalize_answer(answer.text) == normalize_answer(g)) for g in golds),
+        "f1": max(f1_score(answer.text, g) for g in golds),
+    }
+
+
+def format_report(report: dict) -> str:
+    """The figures as a short table for people."""
+    lines = [
+        f"{report['file']} (SQuAD {report['version']}, {report['mode']}): {report['questions']} questions "
+        f"({report['answerable']} answerable, {report['unanswerable']} not)",
+        f"  retrieval   recall@1 {report['recall@1']:.3f}  recall@5 {report['recall@5']:.3f}  "
+        f"recall@10 {report['recall@10']:.3f}",
+        f"  evidence    top cited sentence holds a gold answer: {report['evidence_hit']:.3f}",
+        f"  answer      EM {report['exact_match']:.3f}  F1 {report['f1']:.3f}  "
+        f"(never abstaining: F1 {report['f1_never_abstaining']:.3f})",
+    ]
+    if report["unanswerable"]:
+        best = report["best_threshold_scores"]
+        lines += [
+            f"  at threshold {report['threshold']}: HasAns F1 {report['has_ans_f1']:.3f}  "
+            f"NoAns F1 {report['no_ans_f1']:.3f}  abstention accuracy {report['abstention_accuracy']:.3f}",
+            f"  best threshold {report['best_threshold']}: F1 {best['f1']:.3f}  HasAns F1 {best['has_ans_f1']:.3f}  "
+            f"NoAns F1 {best['no_ans_f1']:.3f}",
+        ]
+    latency = report["latency_ms"]
+    lines += [
+        f"  latency     p50 {latency['p50']:.1f} ms  p95 {latency['p95']:.1f} ms  (embed p50 "
+        f"{latency['embed_p50']:.1f}, retrieve {latency['retrieve_p50']:.1f}, answer {latency['answer_p50']:.1f})",
+        f"  build       {report['build_seconds']:.1f} s, {report['chunks']} chunks, "
+        f"{report['chunks_per_second']:.1f} chunks/s{' (cached index)' if report['build_reused'] else ''}",
+    ]
+    return "\n".join(lines)
