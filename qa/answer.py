@@ -88,6 +88,7 @@ WEIGHT_COSINE, WEIGHT_LEXICAL, WEIGHT_CONTEXT, WEIGHT_RANK = 0.40, 0.30, 0.20, 0
 SPAN_WEIGHT = 0.40
 CONFIDENCE_CENTER, CONFIDENCE_SLOPE = 0.45, 12.0
 SENTENCES_FOR_SPANS = 4
+FOCUS_WEIGHT = 0.35
 # Two stems match when one is a prefix of the other ("found"/"founder"), both long enough.
 PREFIX_MIN, PREFIX_SLACK = 5, 3
 
@@ -102,6 +103,7 @@ class QuestionAnalysis:
         terms: stems of its content words, then of the conversation context's.
         weights: how much each of ``terms`` counts (context terms count half).
         words: lower-cased words and stems of the question and context, not to be repeated in the answer.
+        focus: stem of the noun the question asks about ("what *industry*", "how many *teams*"), if any.
     """
 
     wh: str | None
@@ -109,6 +111,7 @@ class QuestionAnalysis:
     terms: tuple[str, ...]
     words: frozenset[str]
     weights: tuple[float, ...] = ()
+    focus: str | None = None
 
 
 CONTEXT_TERM_WEIGHT = 0.5
@@ -127,6 +130,7 @@ def analyze_question(question: str, context: str = "") -> QuestionAnalysis:
     wh_index = next((i for i, word in enumerate(lower) if word in WH_WORDS), None)
     wh = lower[wh_index] if wh_index is not None else None
     expected: tuple[str, ...] = ()
+    focus = None
     if wh in ("who", "whom", "whose"):
         expected = PERSON
     elif wh == "when":
@@ -137,6 +141,8 @@ def analyze_question(question: str, context: str = "") -> QuestionAnalysis:
         expected = REASON
     elif wh == "how" and wh_index + 1 < len(tokens):
         expected = HOW_WORDS.get(lower[wh_index + 1], ())
+        if lower[wh_index + 1] in ("many", "much"):
+            focus = _focus_noun(tokens, wh_index + 1)  # "how many *teams*"
     elif wh in ("what", "which"):
         focus = _focus_noun(tokens, wh_index)
         expected = FOCUS_LABELS.get(focus, THING) if focus else THING
@@ -144,7 +150,9 @@ def analyze_question(question: str, context: str = "") -> QuestionAnalysis:
     borrowed = [t for t in dict.fromkeys(t for t, _, _ in term_spans(context)) if t not in own]
     words = {w.lower() for w in re.findall(r"\w+", f"{question} {context}")}
     weights = (1.0,) * len(own) + (CONTEXT_TERM_WEIGHT,) * len(borrowed)
-    return QuestionAnalysis(wh, expected, tuple(own + borrowed), frozenset(words | {stem(w) for w in words}), weights)
+    words |= {stem(w) for w in words}
+    focus_stem = stem(focus) if focus and focus not in LIGHT_NOUNS else None
+    return QuestionAnalysis(wh, expected, tuple(own + borrowed), frozenset(words), weights, focus_stem)
 
 
 def _focus_noun(tokens, wh_index: int) -> str | None:
@@ -291,9 +299,14 @@ class ExtractiveAnswerer:
                     matched.setdefault(question_term, []).append((start, end))
         if analysis.expected == REASON:
             return _reason_spans(text, sentence, matched)
+        focus = [
+            (sentence.start + start, sentence.start + end)
+            for term, start, end in term_spans(text[sentence.start : sentence.end])
+            if analysis.focus and _stems_match(term, analysis.focus)
+        ]
         candidates: dict[tuple[int, int], float] = {}
         labels = analysis.expected
-        for span in self._typed_spans(text, sentence, labels):
+        for span in self._typed_spans(text, sentence, labels, focus):
             if span.label == labels[0]:
                 type_fit = 1.0
             elif span.label in labels:
@@ -309,13 +322,23 @@ class ExtractiveAnswerer:
             if novelty <= 0.0:
                 continue
             nearness = _nearness(span.start - sentence.start, span.end - sentence.start, matched)
-            fit = type_fit * (0.2 + 0.55 * nearness + 0.25 * novelty)
+            fit = type_fit * (0.2 + 0.55 * nearness + 0.25 * novelty) + FOCUS_WEIGHT * _next_to(span, focus)
             key = (span.start, span.end)
             candidates[key] = max(fit, candidates.get(key, 0.0))
         return [(start, end, fit) for (start, end), fit in candidates.items()]
 
-    def _typed_spans(self, text: str, sentence: SentenceRecord, labels: tuple[str, ...]) -> list[Span]:
+    def _typed_spans(
+        self, text: str, sentence: SentenceRecord, labels: tuple[str, ...], focus: list[tuple[int, int]]
+    ) -> list[Span]:
         spans = self.store.spans(sentence.article_id, sentence.start, sentence.end)
+        # "the British lace industry" for "what industry ...": the phrase's words before the
+        # focus noun are a candidate of their own ("the British lace").
+        for span in list(spans):
+            for focus_start, _ in focus:
+                if span.start < focus_start < span.end and text[span.start : focus_start].strip():
+                    spans.append(
+                        Span(span.start, span.start + len(text[span.start : focus_start].rstrip()), span.label)
+                    )
         if set(labels) & {"MONEY", "PERCENT", "CARDINAL", "QUANTITY", "DATE"}:
             covered = [(s.start, s.end) for s in spans if s.label != NOUN_PHRASE]
             for match in NUMBER.finditer(text, sentence.start, sentence.end):
@@ -397,6 +420,14 @@ def _nearness(start: int, end: int, matched: dict[str, list[tuple[int, int]]]) -
         for places in matched.values()
     ]
     return sum(closeness) / len(closeness)
+
+
+def _next_to(span: Span, focus: list[tuple[int, int]]) -> float:
+    """1 when the span sits right before the focus noun ("*seven* turnovers", "*lace* industry"), or right after it."""
+    for focus_start, focus_end in focus:
+        if 0 <= focus_start - span.end <= 12 or 0 <= span.start - focus_end <= 4:
+            return 1.0
+    return 0.0
 
 
 def _number_label(token: str) -> str:
