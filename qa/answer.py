@@ -30,7 +30,7 @@ import numpy as np
 from index.annotate import NOUN_PHRASE, Span, load_spacy
 from index.store import IndexStore, SentenceRecord
 from index.terms import stem, stop_words, term_spans, terms
-from qa.types import Answer, Citation, Passage
+from qa.types import Alternative, Answer, Citation, Passage
 
 PERSON = ("PERSON", "ORG", "NORP", "GPE")
 DATE = ("DATE", "TIME", "EVENT")
@@ -88,6 +88,9 @@ WEIGHT_COSINE, WEIGHT_LEXICAL, WEIGHT_CONTEXT, WEIGHT_RANK = 0.40, 0.30, 0.20, 0
 SPAN_WEIGHT = 0.40
 CONFIDENCE_CENTER, CONFIDENCE_SLOPE = 0.45, 12.0
 SENTENCES_FOR_SPANS = 4
+# An answer from another article scoring this close to the best one is a disagreement to show.
+DISAGREEMENT_MARGIN = 0.08
+MAX_ALTERNATIVES = 2
 FOCUS_WEIGHT = 0.35
 # Two stems match when one is a prefix of the other ("found"/"founder"), both long enough.
 PREFIX_MIN, PREFIX_SLACK = 5, 3
@@ -210,7 +213,8 @@ class ExtractiveAnswerer:
         ranked = self.rank_sentences(analysis, question_vector, passages)
         if not ranked:
             return Answer.not_found(question, 0.0, tuple(passages))
-        best = self._best_candidate(analysis, ranked)
+        candidates = self._candidates(analysis, ranked)
+        best = candidates[0]
         confidence = _confidence(best.evidence)
         if confidence < self.min_confidence:
             return Answer.not_found(question, round(confidence, 4), tuple(passages))
@@ -226,6 +230,7 @@ class ExtractiveAnswerer:
             citations=tuple(self._citations(best.sentence, ranked)),
             passages=tuple(passages),
             message="",
+            alternatives=tuple(self._alternatives(analysis, best, candidates[1:])),
         )
 
     def rank_sentences(
@@ -274,20 +279,44 @@ class ExtractiveAnswerer:
         weights = dict(zip(analysis.terms, analysis.weights or (1.0,) * len(analysis.terms), strict=False))
         return {term: weights[term] * math.log((n + 1) / (df + 0.5)) for term, df in frequencies.items()}
 
-    def _best_candidate(self, analysis: QuestionAnalysis, ranked: list[tuple[float, SentenceRecord]]) -> _Candidate:
+    def _candidates(self, analysis: QuestionAnalysis, ranked: list[tuple[float, SentenceRecord]]) -> list[_Candidate]:
+        """Answer candidates, best first: typed spans of the best sentences, else the best sentence."""
         top_score, top_sentence = ranked[0]
-        fallback = _Candidate(top_score, top_score, top_sentence, top_sentence.start, top_sentence.end)
+        fallback = [_Candidate(top_score, top_score, top_sentence, top_sentence.start, top_sentence.end)]
         if not analysis.expected:
             return fallback
-        best: _Candidate | None = None
-        for score, sentence in ranked[:SENTENCES_FOR_SPANS]:
-            for start, end, fit in self._spans(analysis, sentence):
-                candidate = _Candidate(score + SPAN_WEIGHT * fit, score, sentence, start, end)
-                if best is None or candidate.score > best.score:
-                    best = candidate
-        if best is None:
-            return fallback
-        return best
+        found = [
+            _Candidate(score + SPAN_WEIGHT * fit, score, sentence, start, end)
+            for score, sentence in ranked[:SENTENCES_FOR_SPANS]
+            for start, end, fit in self._spans(analysis, sentence)
+        ]
+        found.sort(key=lambda candidate: -candidate.score)  # stable: ties keep the better sentence first
+        return found or fallback
+
+    def _alternatives(
+        self, analysis: QuestionAnalysis, best: _Candidate, others: list[_Candidate]
+    ) -> list[Alternative]:
+        """Different values for the same typed fact from other articles, nearly as good as ``best``."""
+        if not analysis.expected or analysis.expected in (THING, REASON):
+            return []
+        best_text = normalize_words(self.store.article_text(best.sentence.article_id)[best.start : best.end])
+        seen_articles = {best.sentence.article_id}
+        alternatives: list[Alternative] = []
+        for other in others:
+            if other.score < best.score - DISAGREEMENT_MARGIN or len(alternatives) >= MAX_ALTERNATIVES:
+                break
+            article_id = other.sentence.article_id
+            confidence = _confidence(other.evidence)
+            if article_id in seen_articles or confidence < self.min_confidence:
+                continue
+            text = self.store.article_text(article_id)[other.start : other.end]
+            value = normalize_words(text)
+            if not value or f" {value} " in f" {best_text} " or f" {best_text} " in f" {value} ":
+                continue  # the same value, or one contains the other ("2021" / "March 2021")
+            seen_articles.add(article_id)
+            citation = self._cite(other.sentence)
+            alternatives.append(Alternative(text, round(confidence, 4), other.start, other.end, citation))
+        return alternatives
 
     def _spans(self, analysis: QuestionAnalysis, sentence: SentenceRecord) -> list[tuple[int, int, float]]:
         """``(start, end, fit)`` for the answer candidates in one sentence; fit in [0, 1]."""
@@ -390,6 +419,11 @@ def _term_matches(term: str, others: frozenset[str] | tuple[str, ...]) -> bool:
 def _overlap(idf: dict[str, float], sentence_terms: frozenset[str]) -> float:
     """IDF weight of the question terms that ``sentence_terms`` contains."""
     return sum(weight for term, weight in idf.items() if _term_matches(term, sentence_terms))
+
+
+def normalize_words(text: str) -> str:
+    """Lower-cased words joined by single spaces, for comparing answer values."""
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 def _confidence(score: float) -> float:

@@ -58,6 +58,23 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Alternative:
+    """A different answer that another article gives to the same question.
+
+    Shown beside the main answer when articles disagree ("$45 million" in one,
+    "$52 million" in another), so that nobody silently gets only one of them.
+    ``citation.quote`` is the sentence holding it; ``start``/``end`` are the answer
+    span in ``citation.article_id``'s text.
+    """
+
+    text: str
+    score: float
+    start: int
+    end: int
+    citation: Citation
+
+
+@dataclass(frozen=True)
 class Answer:
     """The answer to one question.
 
@@ -72,6 +89,7 @@ class Answer:
         citations: supporting sentences, the one holding the answer first.
         passages: the retrieved passages, best first.
         message: a plain sentence for people ("Not found in the indexed articles." when declined).
+        alternatives: different answers from other articles that score almost as well (the articles disagree).
     """
 
     question: str
@@ -84,12 +102,14 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     passages: tuple[Passage, ...] = ()
     message: str = ""
+    alternatives: tuple[Alternative, ...] = ()
 
     def to_dict(self) -> dict:
         """A JSON-serializable dict of every field (citations and passages as lists of dicts)."""
         return asdict(self) | {
             "citations": [asdict(c) for c in self.citations],
             "passages": [asdict(p) for p in self.passages],
+            "alternatives": [asdict(a) for a in self.alternatives],
         }
 
     @classmethod

@@ -6,6 +6,7 @@ import pytest
 
 from index.store import IndexStore
 from qa.answer import DATE, PERSON, PLACE, REASON, THING, analyze_question
+from tests.conftest import ARTICLES
 
 FACTOIDS = [
     ("How much will the Port Alder bridge cost?", "$45 million"),
@@ -114,3 +115,26 @@ def test_citation_carries_url_and_date_when_known(engine):
 )
 def test_question_type(question, expected):
     assert analyze_question(question).expected == expected
+
+
+CONFLICTING = ARTICLES.parent / "conflicting"
+
+
+def test_articles_that_disagree_are_both_shown(build_index, encoder):
+    from qa import QA
+
+    index_dir, _ = build_index([CONFLICTING, ARTICLES])
+    answer = QA(index_dir, encoder=encoder).ask("How much will the Lakeside stadium renovation cost?")
+    values = {answer.text} | {alternative.text for alternative in answer.alternatives}
+    assert values == {"$120 million", "$165 million"}
+    store = IndexStore.open(index_dir)
+    for alternative in answer.alternatives:
+        assert alternative.citation.article_id != answer.article_id, "each value comes with its own source"
+        text = store.article_text(alternative.citation.article_id)
+        assert text[alternative.start : alternative.end] == alternative.text
+        assert alternative.citation.start <= alternative.start and alternative.end <= alternative.citation.end
+
+
+def test_a_fact_only_one_article_states_has_no_alternatives(engine):
+    disputed = [q for q, _ in FACTOIDS if engine.ask(q).alternatives]
+    assert not disputed, "no other article gives a different value for these"
