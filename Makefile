@@ -7,7 +7,9 @@ BIN    := $(VENV)/bin
 # torch 2.13.0 is the CPU build; it must be installed before anything pulls torch in,
 # or pip fetches a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
-QUESTIONS := "How much was SenseTime's planned IPO worth?" "Who founded SenseTime?" "Why did SenseTime postpone its IPO?"
+# Debian's chromium drives the browser test (Playwright's own browser download is never used).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup run test lint clean
 
@@ -22,11 +24,15 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 setup: $(VENV)/.installed
 
-run: setup
-	@$(BIN)/qa index stats >/dev/null 2>&1 || $(BIN)/qa index build seeds
-	@for q in $(QUESTIONS); do echo "> $$q"; $(BIN)/qa ask "$$q"; echo; done
+$(CHROMIUM):
+	@echo "The browser test needs Debian's chromium; installing it."
+	$(SUDO) apt-get install -y -qq chromium || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
 
-test: setup
+# The chat over the index (built from seeds/ first if there is none) at http://127.0.0.1:7860
+run: setup
+	$(BIN)/qa serve
+
+test: setup $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -58,6 +58,16 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dump", metavar="FILE", help="write one JSON line per question to FILE")
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
 
+    serve = commands.add_parser("serve", help="open the chat in the browser (builds the seed index if there is none)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)"
+    )
+    serve.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    serve.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (default: $QA_AUTH, else none)")
+    serve.add_argument("--max-upload-mb", type=float, help=f"largest upload (default: {Config.max_upload_mb:g})")
+    serve.add_argument("--no-examples", action="store_true", help="hide the example questions about the seeds")
+    _common(serve)
+
     index = commands.add_parser("index", help="build and update the index")
     actions = index.add_subparsers(dest="action", required=True)
     build = actions.add_parser("build", help="build the index from scratch (default PATH: seeds/)")
@@ -87,6 +97,7 @@ def _config(args: argparse.Namespace) -> Config:
         strict=getattr(args, "strict", None) or None,
         chunk_tokens=getattr(args, "chunk_tokens", None),
         chunk_overlap=getattr(args, "chunk_overlap", None),
+        max_upload_mb=getattr(args, "max_upload_mb", None),
     )
 
 
@@ -108,6 +119,11 @@ def _print_answer(answer) -> None:
         details = [citation.source, f"characters {citation.start}–{citation.end}"]
         details += [d for d in (citation.url, citation.date) if d]
         print(f"    {', '.join(details)}")
+    if answer.alternatives:
+        print("\n  The articles disagree; another article says:")
+        for alternative in answer.alternatives:
+            cited = alternative.citation
+            print(f"  {alternative.text}  — {cited.title} ({cited.source}, characters {cited.start}–{cited.end})")
     print(f"\n  confidence {answer.score:.2f}")
 
 
@@ -131,6 +147,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "eval":
         return _evaluate(args, config)
+    if args.command == "serve":
+        from ui.app import SEED_EXAMPLES, parse_auth, serve
+
+        try:
+            auth = parse_auth(args.auth)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        serve(config, host=args.host, port=args.port, auth=auth, examples=() if args.no_examples else SEED_EXAMPLES)
+        return 0
     from index.build import IndexWriter
 
     if args.action in ("build", "add", "remove"):

@@ -43,6 +43,8 @@ class Config:
         rrf_k: the constant of reciprocal rank fusion.
         min_confidence: answers below this confidence are declined as "not found".
         strict: fail a build on the first bad input instead of skipping it.
+        max_upload_mb: the largest file the chat accepts as an upload, in MB.
+        concurrency: questions the chat answers at the same time (more wait in a queue).
     """
 
     index_dir: Path = field(default_factory=default_index_dir)
@@ -55,10 +57,12 @@ class Config:
     rrf_k: int = 60
     min_confidence: float = 0.35
     strict: bool = False
+    max_upload_mb: float = 5.0
+    concurrency: int = 4
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
-        for name in ("chunk_tokens", "batch_size", "k", "candidates", "rrf_k"):
+        for name in ("chunk_tokens", "batch_size", "k", "candidates", "rrf_k", "concurrency"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer. Currently, {name} is {value!r}")
@@ -67,6 +71,8 @@ class Config:
                 f"chunk_overlap must be at least 0 and below chunk_tokens ({self.chunk_tokens}). "
                 f"Currently, chunk_overlap is {self.chunk_overlap!r}"
             )
+        if not self.max_upload_mb > 0:
+            raise ValueError(f"max_upload_mb must be positive. Currently, max_upload_mb is {self.max_upload_mb!r}")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1]. Currently, min_confidence is {self.min_confidence!r}")
 

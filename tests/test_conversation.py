@@ -1,13 +1,38 @@
-"""Follow-up questions resolved against the conversation."""
+"""Follow-up questions resolved against the conversation, on scripted conversations."""
 
 from __future__ import annotations
 
-from qa.conversation import refers_back, resolve_followup
+from qa.conversation import followup_context, refers_back, resolve_followup
 
 
 def test_pronoun_follow_up_takes_the_previous_subject():
     query = resolve_followup("Who founded it?", ["What does Kestrel Works do?"])
     assert "Kestrel Works" in query
+
+
+def test_that_refers_back_to_the_previous_event():
+    context = followup_context("When did that happen?", ["Did Port Alder approve the harbor bridge?"])
+    assert "Port Alder" in context
+
+
+def test_definite_noun_phrase_refers_back():
+    context = followup_context("When was the company founded?", ["Who runs Greenfield Energy?"])
+    assert "Greenfield Energy" in context
+
+
+def test_follow_up_of_a_follow_up_keeps_the_subject():
+    history = ["What does Kestrel Works do?", "Who founded it?"]
+    assert "Kestrel Works" in followup_context("Where is it based?", history)
+
+
+def test_chat_messages_and_answer_pairs_are_understood():
+    messages = [
+        {"role": "user", "content": "Who is the chief executive of Greenfield Energy?"},
+        {"role": "assistant", "content": "Rafael Ortiz"},
+    ]
+    assert "Greenfield Energy" in followup_context("Where was it founded?", messages)
+    pairs = [("Who won the Riverton Chess Open?", "Nadia Petrova")]
+    assert "Riverton Chess Open" in followup_context("How many players did it draw?", pairs)
 
 
 def test_new_subject_ignores_history():
@@ -24,3 +49,10 @@ def test_follow_up_is_answered_about_the_same_subject(engine):
     first = engine.ask("Where is Kestrel Works based?")
     follow = engine.ask("When was it started?", history=[first])
     assert follow.found and follow.text == "1998"
+
+
+def test_topic_change_is_answered_about_the_new_topic(engine):
+    history = [engine.ask("Where is Kestrel Works based?"), engine.ask("When was it started?")]
+    answer = engine.ask("How much did the solar farm cost?", history=history)
+    assert answer.text == "$210 million"
+    assert "Greenfield" in answer.citations[0].title

@@ -1,1 +1,6 @@
-"""The Gradio chat over an index (see ui/app.py)."""
+"""The Gradio chat (``qa serve``); see :mod:`ui.app`."""
+
+import os
+
+# No usage reports or version checks: the product works offline and phones nowhere.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

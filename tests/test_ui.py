@@ -1,0 +1,196 @@
+"""The chat page: replies are safe, cited HTML; uploads are checked; and the whole page works in Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from qa.types import Answer, Citation
+from ui.render import escape, render_answer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+SCRIPT_ARTICLE = (
+    "Museum website defaced\n\n"
+    "On 3 May the Orchard Museum found the code <script>alert(1)</script> on its home page.\n\n"
+    "The museum said no visitor data was taken.\n"
+)
+
+
+def _answer_with(quote: str, answer_text: str) -> Answer:
+    start = quote.index(answer_text)
+    citation = Citation("a1", "A <b>title</b>", "news/a.txt", 100, 100 + len(quote), quote)
+    return Answer("q?", answer_text, True, 0.9, "a1", 100 + start, 100 + start + len(answer_text), (citation,))
+
+
+def test_article_markup_is_shown_as_text():
+    html = render_answer(_answer_with("It printed <script>alert(1)</script> and <img src=x onerror=alert(2)>.", "It"))
+    assert "<script" not in html and "<img" not in html and "<b>" not in html
+    assert "&#60;script&#62;alert(1)&#60;/script&#62;" in html
+
+
+def test_answer_span_is_highlighted_inside_the_quote():
+    html = render_answer(_answer_with("The bridge will cost $45 million, the council said.", "$45 million"))
+    assert re.search(r'<mark class="qa-answer">&#36;45 million</mark>', html)
+    assert "characters 100–151" in html
+    assert "\n" not in html, "one line, so that Markdown leaves the HTML alone"
+
+
+def test_markdown_characters_do_not_format():
+    assert escape("*bold* _it_ `code` [link](x) $x$") == (
+        "&#42;bold&#42; &#95;it&#95; &#96;code&#96; &#91;link&#93;(x) &#36;x&#36;"
+    )
+
+
+def test_not_found_reply_says_so_and_shows_the_closest_passages(engine):
+    html = render_answer(engine.ask("What is the population of Tokyo?"))
+    assert "Not found in the indexed articles." in html
+    assert "closest passages" in html and "<li>" in html
+
+
+@pytest.fixture
+def chat_app(fixture_index, tmp_path, encoder):
+    from qa import QA
+    from qa.config import Config
+    from ui.app import ChatApp
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(fixture_index, index_dir)
+    config = Config(index_dir=index_dir, max_upload_mb=0.01)
+    return ChatApp(config, QA(config=config, encoder=encoder))
+
+
+def test_empty_question_gets_a_plain_message(chat_app):
+    box, chat, turns = chat_app.respond("   ", [], [])
+    assert box == "" and turns == []
+    assert "Please type a question." in chat[-1]["content"]
+
+
+def test_chat_answers_and_follows_up(chat_app):
+    _, chat, turns = chat_app.respond("Where is Kestrel Works based?", [], [])
+    assert "<strong>Bristol</strong>" in chat[-1]["content"]
+    _, chat, turns = chat_app.respond("When was it started?", chat, turns)
+    assert "<strong>1998</strong>" in chat[-1]["content"]
+    assert len(chat) == 4 and len(turns) == 2
+
+
+def test_upload_refuses_wrong_type_and_oversize_and_keeps_the_index(chat_app, tmp_path):
+    before = chat_app.engine.store.manifest.articles
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    big = tmp_path / "big.txt"
+    big.write_text("Long article.\n\n" + "word " * 5000)
+    message = chat_app.add_files([str(pdf), str(big)])
+    assert "report.pdf: not a supported type" in message
+    assert "big.txt: larger than the 0.01 MB limit" in message
+    assert chat_app.engine.store.manifest.articles == before
+
+
+def test_uploaded_article_can_be_asked_about_at_once(chat_app, tmp_path):
+    article = tmp_path / "museum.txt"
+    article.write_text(SCRIPT_ARTICLE)
+    assert "Added 1 article" in chat_app.add_files([str(article)])
+    _, chat, _ = chat_app.respond("When did the Orchard Museum find the code?", [], [])
+    assert "<strong>3 May</strong>" in chat[-1]["content"]
+    assert any(row[0] == "Museum website defaced" for row in chat_app.article_rows())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(fixture_index, tmp_path):
+    """``qa serve`` on a free port over a copy of the fixture index; yields its URL."""
+    index_dir = tmp_path / "served-index"
+    shutil.copytree(fixture_index, index_dir)
+    port = _free_port()
+    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "serve", "--index", str(index_dir), "--port", str(port), "--no-examples"],
+        cwd=Path(__file__).parent.parent,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ | {"HF_HUB_OFFLINE": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("qa serve did not start: " + (tmp_path / "serve.log").read_text()) from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def _ask(page, question: str):
+    """Type a question, press Enter, and return the new reply's element once it is there."""
+    replies = page.locator("#chat .qa-reply")
+    before = replies.count()
+    page.fill("#question textarea", question)
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('#chat .qa-reply').length > {before}", timeout=60_000)
+    return replies.nth(before)
+
+
+def test_chat_in_a_real_browser(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(server)
+
+        reply = _ask(page, "Where is Kestrel Works based?")
+        assert reply.locator(".qa-answer-text").inner_text() == "Bristol"
+        assert "the engineering firm based in Bristol" in reply.locator(".qa-quote").inner_text()
+        assert reply.locator("mark.qa-answer").first.inner_text() == "Bristol"
+
+        follow = _ask(page, "When was it started?")
+        assert follow.locator(".qa-answer-text").inner_text() == "1998"
+        assert "Kestrel Works" in follow.locator(".qa-source").inner_text()
+        page.screenshot(path=tmp_path / "chat-two-questions.png", full_page=True)
+
+        article = tmp_path / "museum.txt"
+        article.write_text(SCRIPT_ARTICLE)
+        page.set_input_files("#upload input[type=file]", str(article))
+        page.wait_for_function(
+            "document.querySelector('#upload-status')?.innerText.includes('Added 1 article')", timeout=60_000
+        )
+        uploaded = _ask(page, "What code did the Orchard Museum find on its home page?")
+        assert "<script>alert(1)</script>" in uploaded.locator(".qa-quote").inner_text()
+        assert "Museum website defaced" in uploaded.locator(".qa-source").inner_text()
+        assert page.locator("#chat script").count() == 0 and not dialogs, "article text must never run"
+
+        declined = _ask(page, "What is the population of Tokyo?")
+        assert "Not found in the indexed articles." in declined.inner_text()
+        page.screenshot(path=tmp_path / "chat.png", full_page=True)
+        assert "Traceback" not in page.content()
+        browser.close()

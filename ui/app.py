@@ -1,0 +1,254 @@
+"""The browser chat: ask, read the cited answer, add articles, see what is indexed.
+
+Example::
+
+    from qa.config import Config
+    from ui.app import serve
+    serve(Config(), host="127.0.0.1", port=7860)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import gradio as gr
+
+from index.ingest import SUPPORTED_SUFFIXES
+from qa.config import Config
+from qa.engine import MAX_QUESTION_CHARS, QA
+from qa.errors import EmptyQuestion, IndexNotFound, QAError
+from ui.render import STYLE, escape, render_answer, render_message
+
+log = logging.getLogger(__name__)
+
+SEED_EXAMPLES = (
+    "How much was SenseTime's planned IPO worth?",
+    "Why did SenseTime postpone its IPO?",
+    "Who founded SenseTime?",
+    "When was it founded?",
+)
+"""Example questions about the bundled seed article."""
+UPLOADS = "uploads"
+"""Uploaded files are kept in this folder of the index directory, under their own names."""
+AUTH_ENV = "QA_AUTH"
+"""Environment variable holding ``user:password`` when ``--auth`` is not given."""
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """``("user", "password")`` from ``"user:password"`` (default: ``$QA_AUTH``); ``None`` when unset.
+
+    Raises:
+        ValueError: the value has no ``:`` or an empty user or password.
+    """
+    value = value if value is not None else os.environ.get(AUTH_ENV)
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ValueError(f"--auth (or ${AUTH_ENV}) must look like user:password, got {value.split(':')[0]!r}:…")
+    return user, password
+
+
+def _safe_name(name: str) -> str:
+    """A file name with no directories and no odd characters, keeping its extension."""
+    name = Path(name).name
+    return re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "upload.txt"
+
+
+class ChatApp:
+    """The state behind the page: one engine shared by every visitor, one writer at a time.
+
+    Args:
+        config: settings (index directory, upload limit, concurrency).
+        engine: an engine already open on ``config.index_dir`` (default: opened here).
+    """
+
+    def __init__(self, config: Config, engine: QA | None = None) -> None:
+        self.config = config
+        self.engine = engine or QA(config=config)
+        self._write_lock = threading.Lock()
+
+    def respond(self, message: str, chat: list, turns: list) -> tuple[str, list, list]:
+        """Answer ``message``; returns the cleared textbox, the chat and the conversation turns."""
+        chat = list(chat or [])
+        turns = list(turns or [])
+        question = (message or "").strip()
+        try:
+            answer = self.engine.ask(question, history=turns)
+        except EmptyQuestion:
+            return "", [*chat, {"role": "assistant", "content": render_message("Please type a question.")}], turns
+        except QAError as error:
+            reply = render_message(str(error))
+        except Exception:  # the page shows a plain message; the traceback goes to the server log
+            log.exception("answering %r failed", question)
+            reply = render_message("Something went wrong while answering; the server log has the details.")
+        else:
+            reply = render_answer(answer)
+            turns.append((answer.question, answer.text))
+        shown = question if len(question) <= MAX_QUESTION_CHARS else question[:MAX_QUESTION_CHARS] + "…"
+        return "", [*chat, {"role": "user", "content": escape(shown)}, {"role": "assistant", "content": reply}], turns
+
+    def add_files(self, files: Sequence[object] | None) -> str:
+        """Add uploaded files to the index; returns a message for the page."""
+        paths = [Path(getattr(f, "name", f)) for f in files or []]
+        if not paths:
+            return ""
+        limit = self.config.max_upload_mb * 1024 * 1024
+        refused, accepted = [], []
+        for path in paths:
+            name = _safe_name(path.name)
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                refused.append(f"{name}: not a supported type (use {', '.join(sorted(SUPPORTED_SUFFIXES))})")
+            elif path.stat().st_size > limit:
+                refused.append(f"{name}: larger than the {self.config.max_upload_mb:g} MB limit")
+            else:
+                accepted.append((path, name))
+        lines = [f"✗ {line}" for line in refused]
+        if accepted:
+            lines += self._index(accepted)
+        return "\n".join(f"- {escape(line)}" for line in lines)
+
+    def _index(self, accepted: list[tuple[Path, str]]) -> list[str]:
+        from index.build import IndexWriter
+
+        folder = self.config.index_dir / UPLOADS
+        folder.mkdir(parents=True, exist_ok=True)
+        targets = []
+        for path, name in accepted:
+            target = folder / name
+            shutil.copyfile(path, target)
+            targets.append(target)
+        if not self._write_lock.acquire(timeout=120):
+            return ["✗ Another upload is still being indexed; try again in a moment."]
+        try:
+            report = IndexWriter(self.config, encoder=self.engine.encoder).add(targets)
+        except QAError as error:
+            return [f"✗ {error}"]
+        finally:
+            self._write_lock.release()
+        self.engine.refresh()
+        lines = [f"✗ {problem}" for problem in report.problems]
+        done = len(report.added) + len(report.updated)
+        if done:
+            lines.append(
+                f"✓ Added {done} article{'s' if done != 1 else ''}; ask about {'them' if done != 1 else 'it'} now."
+            )
+        elif report.unchanged or report.duplicates:
+            lines.append("✓ Already in the index, unchanged.")
+        return lines
+
+    def index_summary(self) -> str:
+        """Markdown: counts and the model of the open index."""
+        self.engine.refresh()
+        manifest = self.engine.store.manifest
+        return (
+            f"**{manifest.articles}** articles · **{manifest.chunks}** chunks · model `{manifest.model}`  \n"
+            f"Updated {manifest.updated_at}"
+        )
+
+    def article_rows(self) -> list[list[object]]:
+        """One row per indexed article: title, source file, date, chunks."""
+        self.engine.refresh()
+        return [[a.title, Path(a.source).name, a.date or "", a.chunks] for a in self.engine.store.articles()]
+
+    def build(self, examples: Sequence[str] = SEED_EXAMPLES) -> gr.Blocks:
+        """The page."""
+        with gr.Blocks(title="Article QA") as page:
+            gr.Markdown(
+                "# Article QA\nAsk a question about the articles. Every answer is quoted from an article, "
+                "with the source and the exact place; when the articles do not say, you are told so."
+            )
+            turns = gr.State([])
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(
+                        label="Chat",
+                        height=640,
+                        elem_id="chat",
+                        latex_delimiters=[],
+                        sanitize_html=True,
+                        feedback_options=None,
+                        group_consecutive_messages=False,
+                        placeholder="Ask about the articles: answers come with their quote and source.",
+                    )
+                    with gr.Row():
+                        question = gr.Textbox(
+                            placeholder="Ask a question about the articles…",
+                            show_label=False,
+                            scale=5,
+                            max_lines=3,
+                            elem_id="question",
+                        )
+                        ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    if examples:
+                        gr.Examples(examples=[[e] for e in examples], inputs=question, label="Examples")
+                    new_chat = gr.Button("New conversation", size="sm")
+                with gr.Column(scale=2):
+                    with gr.Accordion("Add articles", open=True):
+                        upload = gr.File(
+                            label=f"Upload .txt, .md, .html, .json or .jsonl (up to {self.config.max_upload_mb:g} MB)",
+                            file_count="multiple",
+                            file_types=sorted(SUPPORTED_SUFFIXES),
+                            elem_id="upload",
+                        )
+                        upload_status = gr.Markdown(elem_id="upload-status")
+                    with gr.Accordion("Index", open=False, elem_id="index-panel"):
+                        summary = gr.Markdown(self.index_summary)
+                        table = gr.Dataframe(
+                            value=self.article_rows,
+                            headers=["Title", "File", "Date", "Chunks"],
+                            interactive=False,
+                            wrap=True,
+                        )
+            inputs, outputs = [question, chat, turns], [question, chat, turns]
+            question.submit(self.respond, inputs, outputs, api_visibility="private")
+            ask.click(self.respond, inputs, outputs, api_visibility="private")
+            new_chat.click(lambda: ([], []), None, [chat, turns], api_visibility="private")
+            upload.upload(self.add_files, upload, upload_status, concurrency_limit=1, api_visibility="private").then(
+                lambda: (self.index_summary(), self.article_rows(), None), None, [summary, table, upload]
+            )
+        page.queue(default_concurrency_limit=self.config.concurrency)
+        return page
+
+
+def ensure_index(config: Config) -> None:
+    """Build the index from the bundled seeds, with a progress bar, if there is none yet."""
+    from index.build import IndexWriter
+    from index.store import IndexStore
+    from qa.cli import default_articles
+
+    try:
+        IndexStore.open(config.index_dir)
+    except IndexNotFound:
+        print(f"No index at {config.index_dir} yet: building one from {default_articles()[0]} …", flush=True)
+        print(IndexWriter(config, progress=True).build(default_articles()).summary(), flush=True)
+
+
+def serve(
+    config: Config,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: tuple[str, str] | None = None,
+    examples: Sequence[str] = SEED_EXAMPLES,
+) -> None:
+    """Start the chat on ``host:port`` (blocking), building the seed index first if there is none."""
+    ensure_index(config)
+    app = ChatApp(config)
+    page = app.build(examples)
+    print(f"Article QA: open http://{host}:{port} in a browser (Ctrl+C stops it)", flush=True)
+    page.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        max_file_size=f"{config.max_upload_mb:g}mb",
+        css=STYLE,
+        footer_links=[],
+        show_error=False,
+        quiet=True,
+    )

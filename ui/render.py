@@ -1,0 +1,147 @@
+"""Turn answers into the HTML of a chat reply.
+
+Article text is untrusted: every piece of it goes through :func:`escape`, so an
+article holding ``<script>`` or markup shows it as text. Replies are one line of
+HTML (no blank line ends the HTML block, so the chat's Markdown renderer leaves
+it alone), with the answer in bold, the supporting sentence quoted with the
+answer span highlighted, its source and the confidence, and a collapsible
+"Sources" list of the retrieved passages with the evidence highlighted.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+from pathlib import PurePath
+from urllib.parse import urlparse
+
+from qa.types import Alternative, Answer, Citation, Passage
+
+CLOSEST_PASSAGES = 3
+"""Passages shown when the answer is not in the articles."""
+SNIPPET_CHARS = 600
+"""Longer passages are cut (with an ellipsis) in the Sources list."""
+
+# Markup characters, and those the chat's Markdown (or LaTeX) pass could read as formatting.
+_ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'\\*_`[]#~$|{}"})
+
+
+def escape(text: str) -> str:
+    """Text as inert HTML: markup escaped, Markdown characters neutralised, line breaks as ``<br>``."""
+    return re.sub(r"\s*\n\s*", "<br>", text.translate(_ENTITIES))
+
+
+def _marked(text: str, offset: int, marks: list[tuple[int, int, str]]) -> str:
+    """``text`` (starting at article offset ``offset``) with the ``(start, end, css_class)`` ranges marked.
+
+    Later ranges in ``marks`` win where ranges overlap (pass the evidence sentence before the answer span).
+    """
+    end_offset = offset + len(text)
+    cuts = {offset, end_offset}
+    for start, end, _ in marks:
+        cuts.update(point for point in (start, end) if offset < point < end_offset)
+    points = sorted(cuts)
+    parts = []
+    for left, right in itertools.pairwise(points):
+        piece = escape(text[left - offset : right - offset])
+        css = next((c for s, e, c in reversed(marks) if s <= left and right <= e), None)
+        parts.append(f'<mark class="{css}">{piece}</mark>' if css else piece)
+    return "".join(parts)
+
+
+def _source_line(title: str, source: str, url: str | None, date: str | None, start: int, end: int) -> str:
+    """ "Title — example.com/story · 2024-05-14 · characters 10–52"."""
+    parts = []
+    if url and urlparse(url).scheme in ("http", "https"):
+        parts.append(
+            f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{escape(url)}</a>'
+        )
+    elif source:
+        parts.append(escape(PurePath(source).name or source))  # "business.jsonl:3" keeps its line
+    if date:
+        parts.append(escape(date))
+    parts.append(f"characters {start}–{end}")
+    return f'<span class="qa-title">{escape(title or "Untitled")}</span> — {" · ".join(parts)}'
+
+
+def _citation_block(citation: Citation, answer_start: int | None, answer_end: int | None) -> str:
+    marks = [(answer_start, answer_end, "qa-answer")] if answer_start is not None else []
+    quote = _marked(citation.quote, citation.start, marks)
+    source = _source_line(citation.title, citation.source, citation.url, citation.date, citation.start, citation.end)
+    return f'<blockquote class="qa-quote">“{quote}”</blockquote><p class="qa-source">{source}</p>'
+
+
+def _sources(
+    passages: tuple[Passage, ...], marks_by_article: dict[str, list[tuple[int, int, str]]], open_: bool
+) -> str:
+    items = []
+    for passage in passages:
+        text = passage.text
+        cut = len(text) > SNIPPET_CHARS
+        body = _marked(text[:SNIPPET_CHARS], passage.start, marks_by_article.get(passage.article_id, []))
+        title = escape(passage.title or "Untitled")
+        items.append(
+            f'<li><span class="qa-title">{title}</span> <span class="qa-score">score {passage.score:.2f}</span>'
+            f'<div class="qa-passage">{body}{"…" if cut else ""}</div></li>'
+        )
+    summary = f"Sources ({len(passages)} passage{'s' if len(passages) != 1 else ''})"
+    opened = " open" if open_ else ""
+    return f'<details class="qa-sources"{opened}><summary>{summary}</summary><ol>{"".join(items)}</ol></details>'
+
+
+def _alternatives(answer: Answer, alternatives: tuple[Alternative, ...]) -> str:
+    supporting = answer.citations[0]
+    values = [(answer.text, supporting.title)] + [(a.text, a.citation.title) for a in alternatives]
+    said = "; ".join(f"<strong>{escape(text)}</strong> according to “{escape(title)}”" for text, title in values)
+    blocks = "".join(_citation_block(a.citation, a.start, a.end) for a in alternatives)
+    return f'<div class="qa-disagree"><p>⚠ The articles disagree: {said}.</p>{blocks}</div>'
+
+
+def render_answer(answer: Answer) -> str:
+    """The chat reply for an answer, as one line of safe HTML."""
+    if not answer.found:
+        closest = answer.passages[:CLOSEST_PASSAGES]
+        note = " These are the closest passages:" if closest else ""
+        return (
+            f'<div class="qa-reply qa-not-found"><p><strong>{escape(answer.message)}</strong>{note}</p>'
+            f"{_sources(closest, {}, open_=True) if closest else ''}</div>"
+        )
+    supporting = answer.citations[0]
+    marks: dict[str, list[tuple[int, int, str]]] = {}
+    for citation in answer.citations:
+        marks.setdefault(citation.article_id, []).append((citation.start, citation.end, "qa-evidence"))
+    for alternative in answer.alternatives:
+        marks.setdefault(alternative.citation.article_id, []).append((alternative.start, alternative.end, "qa-answer"))
+    marks.setdefault(answer.article_id or "", []).append((answer.start, answer.end, "qa-answer"))
+    parts = [
+        f'<div class="qa-reply"><p class="qa-answer-text"><strong>{escape(answer.text)}</strong></p>',
+        _citation_block(supporting, answer.start, answer.end),
+        f'<p class="qa-confidence">Confidence {answer.score:.0%}</p>',
+    ]
+    if answer.alternatives:
+        parts.append(_alternatives(answer, answer.alternatives))
+    parts.append(_sources(answer.passages, marks, open_=False))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def render_message(text: str) -> str:
+    """A plain message (a problem with the question, a server error) as a reply."""
+    return f'<div class="qa-reply qa-message"><p>{escape(text)}</p></div>'
+
+
+STYLE = """
+.qa-reply p { margin: 0.3em 0; }
+.qa-answer-text strong { font-size: 1.15em; }
+.qa-quote { margin: 0.4em 0; padding: 0.3em 0.8em; border-left: 4px solid #f59e0b; font-style: normal; }
+mark.qa-answer { background: #fde68a; color: inherit; font-weight: 600; padding: 0 2px; border-radius: 3px; }
+mark.qa-evidence { background: #e0f2fe; color: inherit; }
+.qa-source, .qa-confidence, .qa-score { font-size: 0.88em; opacity: 0.85; }
+.qa-title { font-weight: 600; }
+.qa-sources summary { cursor: pointer; font-size: 0.9em; }
+.qa-sources li { margin: 0.4em 0; }
+.qa-passage { font-size: 0.88em; white-space: normal; }
+.qa-disagree { margin-top: 0.5em; padding: 0.3em 0.6em; border: 1px solid #f59e0b; border-radius: 6px; }
+"""
+"""CSS for the classes above."""
