@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer a question from the indexed articles")
     ask.add_argument("question")
     _common(ask)
-    ask.add_argument("--k", type=int, help="passages to retrieve (default: %(default)s)", default=Config.k)
+    ask.add_argument("--k", type=int, help="passages to return as sources (default: %(default)s)", default=Config.k)
     ask.add_argument("--model", help="embedding model (must be the index's)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
 
@@ -52,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", help="a SQuAD v1.1 or v2.0 JSON file")
     evaluate.add_argument("--index", metavar="DIR", help="index directory (default: a cache per data file)")
     evaluate.add_argument("--limit", type=int, help="ask at most N questions, evenly spaced over the file")
-    evaluate.add_argument("--k", type=int, help=f"passages given to the answerer (default: {Config.k})")
+    evaluate.add_argument(
+        "--depth", type=int, help=f"fused passages the answerer reads (default: {Config.rerank_depth})"
+    )
     evaluate.add_argument("--oracle", action="store_true", help="give the answerer the gold paragraph")
     evaluate.add_argument("--rebuild", action="store_true", help="rebuild the cached index")
     evaluate.add_argument("--dump", metavar="FILE", help="write one JSON line per question to FILE")
@@ -196,7 +198,7 @@ def _evaluate(args: argparse.Namespace, config: Config) -> int:
     if not path.is_file():
         print(f"error: {path} does not exist (SQuAD files: see ../shared/data/README.md)", file=sys.stderr)
         return 1
-    config = config.with_overrides(k=args.k)
+    config = config.with_overrides(rerank_depth=args.depth)
     if args.index is None:
         config = config.with_overrides(index_dir=eval_index_dir(path, config))
     try:

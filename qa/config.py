@@ -38,7 +38,9 @@ class Config:
         chunk_tokens: chunk size in the model's tokens (capped below the model's limit).
         chunk_overlap: overlap between consecutive chunks, in tokens.
         batch_size: texts per embedding batch.
-        k: passages returned by retrieval and shown as sources.
+        k: passages returned with an answer and shown as sources.
+        rerank_depth: fused passages the answerer reads; it reorders them by their best
+            sentence and keeps the ``k`` best.
         candidates: hits taken from each retriever (dense, BM25) before fusion.
         rrf_k: the constant of reciprocal rank fusion.
         min_confidence: answers below this confidence are declined as "not found".
@@ -53,6 +55,7 @@ class Config:
     chunk_overlap: int = 32
     batch_size: int = 32
     k: int = 5
+    rerank_depth: int = 20
     candidates: int = 50
     rrf_k: int = 60
     min_confidence: float = 0.35
@@ -62,7 +65,7 @@ class Config:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
-        for name in ("chunk_tokens", "batch_size", "k", "candidates", "rrf_k", "concurrency"):
+        for name in ("chunk_tokens", "batch_size", "k", "rerank_depth", "candidates", "rrf_k", "concurrency"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer. Currently, {name} is {value!r}")

@@ -116,9 +116,9 @@ class QA:
         t0 = time.perf_counter()
         vector = self.encoder.encode([query])[0]
         t1 = time.perf_counter()
-        passages = retriever.retrieve(query, vector, k)
+        passages = retriever.retrieve(query, vector, max(k, self.config.rerank_depth))
         t2 = time.perf_counter()
-        answer = answerer.answer(question, vector, passages, context=context)
+        answer = answerer.answer(question, vector, passages, context=context, k=k)
         t3 = time.perf_counter()
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000}
         return answer, timings

@@ -131,7 +131,7 @@ def eval_index_dir(path: Path, config: Config) -> Path:
     return Path("~/.cache/article-qa/eval").expanduser() / f"{path.stem}-{digest}-{settings}"
 
 
-def _build(articles: list[Article], config: Config, rebuild: bool, progress: bool) -> dict:
+def build_eval_index(articles: list[Article], config: Config, rebuild: bool = False, progress: bool = False) -> dict:
     """Build (or reuse) the index; returns build figures, recorded beside the index for reuse."""
     from index.build import IndexWriter
     from index.store import IndexStore
@@ -208,7 +208,7 @@ def evaluate(
     path = Path(path)
     config = config or Config()
     articles, questions, version = load_squad(path)
-    build = _build(articles, config, rebuild, progress)
+    build = build_eval_index(articles, config, rebuild, progress)
     engine = QA(config=config)
     answerer = ExtractiveAnswerer(engine.store, min_confidence=0.0)  # thresholds are applied below
     asked = _sample(questions, limit)
@@ -225,11 +225,12 @@ def evaluate(
                 Passage(-1, article.id, article.title, article.source, start, end, article.text[start:end], 1.0)
             ]
         else:
-            retrieved = engine.retriever.retrieve(question.question, vector, max(RECALL_AT))
+            retrieved = engine.retriever.retrieve(question.question, vector, max(config.rerank_depth, *RECALL_AT))
         t2 = time.perf_counter()
-        answer = answerer.answer(question.question, vector, retrieved[: config.k])
+        answer = answerer.answer(question.question, vector, retrieved, k=max(RECALL_AT))
         t3 = time.perf_counter()
-        return retrieved, answer, {"embed": t1 - t0, "retrieve": t2 - t1, "answer": t3 - t2}
+        # Recall is measured on the passages the answer returns: fused, then reranked by the reader.
+        return list(answer.passages), answer, {"embed": t1 - t0, "retrieve": t2 - t1, "answer": t3 - t2}
 
     for question in asked[:WARMUP_QUESTIONS]:
         run(question)
@@ -292,12 +293,17 @@ def _mean(values) -> float:
     return statistics.fmean(values) if values else 0.0
 
 
+def covered(question: SquadQuestion, spans: list[tuple[str, int, int]]) -> list[bool]:
+    """For each retrieved ``(article_id, start, end)``: whether it contains one of the gold answers."""
+    return [
+        any(article_id == question.article_id and start <= s and e <= end for s, e in question.spans)
+        for article_id, start, end in spans
+    ]
+
+
 def _score(question: SquadQuestion, retrieved: list[Passage], answer) -> dict:
     """One question's outcome: retrieval hits, evidence, EM/F1 of the (would-be) answer, confidence."""
-    covers = [
-        any(p.article_id == question.article_id and p.start <= s and e <= p.end for s, e in question.spans)
-        for p in retrieved
-    ]
+    covers = covered(question, [(p.article_id, p.start, p.end) for p in retrieved])
     quote = answer.citations[0].quote if answer.citations else ""
     normalized_quote = normalize_answer(quote)
     golds = question.answers or ("",)

@@ -194,3 +194,22 @@ def test_chat_in_a_real_browser(server, tmp_path):
         page.screenshot(path=tmp_path / "chat.png", full_page=True)
         assert "Traceback" not in page.content()
         browser.close()
+
+
+def test_serve_listens_on_this_machine_only_by_default():
+    from qa.cli import _parser
+
+    args = _parser().parse_args(["serve"])
+    assert args.host == "127.0.0.1" and args.auth is None
+
+
+def test_auth_from_flag_or_environment(monkeypatch):
+    from ui.app import parse_auth
+
+    monkeypatch.delenv("QA_AUTH", raising=False)
+    assert parse_auth(None) is None
+    assert parse_auth("ana:s3cret:x") == ("ana", "s3cret:x")
+    monkeypatch.setenv("QA_AUTH", "bob:pw")
+    assert parse_auth(None) == ("bob", "pw")
+    with pytest.raises(ValueError, match="user:password"):
+        parse_auth("nopassword")
