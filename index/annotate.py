@@ -69,6 +69,20 @@ def load_spacy():
         return _nlp
 
 
+def tag(text: str):
+    """A spaCy ``Doc`` with part-of-speech tags and lemmas only: no parse, no entities.
+
+    About three times faster than the whole pipeline, for short texts such as questions;
+    the components run one by one, so it is as thread-safe as calling the pipeline.
+    """
+    nlp = load_spacy()
+    doc = nlp.make_doc(text)
+    for name in ("tok2vec", "tagger", "attribute_ruler", "lemmatizer"):
+        if name in nlp.pipe_names:
+            doc = nlp.get_pipe(name)(doc)
+    return doc
+
+
 def _pieces(text: str) -> Iterator[tuple[int, str]]:
     """``(offset, piece)`` for each line of text, long lines cut at whitespace."""
     for match in _LINE.finditer(text):

@@ -21,13 +21,14 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from index.annotate import NOUN_PHRASE, Span, load_spacy
+from index.annotate import NOUN_PHRASE, Span, tag
 from index.store import IndexStore, SentenceRecord
 from index.terms import stem, stop_words, term_spans, terms
 from qa.types import Alternative, Answer, Citation, Passage
@@ -127,8 +128,7 @@ def analyze_question(question: str, context: str = "") -> QuestionAnalysis:
         question: the question.
         context: words borrowed from the conversation for a follow-up (they count less).
     """
-    doc = load_spacy()(question)
-    tokens = list(doc)
+    tokens = list(tag(question))
     lower = [t.lower_ for t in tokens]
     wh_index = next((i for i, word in enumerate(lower) if word in WH_WORDS), None)
     wh = lower[wh_index] if wh_index is not None else None
@@ -256,10 +256,12 @@ class ExtractiveAnswerer:
         for rank, passage in enumerate(passages):
             # How much of the question the passage speaks about: a name the articles never
             # mention ("France", "CEO") lowers every sentence of it.
-            context = _overlap(idf, frozenset(terms(f"{passage.title} {passage.text}"))) / total
             text = self.store.article_text(passage.article_id)
             # One sentence before the passage too, for the pronoun rule below.
             window = self.store.sentences(passage.article_id, max(passage.start - 1, 0), passage.end)
+            # The passage's terms: its sentences' (computed at build time) and its title's.
+            passage_terms = _title_terms(passage.title).union(*(s.terms for s in window if s.end > passage.start))
+            context = _overlap(idf, passage_terms) / total
             for previous, sentence in zip([None, *window], window, strict=False):
                 key = (sentence.article_id, sentence.start)
                 if sentence.end <= passage.start or key in seen:
@@ -423,14 +425,25 @@ def _stems_match(a: str, b: str) -> bool:
     return len(short) >= PREFIX_MIN and len(long_) - len(short) <= PREFIX_SLACK and long_.startswith(short)
 
 
-def _term_matches(term: str, others: frozenset[str] | tuple[str, ...]) -> bool:
-    """Whether ``term`` is among ``others``, allowing near stems ("found" ~ "founder")."""
-    return term in others or any(_stems_match(term, other) for other in others)
+@functools.lru_cache(maxsize=4096)
+def _title_terms(title: str) -> frozenset[str]:
+    return frozenset(terms(title))
+
+
+def _near_stems(term: str) -> list[str]:
+    """The shorter stems that :func:`_stems_match` pairs with ``term`` ("founder" -> "found", "founde")."""
+    return [term[:length] for length in range(max(PREFIX_MIN, len(term) - PREFIX_SLACK), len(term))]
 
 
 def _overlap(idf: dict[str, float], sentence_terms: frozenset[str]) -> float:
-    """IDF weight of the question terms that ``sentence_terms`` contains."""
-    return sum(weight for term, weight in idf.items() if _term_matches(term, sentence_terms))
+    """IDF weight of the question terms that ``sentence_terms`` contains, near stems included
+    (:func:`_stems_match`); by set lookups rather than comparing every pair of terms."""
+    near = {prefix for term in sentence_terms for prefix in _near_stems(term)}
+    return sum(
+        weight
+        for term, weight in idf.items()
+        if term in sentence_terms or term in near or any(p in sentence_terms for p in _near_stems(term))
+    )
 
 
 def rerank(passages: list[Passage], ranked: list[tuple[float, SentenceRecord]]) -> list[Passage]:
