@@ -87,6 +87,8 @@ NUMBER = re.compile(
 # development data; see BENCHMARKS.md for the calibration run.
 WEIGHT_COSINE, WEIGHT_LEXICAL, WEIGHT_CONTEXT, WEIGHT_RANK = 0.40, 0.30, 0.20, 0.10
 SPAN_WEIGHT = 0.40
+# A span's fit: a base, plus how near it sits to the question's words, plus how much of it is new.
+FIT_BASE, FIT_NEARNESS, FIT_NOVELTY = 0.2, 0.55, 0.25
 CONFIDENCE_CENTER, CONFIDENCE_SLOPE = 0.45, 12.0
 SENTENCES_FOR_SPANS = 4
 # An answer from another article scoring this close to the best one is a disagreement to show.
@@ -365,7 +367,8 @@ class ExtractiveAnswerer:
             if novelty <= 0.0:
                 continue
             nearness = _nearness(span.start - sentence.start, span.end - sentence.start, matched)
-            fit = type_fit * (0.2 + 0.55 * nearness + 0.25 * novelty) + FOCUS_WEIGHT * _next_to(span, focus)
+            fit = type_fit * (FIT_BASE + FIT_NEARNESS * nearness + FIT_NOVELTY * novelty)
+            fit += FOCUS_WEIGHT * _next_to(span, focus)
             key = (span.start, span.end)
             candidates[key] = max(fit, candidates.get(key, 0.0))
         return [(start, end, fit) for (start, end), fit in candidates.items()]
