@@ -43,7 +43,8 @@ class Config:
             sentence and keeps the ``k`` best.
         candidates: hits taken from each retriever (dense, BM25) before fusion.
         rrf_k: the constant of reciprocal rank fusion.
-        min_confidence: answers below this confidence are declined as "not found".
+        min_confidence: answers below this confidence are declined as "not found"; calibrated
+            on SQuAD 2.0 development data by ``qa eval`` (its ``calibrated_threshold``, see BENCHMARKS.md).
         strict: fail a build on the first bad input instead of skipping it.
         max_upload_mb: the largest file the chat accepts as an upload, in MB.
         concurrency: questions the chat answers at the same time (more wait in a queue).
@@ -58,7 +59,7 @@ class Config:
     rerank_depth: int = 20
     candidates: int = 50
     rrf_k: int = 60
-    min_confidence: float = 0.35
+    min_confidence: float = 0.47
     strict: bool = False
     max_upload_mb: float = 5.0
     concurrency: int = 4

@@ -66,6 +66,8 @@ def test_v2_reports_abstention_and_the_best_threshold(capsys, tmp_path):
     assert 0.0 <= report["no_ans_f1"] <= 1.0 and 0.0 <= report["has_ans_f1"] <= 1.0
     assert 0.0 <= report["best_threshold"] <= 1.0
     assert report["best_threshold_scores"]["f1"] >= report["f1"], "the best threshold is at least as good"
+    never = report["f1_never_abstaining"]
+    assert report["calibrated_threshold_scores"]["has_ans_f1"] >= never - 0.005, "calibration keeps the answers"
 
 
 def test_eval_of_a_file_that_is_not_squad_says_so(tmp_path, capsys):
