@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
@@ -108,6 +109,29 @@ def test_uploaded_article_can_be_asked_about_at_once(chat_app, tmp_path):
     _, chat, _ = chat_app.respond("When did the Orchard Museum find the code?", [], [])
     assert "<strong>3 May</strong>" in chat[-1]["content"]
     assert any(row[0] == "Museum website defaced" for row in chat_app.article_rows())
+
+
+def test_a_different_upload_with_the_same_name_is_kept_beside_the_first(chat_app, tmp_path):
+    first, second = tmp_path / "a" / "notes.txt", tmp_path / "b" / "notes.txt"
+    for path, text in ((first, "Orchard Museum\n\nIt opened in 1950."), (second, "Lakeside Zoo\n\nIt opened in 1972.")):
+        path.parent.mkdir()
+        path.write_text(text)
+        assert "Added 1 article" in chat_app.add_files([str(path)])
+    assert "unchanged" in chat_app.add_files([str(second)])
+    titles = [row[0] for row in chat_app.article_rows()]
+    assert "Orchard Museum" in titles and "Lakeside Zoo" in titles
+
+
+def test_disagreement_is_shown_with_each_source():
+    from qa.types import Alternative
+
+    answer = _answer_with("The renovation will cost $120 million, the city said.", "$120 million")
+    other = Citation("a2", "Contractor filing", "b.txt", 0, 44, "The builder says it will cost $165 million.")
+    answer = dataclasses.replace(answer, alternatives=(Alternative("$165 million", 0.9, 29, 41, other),))
+    html = render_answer(answer)
+    assert "The articles disagree" in html
+    assert "<strong>&#36;120 million</strong> according to “A &#60;b&#62;title&#60;/b&#62;”" in html
+    assert "<strong>&#36;165 million</strong> according to “Contractor filing”" in html
 
 
 def _free_port() -> int:

@@ -61,6 +61,19 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "upload.txt"
 
 
+def _free_target(folder: Path, name: str, data: bytes) -> Path:
+    """Where to keep an upload: its own name, unless another file already has it ("notes (2).txt").
+
+    The same content under the same name goes to the same file, so uploading twice changes nothing;
+    a different article that happens to share a name never replaces the one already indexed.
+    """
+    target, number = folder / name, 1
+    while target.exists() and target.read_bytes() != data:
+        number += 1
+        target = folder / f"{Path(name).stem} ({number}){Path(name).suffix}"
+    return target
+
+
 class ChatApp:
     """The state behind the page: one engine shared by every visitor, one writer at a time.
 
@@ -121,7 +134,7 @@ class ChatApp:
         folder.mkdir(parents=True, exist_ok=True)
         targets = []
         for path, name in accepted:
-            target = folder / name
+            target = _free_target(folder, name, path.read_bytes())
             shutil.copyfile(path, target)
             targets.append(target)
         if not self._write_lock.acquire(timeout=120):
