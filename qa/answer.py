@@ -453,7 +453,7 @@ def rerank(passages: list[Passage], ranked: list[tuple[float, SentenceRecord]]) 
     """Passages ordered by their best sentence's score, which becomes their ``score``.
 
     The sentence scores weigh the question's rare words and the sentence's own meaning,
-    which a whole-chunk vector and BM25 blur; reading 20 candidates this way puts the
+    which a whole-chunk vector and BM25 blur; reading 30 candidates this way puts the
     chunk holding the answer first far more often than fusion alone (see BENCHMARKS.md).
     """
     best: dict[int, float] = {}

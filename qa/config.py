@@ -56,7 +56,7 @@ class Config:
     chunk_overlap: int = 32
     batch_size: int = 32
     k: int = 5
-    rerank_depth: int = 20
+    rerank_depth: int = 30
     candidates: int = 50
     rrf_k: int = 60
     min_confidence: float = 0.47

@@ -266,7 +266,7 @@ def evaluate(
             for stage, seconds in timing.items():
                 latency[stage].append(seconds * 1000)
             latency["total"].append(sum(timing.values()) * 1000)
-            record = _score(question, retrieved, answer)
+            record = score_question(question, retrieved, answer)
             records.append(record)
             if out:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -328,7 +328,7 @@ def covered(question: SquadQuestion, spans: list[tuple[str, int, int]]) -> list[
     ]
 
 
-def _score(question: SquadQuestion, retrieved: list[Passage], answer) -> dict:
+def score_question(question: SquadQuestion, retrieved: list[Passage], answer) -> dict:
     """One question's outcome: retrieval hits, evidence, EM/F1 of the (would-be) answer, confidence."""
     covers = covered(question, [(p.article_id, p.start, p.end) for p in retrieved])
     quote = answer.citations[0].quote if answer.citations else ""
