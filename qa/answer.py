@@ -456,10 +456,13 @@ def rerank(passages: list[Passage], ranked: list[tuple[float, SentenceRecord]]) 
     which a whole-chunk vector and BM25 blur; reading 30 candidates this way puts the
     chunk holding the answer first far more often than fusion alone (see BENCHMARKS.md).
     """
+    by_article: dict[str, list[tuple[int, Passage]]] = {}
+    for index, passage in enumerate(passages):
+        by_article.setdefault(passage.article_id, []).append((index, passage))
     best: dict[int, float] = {}
     for score, sentence in ranked:
-        for index, passage in enumerate(passages):
-            if passage.article_id == sentence.article_id and passage.start <= sentence.start < passage.end:
+        for index, passage in by_article.get(sentence.article_id, ()):
+            if passage.start <= sentence.start < passage.end:
                 best[index] = max(best.get(index, 0.0), score)
     order = sorted(range(len(passages)), key=lambda index: (-best.get(index, 0.0), index))
     return [replace(passages[i], score=round(min(max(best.get(i, 0.0), 0.0), 1.0), 6)) for i in order]

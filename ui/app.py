@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import shutil
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -75,7 +74,7 @@ def _free_target(folder: Path, name: str, data: bytes) -> Path:
 
 
 class ChatApp:
-    """The state behind the page: one engine shared by every visitor, one writer at a time.
+    """The state behind the page: one engine shared by every visitor.
 
     Args:
         config: settings (index directory, upload limit, concurrency).
@@ -85,7 +84,6 @@ class ChatApp:
     def __init__(self, config: Config, engine: QA | None = None) -> None:
         self.config = config
         self.engine = engine or QA(config=config)
-        self._write_lock = threading.Lock()
 
     def respond(self, message: str, chat: list, turns: list) -> tuple[str, list, list]:
         """Answer ``message``; returns the cleared textbox, the chat and the conversation turns."""
@@ -137,14 +135,10 @@ class ChatApp:
             target = _free_target(folder, name, path.read_bytes())
             shutil.copyfile(path, target)
             targets.append(target)
-        if not self._write_lock.acquire(timeout=120):
-            return ["✗ Another upload is still being indexed; try again in a moment."]
-        try:
+        try:  # the writer's own lock turns a concurrent upload (another tab, `qa index add`) into IndexLocked
             report = IndexWriter(self.config, encoder=self.engine.encoder).add(targets)
         except QAError as error:
             return [f"✗ {error}"]
-        finally:
-            self._write_lock.release()
         self.engine.refresh()
         lines = [f"✗ {problem}" for problem in report.problems]
         done = len(report.added) + len(report.updated)
