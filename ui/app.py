@@ -212,6 +212,10 @@ class ChatApp:
                             headers=["Title", "File", "Date", "Chunks"],
                             interactive=False,
                             wrap=True,
+                            column_widths=["50%", "26%", "14%", "10%"],
+                            max_height=360,
+                            latex_delimiters=[],
+                            label="Articles",
                         )
             inputs, outputs = [question, chat, turns], [question, chat, turns]
             question.submit(self.respond, inputs, outputs, api_visibility="private")
