@@ -78,6 +78,9 @@ REASON_MARKERS = re.compile(
     r"\b(because(?: of)?|due to|owing to|as a result of|in order to|so that|after|since|amid|over|following|to)\b",
     re.IGNORECASE,
 )
+DURATION_UNIT = re.compile(
+    r"\b(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|century|millennia)\b", re.I
+)
 PRONOUN_START = re.compile(r"(?:it|its|he|his|she|her|they|their|this|these|the company|the firm)\b", re.IGNORECASE)
 NUMBER = re.compile(
     r"(?:[$€£¥]\s?)?\d[\d,]*(?:\.\d+)?(?:\s?(?:%|percent|per cent|million|billion|trillion|thousand|bn|m)\b)?",
@@ -363,6 +366,8 @@ class ExtractiveAnswerer:
             else:
                 continue
             phrase = text[span.start : span.end]
+            if labels == DURATION and not DURATION_UNIT.search(phrase):
+                type_fit *= 0.6  # "how long": "three years", rather than the date "June"
             novelty = _novelty(phrase, analysis)
             if novelty <= 0.0:
                 continue

@@ -26,6 +26,7 @@ FACTOIDS = [
     ("How many books did the flood damage?", "12,000"),
     ("How many people does Kestrel Works employ?", "1,400"),
     ("What price did Arabica futures reach?", "$2.40"),
+    ("How long will construction of the bridge take?", "three years"),
 ]
 # Harder: the answer must be told from another name of the same kind in the same sentence.
 HARDER = [
