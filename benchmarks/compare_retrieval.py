@@ -42,15 +42,12 @@ from qa.evaluate import (
     covered,
     eval_index_dir,
     load_squad,
+    percentile,
+    sample_questions,
     score_question,
 )
 
 LANGCHAIN_CHUNK_CHARS, LANGCHAIN_OVERLAP_CHARS = 1000, 200
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _measure(name: str, questions, search) -> dict:
@@ -68,7 +65,7 @@ def _measure(name: str, questions, search) -> dict:
         for k in RECALL_AT:
             hits[k] += any(covers[:k])
     row = {"system": name, **{f"recall@{k}": hits[k] / len(answerable) for k in RECALL_AT}}
-    row |= {"p50_ms": statistics.median(latency), "p95_ms": _percentile(latency, 0.95)}
+    row |= {"p50_ms": percentile(latency, 0.5), "p95_ms": percentile(latency, 0.95)}
     print(json.dumps(row), file=sys.stderr, flush=True)
     return row
 
@@ -107,9 +104,7 @@ def compare(path: Path, limit: int | None) -> dict:
     from qa.engine import QA
 
     articles, questions, _ = load_squad(path)
-    if limit:
-        step = len(questions) / limit
-        questions = [questions[int(i * step)] for i in range(limit)]
+    questions = sample_questions(questions, limit)
     config = Config()
     config = config.with_overrides(index_dir=eval_index_dir(path, config))
     build = build_eval_index(articles, config, progress=True)

@@ -340,8 +340,9 @@ class ExtractiveAnswerer:
     def _spans(self, analysis: QuestionAnalysis, sentence: SentenceRecord) -> list[tuple[int, int, float]]:
         """``(start, end, fit)`` for the answer candidates in one sentence; fit in [0, 1]."""
         text = self.store.article_text(sentence.article_id)
+        sentence_terms = term_spans(text[sentence.start : sentence.end])
         matched: dict[str, list[tuple[int, int]]] = {}
-        for term, start, end in term_spans(text[sentence.start : sentence.end]):
+        for term, start, end in sentence_terms:
             for question_term in analysis.terms:
                 if _stems_match(term, question_term):
                     matched.setdefault(question_term, []).append((start, end))
@@ -349,7 +350,7 @@ class ExtractiveAnswerer:
             return _reason_spans(text, sentence, matched)
         focus = [
             (sentence.start + start, sentence.start + end)
-            for term, start, end in term_spans(text[sentence.start : sentence.end])
+            for term, start, end in sentence_terms
             if analysis.focus and _stems_match(term, analysis.focus)
         ]
         candidates: dict[tuple[int, int], float] = {}

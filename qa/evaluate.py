@@ -114,14 +114,15 @@ def f1_score(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0.5 for the median) of ``values``, one of the values; 0 when there are none."""
     if not values:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _sample(questions: list[SquadQuestion], limit: int | None) -> list[SquadQuestion]:
+def sample_questions(questions: list[SquadQuestion], limit: int | None) -> list[SquadQuestion]:
     """At most ``limit`` questions, evenly spaced over the file (every article represented)."""
     if not limit or limit >= len(questions):
         return questions
@@ -182,23 +183,22 @@ def _thresholds(records: list[dict]) -> list[float]:
     return [*candidates[::step], candidates[-1]]
 
 
-def _best_threshold(records: list[dict]) -> tuple[float, dict[str, float]]:
+def _threshold_scores(records: list[dict]) -> dict[float, dict[str, float]]:
+    """The scores at each candidate threshold (0, where nothing is declined, among them)."""
+    return {threshold: _scores_at(records, threshold) for threshold in _thresholds(records)}
+
+
+def _best_threshold(scores: dict[float, dict[str, float]]) -> float:
     """The threshold with the best overall F1 (the SQuAD 2.0 "best F1" threshold)."""
-    best = max(_thresholds(records), key=lambda t: _scores_at(records, t)["f1"])
-    return best, _scores_at(records, best)
+    return max(scores, key=lambda t: scores[t]["f1"])
 
 
-def _calibrated_threshold(records: list[dict]) -> tuple[float, dict[str, float]]:
+def _calibrated_threshold(scores: dict[float, dict[str, float]]) -> float:
     """The threshold with the best overall F1 among those that cost answerable questions at most
     :data:`CALIBRATION_TOLERANCE` of HasAns F1 (compared with never abstaining)."""
-    never = _scores_at(records, 0.0).get("has_ans_f1", 0.0)
-    allowed = [
-        t
-        for t in _thresholds(records)
-        if _scores_at(records, t).get("has_ans_f1", 0.0) >= never - CALIBRATION_TOLERANCE
-    ]
-    best = max(allowed, key=lambda t: _scores_at(records, t)["f1"])
-    return best, _scores_at(records, best)
+    never = scores[0.0].get("has_ans_f1", 0.0)
+    allowed = [t for t in scores if scores[t].get("has_ans_f1", 0.0) >= never - CALIBRATION_TOLERANCE]
+    return max(allowed, key=lambda t: scores[t]["f1"])
 
 
 def evaluate(
@@ -235,7 +235,7 @@ def evaluate(
     build = build_eval_index(articles, config, rebuild, progress)
     engine = QA(config=config)
     answerer = ExtractiveAnswerer(engine.store, min_confidence=0.0)  # thresholds are applied below
-    asked = _sample(questions, limit)
+    asked = sample_questions(questions, limit)
     texts = {a.id: a for a in articles}
 
     def run(question: SquadQuestion) -> tuple[list[Passage], object, dict[str, float]]:
@@ -276,8 +276,9 @@ def evaluate(
 
     answerable = [r for r in records if not r["impossible"]]
     default = _scores_at(records, config.min_confidence)
-    best_threshold, best = _best_threshold(records)
-    calibrated_threshold, calibrated = _calibrated_threshold(records)
+    threshold_scores = _threshold_scores(records)
+    best_threshold, calibrated_threshold = _best_threshold(threshold_scores), _calibrated_threshold(threshold_scores)
+    best, calibrated = threshold_scores[best_threshold], threshold_scores[calibrated_threshold]
     report = {
         "file": str(path),
         "version": version,
@@ -299,10 +300,10 @@ def evaluate(
         "calibrated_threshold": calibrated_threshold,
         "calibrated_threshold_scores": {k: round(v, 4) for k, v in calibrated.items()},
         "latency_ms": {
-            "p50": _percentile(latency["total"], 0.5),
-            "p95": _percentile(latency["total"], 0.95),
-            **{f"{stage}_p50": _percentile(latency[stage], 0.5) for stage in ("embed", "retrieve", "answer")},
-            **{f"{stage}_p95": _percentile(latency[stage], 0.95) for stage in ("embed", "retrieve", "answer")},
+            "p50": percentile(latency["total"], 0.5),
+            "p95": percentile(latency["total"], 0.95),
+            **{f"{stage}_p50": percentile(latency[stage], 0.5) for stage in ("embed", "retrieve", "answer")},
+            **{f"{stage}_p95": percentile(latency[stage], 0.95) for stage in ("embed", "retrieve", "answer")},
         },
         "build_seconds": build["seconds"],
         "chunks": build["chunks"],
