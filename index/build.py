@@ -20,7 +20,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +30,7 @@ import numpy as np
 from index.annotate import Annotator
 from index.chunk import Chunker
 from index.embed import Encoder
-from index.ingest import Article, IngestReport, read_articles
+from index.ingest import Article, ArticleStream
 from index.store import (
     BM25_DIR,
     BM25_IDS,
@@ -52,6 +52,8 @@ from qa.config import Config
 from qa.errors import BadArticle, IndexLocked, NoArticles
 
 ARTICLES_PER_BATCH = 32
+CHARS_PER_BATCH = 1_000_000
+"""A batch (read, annotated, embedded and written together) ends at this many articles or characters."""
 
 
 @dataclass
@@ -284,6 +286,13 @@ def _collect_garbage(index_dir: Path, keep: Path, previous: Path | None) -> None
             entry.unlink(missing_ok=True)
 
 
+def _take_problems(report: BuildReport, articles: Iterable[Article]) -> None:
+    """Copy the bad inputs and duplicates a stream met into the report."""
+    if isinstance(articles, ArticleStream):
+        report.problems = list(articles.problems)
+        report.duplicates += articles.duplicates
+
+
 def _carried_fields(manifest: Manifest) -> dict:
     """The settings an update keeps from the index it changes."""
     names = ("model", "dimension", "max_tokens", "chunk_tokens", "chunk_overlap", "built_at")
@@ -320,27 +329,27 @@ class IndexWriter:
     def build(self, paths: Sequence[str | os.PathLike]) -> BuildReport:
         """Build the index from scratch from files and folders; the old index stays live until the new one is whole.
 
+        Files are read as the build goes (see :class:`~index.ingest.ArticleStream`): memory does not grow
+        with the size of the input, and bad files are skipped with a warning in ``report.problems``.
+
         Raises:
             NoArticles: nothing indexable was found (the old index is untouched).
             BadArticle: with ``config.strict``, the first bad input (the old index is untouched).
             IndexLocked: another process is writing the index.
         """
-        ingest = read_articles(paths, strict=self.config.strict)
-        if not ingest.articles:
-            raise NoArticles(f"no articles could be read from {', '.join(map(str, paths))}")
-        return self.build_articles(ingest.articles, ingest)
+        stream = ArticleStream(paths, strict=self.config.strict)
+        return self.build_articles(stream, described=", ".join(map(str, paths)))
 
-    def build_articles(self, articles: Sequence[Article], ingest: IngestReport | None = None) -> BuildReport:
-        """Build the index from scratch from articles already read (see :meth:`build`)."""
+    def build_articles(self, articles: Iterable[Article], described: str = "the input") -> BuildReport:
+        """Build the index from scratch from articles (a list, or a stream read as it goes); see :meth:`build`."""
         started = time.perf_counter()
-        ingest = ingest or IngestReport(articles=list(articles))
         encoder = self._encoder_for(self.config.build_model)
         index_dir = self.config.index_dir
         with writer_lock(index_dir):
             previous = current_generation(index_dir)
             generation = _Generation(index_dir, None, encoder.dimension)
             try:
-                report = BuildReport(problems=ingest.problems, duplicates=ingest.duplicates)
+                report = BuildReport()
                 fields = {
                     "model": encoder.name,
                     "dimension": encoder.dimension,
@@ -349,8 +358,15 @@ class IndexWriter:
                     "chunk_overlap": self.config.chunk_overlap,
                     "built_at": _now(),
                 }
-                report.chunks_embedded = self._add(generation, list(articles), encoder, fields)
-                report.added = [a.id for a in articles]
+                chunker = self._chunker(encoder, fields)
+                for batch in self._batches(articles):
+                    report.chunks_embedded += generation.add_articles(
+                        batch, chunker, encoder, self.annotator, self.config.batch_size
+                    )
+                    report.added += [a.id for a in batch]
+                _take_problems(report, articles)
+                if not report.added:
+                    raise NoArticles(f"no articles could be read from {described}")
                 manifest = generation.commit(fields)
             except BaseException:
                 generation.discard()
@@ -362,7 +378,7 @@ class IndexWriter:
         """Add new and changed articles; unchanged ones are not embedded again.
 
         An article replaces an indexed one with the same id, or read from the
-        same file (or record), whose content differs.
+        same file (or record), whose content differs. Files are read as the update goes.
 
         Raises:
             IndexNotFound: there is no index yet (build one first).
@@ -371,39 +387,50 @@ class IndexWriter:
             IndexLocked: another process is writing the index.
         """
         started = time.perf_counter()
-        ingest = read_articles(paths, strict=self.config.strict)
+        stream = ArticleStream(paths, strict=self.config.strict)
         index_dir = self.config.index_dir
         with writer_lock(index_dir):
             store = IndexStore.open(index_dir, model=self.config.model)
-            report = BuildReport(problems=ingest.problems, duplicates=ingest.duplicates)
-            new, replaced = [], []
-            for article in ingest.articles:
-                status, old_id = store.lookup(article)
-                if status == "new":
-                    new.append(article)
-                    report.added.append(article.id)
-                elif status == "unchanged":
-                    report.unchanged += 1
-                elif status == "duplicate":
-                    report.duplicates += 1
-                else:
-                    replaced.append(old_id)
-                    new.append(article)
-                    report.updated.append(article.id)
-            if not new:
-                return self._finish(report, store.manifest, started)
-            encoder = self._encoder_for(store.manifest.model)
-            generation = _Generation(index_dir, store.generation, store.manifest.dimension)
+            report = BuildReport()
+            generation = None
             try:
-                generation.remove_articles(replaced)
-                fields = _carried_fields(store.manifest)
-                report.chunks_embedded = self._add(generation, new, encoder, fields)
-                manifest = generation.commit(fields)
+                for batch in self._batches(self._changes(stream, store, report)):
+                    if generation is None:  # made only once there is something to change
+                        encoder = self._encoder_for(store.manifest.model)
+                        chunker = self._chunker(encoder, _carried_fields(store.manifest))
+                        generation = _Generation(index_dir, store.generation, store.manifest.dimension)
+                    generation.remove_articles([old_id for _, old_id in batch if old_id is not None])
+                    report.chunks_embedded += generation.add_articles(
+                        [article for article, _ in batch], chunker, encoder, self.annotator, self.config.batch_size
+                    )
+                _take_problems(report, stream)
+                if generation is None:
+                    return self._finish(report, store.manifest, started)
+                manifest = generation.commit(_carried_fields(store.manifest))
             except BaseException:
-                generation.discard()
+                if generation is not None:
+                    generation.discard()
                 raise
             _collect_garbage(index_dir, generation.path, store.generation)
         return self._finish(report, manifest, started)
+
+    @staticmethod
+    def _changes(
+        articles: Iterable[Article], store: IndexStore, report: BuildReport
+    ) -> Iterator[tuple[Article, str | None]]:
+        """The articles an update must embed, each with the indexed article it replaces (or ``None``)."""
+        for article in articles:
+            status, old_id = store.lookup(article)
+            if status == "new":
+                report.added.append(article.id)
+                yield article, None
+            elif status == "unchanged":
+                report.unchanged += 1
+            elif status == "duplicate":
+                report.duplicates += 1
+            else:
+                report.updated.append(article.id)
+                yield article, old_id
 
     def remove(self, article_ids: Sequence[str]) -> BuildReport:
         """Remove articles by id; ids not in the index are reported in ``missing``.
@@ -431,18 +458,26 @@ class IndexWriter:
             _collect_garbage(index_dir, generation.path, store.generation)
         return self._finish(report, manifest, started)
 
-    def _add(self, generation: _Generation, articles: list[Article], encoder: Encoder, fields: dict) -> int:
+    @staticmethod
+    def _chunker(encoder: Encoder, fields: dict) -> Chunker:
+        return Chunker(encoder.tokenizer, fields["chunk_tokens"], fields["chunk_overlap"], encoder.max_tokens)
+
+    def _batches(self, items: Iterable) -> Iterator[list]:
+        """Items (articles, or ``(article, replaced id)`` pairs) in batches bounded in count and text size."""
         from tqdm import tqdm
 
-        chunker = Chunker(encoder.tokenizer, fields["chunk_tokens"], fields["chunk_overlap"], encoder.max_tokens)
-
-        embedded = 0
-        with tqdm(total=len(articles), unit="article", desc="indexing", disable=not self.progress or None) as bar:
-            for first in range(0, len(articles), ARTICLES_PER_BATCH):
-                batch = articles[first : first + ARTICLES_PER_BATCH]
-                embedded += generation.add_articles(batch, chunker, encoder, self.annotator, self.config.batch_size)
+        batch, chars = [], 0
+        with tqdm(unit=" articles", desc="indexing", disable=not self.progress or None) as bar:
+            for item in items:
+                batch.append(item)
+                chars += len((item[0] if isinstance(item, tuple) else item).text)
+                if len(batch) >= ARTICLES_PER_BATCH or chars >= CHARS_PER_BATCH:
+                    yield batch
+                    bar.update(len(batch))
+                    batch, chars = [], 0
+            if batch:
+                yield batch
                 bar.update(len(batch))
-        return embedded
 
     @staticmethod
     def _finish(report: BuildReport, manifest: Manifest, started: float) -> BuildReport:

@@ -17,8 +17,13 @@ from dataclasses import dataclass
 
 from index.ingest import Article
 
-# Paragraphs, lines, sentence ends, clause punctuation, words, characters.
-SEPARATORS = ["\n\n", "\n", r"(?<=[.!?])\s+", r"(?<=[;:,])\s+", r"\s+", ""]
+# Paragraphs, lines, sentence ends, clause punctuation, words. No "" (characters): splitting a long
+# run without spaces into single characters is slow (seconds per 100 KB); such runs are cut by
+# the tokenizer's offsets instead (see Chunker._within_limit).
+SEPARATORS = ["\n\n", "\n", r"(?<=[.!?])\s+", r"(?<=[;:,])\s+", r"\s+"]
+MAX_CHARS_PER_TOKEN = 12
+"""Chunks are also cut at ``limit * MAX_CHARS_PER_TOKEN`` characters: a run the tokenizer reads as one
+unknown token (a long string without spaces) would otherwise make one huge chunk."""
 # [CLS] and [SEP] (or their equivalents) take two of the model's positions.
 SPECIAL_TOKENS = 2
 
@@ -88,17 +93,22 @@ class Chunker:
         return chunks
 
     def _within_limit(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
-        """Cut a span at token boundaries if it has more tokens than the limit.
+        """Cut a span at token boundaries if it has more tokens (or characters) than the limit.
 
         Token counts of merged pieces are not always additive (unusual Unicode),
         so the splitter's result is checked, and cut by the tokenizer's offsets.
         """
+        max_chars = self.limit * MAX_CHARS_PER_TOKEN
         encoding = self.tokenizer(text[start:end], add_special_tokens=False, return_offsets_mapping=True)
         offsets = encoding["offset_mapping"]
-        if len(offsets) <= self.limit:
+        if len(offsets) <= self.limit and end - start <= max_chars:
             return [(start, end)]
         spans = []
         for first in range(0, len(offsets), self.limit):
             window = offsets[first : first + self.limit]
             spans.append((start + window[0][0], start + window[-1][1]))
-        return spans
+        return [
+            (span_start + cut, min(span_start + cut + max_chars, span_end))
+            for span_start, span_end in spans
+            for cut in range(0, span_end - span_start, max_chars)
+        ]

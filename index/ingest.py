@@ -5,6 +5,11 @@ Supported: ``.txt`` and ``.md`` (the text as a person sees it), ``.html``/``.htm
 object per line). Bad files are reported with their path (and line) and
 skipped, or, with ``strict=True``, raised.
 
+Reading streams: a text file longer than :data:`PART_CHARS` becomes consecutive
+parts (cut at paragraph, line or word boundaries), each one article, and JSONL
+is read line by line, so memory does not grow with the file. HTML and JSON must
+be parsed whole and are refused above :data:`MAX_PARSED_BYTES`.
+
 Example::
 
     report = read_articles(["seeds/"])
@@ -14,10 +19,13 @@ Example::
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import itertools
 import json
 import os
-from collections.abc import Iterable, Iterator
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +40,11 @@ TEXT_FIELDS = ("text", "body", "content")
 DATE_FIELDS = ("date", "published")
 MAX_TITLE_CHARS = 200
 _SNIFF_BYTES = 8192
+_BLOCK_BYTES = 1 << 20
+PART_CHARS = 250_000
+"""A text file longer than this (in characters) is indexed as consecutive parts of at most this size."""
+MAX_PARSED_BYTES = 64 << 20
+"""HTML and JSON files are parsed whole; larger ones are refused (JSONL and text files stream)."""
 
 # Elements whose text is not part of the article a reader sees.
 _HTML_DROP = ["script", "style", "noscript", "template", "nav", "aside", "footer", "form", "iframe", "svg"]
@@ -81,33 +94,101 @@ def content_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def decode_text(data: bytes, path: object) -> str:
-    """Decode file bytes as a person would see them.
+def _encoding_of(head: bytes, blocks: Iterable[bytes], path: object) -> str:
+    """``utf-16`` (with a BOM), ``utf-8-sig`` if every block is valid UTF-8, else ``cp1252`` (legacy 8-bit)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if b"\x00" in head:
+        raise BadArticle(path, "looks like a binary file, not text")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for block in blocks:
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8-sig"
+
+
+def _decode(decoder: codecs.IncrementalDecoder, block: bytes, encoding: str, path: object, final: bool) -> str:
+    try:
+        return decoder.decode(block, final=final)
+    except UnicodeDecodeError as exc:
+        raise BadArticle(path, f"not valid {encoding.upper()} text ({exc.reason})") from exc
+
+
+def _check_not_binary(sample: str, path: object) -> None:
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if sample and controls / len(sample) > 0.05:
+        raise BadArticle(path, "looks like a binary file, not text")
+
+
+def _read_blocks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as stream:
+        while block := stream.read(_BLOCK_BYTES):
+            yield block
+
+
+def iter_text(path: Path, display: object, part_chars: int | None = PART_CHARS) -> Iterator[str]:
+    """A text file's decoded text, line ends made ``\\n``, streamed in parts.
 
     UTF-8 (BOM stripped) first, UTF-16 when it has a BOM, and Windows-1252 for
-    legacy 8-bit text. Line ends become ``\\n``.
+    legacy 8-bit text. Memory holds one part and one block, however large the file.
+
+    Args:
+        path: the file.
+        display: the name to use in errors.
+        part_chars: the longest part; ``None`` yields the whole text at once. Parts are
+            cut after a blank line, else a line end, else a space, near the limit, and
+            ``"".join(parts)`` is the whole text.
 
     Raises:
-        BadArticle: the bytes look binary (NUL bytes or many control characters).
+        BadArticle: the file looks binary, or its bytes are not valid in its encoding.
     """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            text = data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise BadArticle(path, f"not valid UTF-16 text ({exc.reason})") from exc
-    else:
-        head = data[:_SNIFF_BYTES]
-        if b"\x00" in head:
-            raise BadArticle(path, "looks like a binary file, not text")
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("cp1252", errors="replace")
-        sample = text[:_SNIFF_BYTES]
-        controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f")
-        if sample and controls / len(sample) > 0.05:
-            raise BadArticle(path, "looks like a binary file, not text")
-    return normalize_newlines(text)
+    with open(path, "rb") as stream:
+        head = stream.read(_SNIFF_BYTES)
+    encoding = _encoding_of(head, _read_blocks(path), display)
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace" if encoding == "cp1252" else "strict")
+    buffer, checked = "", False
+    blocks = _read_blocks(path)
+    while True:
+        block = next(blocks, b"")
+        buffer += _decode(decoder, block, encoding, display, final=not block)
+        if not checked:
+            _check_not_binary(buffer[:_SNIFF_BYTES], display)
+            checked = True
+        held = "\r" if block and buffer.endswith("\r") else ""  # a CRLF may straddle two blocks
+        buffer = normalize_newlines(buffer[: len(buffer) - len(held)])
+        while part_chars is not None and len(buffer) > part_chars:
+            cut = _cut_point(buffer, part_chars)
+            yield buffer[:cut]
+            buffer = buffer[cut:]
+        buffer += held
+        if not block:
+            break
+    if buffer:
+        yield buffer
+
+
+def _cut_point(text: str, limit: int) -> int:
+    """Where to end a part of at most ``limit`` characters: after a paragraph, a line, or a word if possible."""
+    floor = limit // 2
+    for separator in ("\n\n", "\n", " "):
+        found = text.rfind(separator, floor, limit)
+        if found >= 0:
+            return found + len(separator)
+    return limit
+
+
+def _lines(parts: Iterable[str]) -> Iterator[str]:
+    """The lines of streamed text (without their line ends)."""
+    tail = ""
+    for part in parts:
+        lines = (tail + part).split("\n")
+        tail = lines.pop()
+        yield from lines
+    if tail:
+        yield tail
 
 
 def normalize_newlines(text: str) -> str:
@@ -151,67 +232,121 @@ def html_to_text(markup: str) -> tuple[str, str]:
     return text, (title or first_line_title(text))[:MAX_TITLE_CHARS]
 
 
-class _Reader:
-    """Turns one input file into articles, collecting or raising problems."""
+class ArticleStream:
+    """The articles under files and folders, read lazily, one file at a time.
 
-    def __init__(self, strict: bool) -> None:
+    Iterate it once for the articles (each content only once); :attr:`problems`
+    and :attr:`duplicates` fill as it goes. Memory holds one file (one part of a
+    long text file), plus the id and hash of every article seen.
+
+    Args:
+        paths: files and folders; folders are walked recursively.
+        strict: raise the first problem instead of skipping the bad item.
+
+    Raises:
+        BadArticle: while iterating, with ``strict=True``, for the first bad file or record.
+    """
+
+    def __init__(self, paths: Iterable[str | os.PathLike], strict: bool = False) -> None:
+        self.paths = list(paths)
         self.strict = strict
-        self.report = IngestReport()
-        self._by_hash: dict[str, Article] = {}
-        self._by_id: dict[str, Article] = {}
+        self.problems: list[BadArticle] = []
+        self.duplicates = 0
+        self._sources_by_id: dict[str, tuple[str, str]] = {}
+        self._hashes: set[str] = set()
+
+    def __iter__(self) -> Iterator[Article]:
+        for given in self.paths:
+            root = Path(given)
+            if root.is_dir():
+                for file in iter_files(root, on_error=self.problem):
+                    yield from self._unique(self._read_file(file, _display(file), file.relative_to(root).as_posix()))
+            elif root.exists():
+                yield from self._unique(self._read_file(root, _display(root), root.name))
+            else:
+                self.problem(BadArticle(str(given), "does not exist"))
 
     def problem(self, error: BadArticle) -> None:
+        """Raise (strict) or record a bad item."""
         if self.strict:
             raise error
-        self.report.problems.append(error)
+        self.problems.append(error)
 
-    def add(self, article: Article) -> None:
-        seen = self._by_id.get(article.id)
-        if seen is not None and seen.content_hash != article.content_hash:
-            self.problem(
-                BadArticle(
-                    article.source,
-                    f"duplicate id '{article.id}' with different content (first seen in {seen.source}); skipped",
+    def _unique(self, articles: Iterable[Article]) -> Iterator[Article]:
+        for article in articles:
+            seen = self._sources_by_id.get(article.id)
+            if seen is not None and seen[0] != article.content_hash:
+                self.problem(
+                    BadArticle(
+                        article.source,
+                        f"duplicate id '{article.id}' with different content (first seen in {seen[1]}); skipped",
+                    )
                 )
-            )
-            return
-        if seen is not None or article.content_hash in self._by_hash:
-            self.report.duplicates += 1
-            return
-        self._by_id[article.id] = article
-        self._by_hash[article.content_hash] = article
-        self.report.articles.append(article)
+            elif seen is not None or article.content_hash in self._hashes:
+                self.duplicates += 1
+            else:
+                self._sources_by_id[article.id] = (article.content_hash, article.source)
+                self._hashes.add(article.content_hash)
+                yield article
 
-    def read_file(self, path: Path, display: str, key: str) -> None:
+    def _read_file(self, path: Path, display: str, key: str) -> Iterator[Article]:
         suffix = path.suffix.lower()
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            self.problem(BadArticle(display, f"cannot be read ({exc.strerror or exc})"))
-            return
-        try:
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):
+                raise BadArticle(display, "is not a regular file (a device, pipe or socket); skipped")
+            if suffix in (HTML_SUFFIXES | {".json"}) and info.st_size > MAX_PARSED_BYTES:
+                raise BadArticle(
+                    display,
+                    f"is {info.st_size / 2**20:.0f} MB; HTML and JSON files over {MAX_PARSED_BYTES >> 20} MB "
+                    "are not read (JSON Lines and text files of any size are)",
+                )
+            origin = str(path.resolve())
             if suffix in TEXT_SUFFIXES:
-                text = decode_text(data, display)
-                self.add_text(text, first_line_title(text), display, str(path.resolve()), key)
+                yield from self._text_articles(iter_text(path, display), display, origin, key)
             elif suffix in HTML_SUFFIXES:
-                text, title = html_to_text(decode_text(data, display))
-                self.add_text(text, title, display, str(path.resolve()), key)
+                text, title = html_to_text("".join(iter_text(path, display, None)))
+                if not text.strip():
+                    raise BadArticle(display, "has no visible text (only markup or scripts)")
+                yield self._article(text, title, display, origin, key)
             elif suffix == ".json":
-                self.read_json(decode_text(data, display), path, display, key)
+                yield from self._json_articles("".join(iter_text(path, display, None)), path, display, key)
             elif suffix == ".jsonl":
-                self.read_jsonl(decode_text(data, display), path, display, key)
+                yield from self._jsonl_articles(_lines(iter_text(path, display)), path, display, key)
             else:
                 raise BadArticle(
                     display, f"unsupported file type '{suffix}' (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
                 )
         except BadArticle as error:
             self.problem(error)
+        except OSError as exc:
+            self.problem(BadArticle(display, f"cannot be read ({exc.strerror or exc})"))
 
-    def add_text(
+    def _text_articles(self, parts: Iterator[str], display: str, origin: str, key: str) -> Iterator[Article]:
+        """One article for a short file; one per part for a long one, each titled and sourced by its part."""
+        first = next(parts, "")
+        second = next(parts, None)
+        title = first_line_title(first)
+        if second is None:
+            yield self._article(first, title, display, origin, key)
+            return
+        offset = 0
+        for number, part in enumerate(itertools.chain([first, second], parts), start=1):
+            if part.strip():
+                yield self._article(
+                    part,
+                    f"{title} (part {number})"[:MAX_TITLE_CHARS],
+                    f"{display}, part {number} (from character {offset:,})",
+                    f"{origin}#part-{number}",
+                    f"{key}#part-{number}",
+                )
+            offset += len(part)
+
+    def _article(
         self,
         text: str,
         title: str,
-        display: str,
+        source: str,
         origin: str,
         key: str,
         *,
@@ -219,15 +354,15 @@ class _Reader:
         url: str | None = None,
         date: str | None = None,
         line: int | None = None,
-    ) -> None:
+    ) -> Article:
         if not text.strip():
-            raise BadArticle(display, "is empty (no text to index)", line)
+            raise BadArticle(source, "is empty (no text to index)", line)
         digest = content_hash(text)
         article_id = given_id or hashlib.sha1(f"{key}\n{digest}".encode()).hexdigest()[:16]
-        source = f"{display}:{line}" if line is not None else display
-        self.add(Article(article_id, title, text, source, origin, digest, url, date))
+        source = f"{source}:{line}" if line is not None else source
+        return Article(article_id, title, text, source, origin, digest, url, date)
 
-    def read_json(self, text: str, path: Path, display: str, key: str) -> None:
+    def _json_articles(self, text: str, path: Path, display: str, key: str) -> Iterator[Article]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -235,10 +370,10 @@ class _Reader:
         records = data if isinstance(data, list) else [data]
         for number, record in enumerate(records, start=1):
             # For a single object the "line" is meaningless; for a list it is the item number.
-            self.read_record(record, path, display, key, number if isinstance(data, list) else None, "item")
+            yield from self._record(record, path, display, key, number if isinstance(data, list) else None, "item")
 
-    def read_jsonl(self, text: str, path: Path, display: str, key: str) -> None:
-        for number, line in enumerate(text.split("\n"), start=1):
+    def _jsonl_articles(self, lines: Iterable[str], path: Path, display: str, key: str) -> Iterator[Article]:
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
@@ -246,9 +381,11 @@ class _Reader:
             except json.JSONDecodeError as exc:
                 self.problem(BadArticle(display, f"is not valid JSON ({exc.msg} at column {exc.colno})", number))
                 continue
-            self.read_record(record, path, display, key, number, "line")
+            yield from self._record(record, path, display, key, number, "line")
 
-    def read_record(self, record: object, path: Path, display: str, key: str, number: int | None, unit: str) -> None:
+    def _record(
+        self, record: object, path: Path, display: str, key: str, number: int | None, unit: str
+    ) -> Iterator[Article]:
         try:
             if not isinstance(record, dict):
                 raise BadArticle(display, f"expected a JSON object, found {type(record).__name__}", number)
@@ -264,7 +401,7 @@ class _Reader:
             url = str(record["url"]) if record.get("url") else None
             where = f"{unit} {number}" if number is not None else "record"
             origin = f"{path.resolve()}#{given_id or where}"
-            self.add_text(
+            yield self._article(
                 body, title, display, origin, f"{key}#{where}", given_id=given_id, url=url, date=date, line=number
             )
         except BadArticle as error:
@@ -279,14 +416,20 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def iter_files(root: Path) -> Iterator[Path]:
+def iter_files(root: Path, on_error: Callable[[BadArticle], None] | None = None) -> Iterator[Path]:
     """Supported files under ``root``, recursively, in a stable order.
 
     Hidden files and folders are skipped; symlinked folders are followed once
-    (a symlink loop does not hang the walk).
+    (a symlink loop does not hang the walk). A folder that cannot be listed is
+    passed to ``on_error`` as a :class:`BadArticle`.
     """
+
+    def unreadable(error: OSError) -> None:
+        if on_error is not None:
+            on_error(BadArticle(_display(Path(error.filename or root)), f"cannot be read ({error.strerror or error})"))
+
     seen: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unreadable):
         real = os.path.realpath(dirpath)
         if real in seen:
             dirnames.clear()
@@ -299,7 +442,9 @@ def iter_files(root: Path) -> Iterator[Path]:
 
 
 def read_articles(paths: Iterable[str | os.PathLike], strict: bool = False) -> IngestReport:
-    """Read every supported article under the given files and folders.
+    """Read every supported article under the given files and folders, all at once.
+
+    Builds stream with :class:`ArticleStream` instead; this is for small inputs and tests.
 
     Args:
         paths: files and folders; folders are walked recursively.
@@ -311,14 +456,6 @@ def read_articles(paths: Iterable[str | os.PathLike], strict: bool = False) -> I
     Raises:
         BadArticle: with ``strict=True``, for the first bad file or record.
     """
-    reader = _Reader(strict)
-    for given in paths:
-        root = Path(given)
-        if root.is_dir():
-            for file in iter_files(root):
-                reader.read_file(file, _display(file), file.relative_to(root).as_posix())
-        elif root.exists():
-            reader.read_file(root, _display(root), root.name)
-        else:
-            reader.problem(BadArticle(str(given), "does not exist"))
-    return reader.report
+    stream = ArticleStream(paths, strict)
+    articles = list(stream)
+    return IngestReport(articles, stream.problems, stream.duplicates)
