@@ -303,7 +303,7 @@ class ArticleStream:
                 )
             origin = str(path.resolve())
             if suffix in TEXT_SUFFIXES:
-                yield from self._text_articles(iter_text(path, display), display, origin, key)
+                yield from self._text_articles(iter_text(path, display, PART_CHARS), display, origin, key)
             elif suffix in HTML_SUFFIXES:
                 text, title = html_to_text("".join(iter_text(path, display, None)))
                 if not text.strip():
@@ -312,7 +312,7 @@ class ArticleStream:
             elif suffix == ".json":
                 yield from self._json_articles("".join(iter_text(path, display, None)), path, display, key)
             elif suffix == ".jsonl":
-                yield from self._jsonl_articles(_lines(iter_text(path, display)), path, display, key)
+                yield from self._jsonl_articles(_lines(iter_text(path, display, PART_CHARS)), path, display, key)
             else:
                 raise BadArticle(
                     display, f"unsupported file type '{suffix}' (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
