@@ -183,6 +183,8 @@ class IndexStore:
         db_path = generation / DATABASE
         if not db_path.is_file():
             raise IndexCorrupt(f"the index at {index_dir} has no database ({db_path.name}). {rebuild_hint(index_dir)}")
+        if not (generation / VECTORS).is_file():
+            raise IndexCorrupt(f"the index at {index_dir} has no vector file ({VECTORS}). {rebuild_hint(index_dir)}")
         try:
             self.vectors = faiss.read_index(str(generation / VECTORS))
         except RuntimeError as exc:
@@ -196,11 +198,24 @@ class IndexStore:
             )
         self._bm25, self._bm25_ids = self._load_bm25()
         try:
-            self.n_sentences = self._db.execute("SELECT COUNT(*) FROM sentences").fetchone()[0]
+            counts = {
+                "articles": self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0],
+                "chunks": self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0],
+                "sentences": self._db.execute("SELECT COUNT(*) FROM sentences").fetchone()[0],
+            }
         except sqlite3.DatabaseError as exc:
             raise IndexCorrupt(
                 f"the index at {index_dir} has a damaged database ({exc}). {rebuild_hint(index_dir)}"
             ) from exc
+        counts["lexical rows"] = len(self._bm25_ids)
+        for name, found in counts.items():
+            expected = manifest.chunks if name == "lexical rows" else getattr(manifest, name)
+            if found != expected:
+                raise IndexCorrupt(
+                    f"the index at {index_dir} disagrees with itself: its database holds {found} {name}, "
+                    f"its manifest says {expected}. {rebuild_hint(index_dir)}"
+                )
+        self.n_sentences = counts["sentences"]
 
     @classmethod
     def open(cls, index_dir: str | os.PathLike, model: str | None = None) -> IndexStore:
@@ -218,9 +233,13 @@ class IndexStore:
         from index.embed import canonical_model_name
 
         index_dir = Path(index_dir).expanduser()
-        generation = current_generation(index_dir)
-        if generation is None:
-            raise IndexNotFound(index_dir)
+        for _ in range(3):
+            generation = current_generation(index_dir)
+            if generation is None:
+                raise IndexNotFound(index_dir)
+            if generation.is_dir() or current_generation(index_dir) == generation:
+                break
+            # A writer switched generations and removed this one between our two reads: read CURRENT again.
         if not generation.is_dir():
             raise IndexCorrupt(
                 f"the index at {index_dir} is missing its data ({generation.name}). {rebuild_hint(index_dir)}"
@@ -231,12 +250,63 @@ class IndexStore:
         return cls(index_dir, generation, manifest)
 
     def _load_bm25(self):
+        """The lexical index and its row-to-chunk ids; never unpickles anything."""
         import bm25s
 
-        ids = np.load(self.generation / BM25_IDS, allow_pickle=False)
-        if len(ids) == 0:
-            return None, ids
-        return bm25s.BM25.load(str(self.generation / BM25_DIR), allow_pickle=False), ids
+        try:
+            ids = np.load(self.generation / BM25_IDS, allow_pickle=False)
+            if ids.dtype != np.int64 or ids.ndim != 1:
+                raise ValueError(f"{BM25_IDS} holds {ids.dtype} values, not chunk ids")
+            if len(ids) == 0:
+                return None, ids
+            return bm25s.BM25.load(str(self.generation / BM25_DIR), allow_pickle=False), ids
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            raise IndexCorrupt(
+                f"the index at {self.index_dir} has a damaged lexical index ({exc}). {rebuild_hint(self.index_dir)}"
+            ) from exc
+
+    def verify(self) -> list[str]:
+        """Check the whole index, beyond what opening it checks; returns the problems found (none: sound).
+
+        Checks SQLite's integrity, that the vector ids, lexical rows and stored chunks are the same
+        set, that every chunk and sentence lies inside its article, and that every sentence vector
+        has the index's dimension.
+        """
+        import faiss
+
+        problems = []
+        db = self._db
+        try:
+            integrity = [row[0] for row in db.execute("PRAGMA quick_check")]
+            if integrity != ["ok"]:
+                problems.append(f"the database fails SQLite's integrity check: {'; '.join(integrity[:3])}")
+            chunk_ids = {row[0] for row in db.execute("SELECT id FROM chunks")}
+            outside = db.execute(
+                "SELECT COUNT(*) FROM chunks c LEFT JOIN articles a ON a.id = c.article_id"
+                " WHERE a.id IS NULL OR c.start < 0 OR c.end > length(a.text) OR c.start >= c.end"
+            ).fetchone()[0]
+            stray = db.execute(
+                "SELECT COUNT(*) FROM sentences s LEFT JOIN articles a ON a.id = s.article_id"
+                " WHERE a.id IS NULL OR s.start < 0 OR s.end > length(a.text) OR s.start >= s.end"
+                " OR length(s.vector) != ?",
+                (4 * self.manifest.dimension,),
+            ).fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            return [f"the database is damaged ({exc})"]
+        if outside:
+            problems.append(f"{outside} chunks point outside their article")
+        if stray:
+            problems.append(f"{stray} sentences point outside their article or have a vector of the wrong size")
+        id_map = getattr(self.vectors, "id_map", None)  # chunk ids are kept beside the vectors (IndexIDMap2)
+        vector_ids = set(faiss.vector_to_array(id_map).tolist()) if id_map is not None else set()
+        if vector_ids != chunk_ids:
+            problems.append(
+                f"the vectors and the chunks disagree: {len(vector_ids - chunk_ids)} vectors without a chunk, "
+                f"{len(chunk_ids - vector_ids)} chunks without a vector"
+            )
+        if set(self._bm25_ids.tolist()) != chunk_ids:
+            problems.append("the lexical index and the chunks disagree")
+        return problems
 
     @property
     def _db(self) -> sqlite3.Connection:

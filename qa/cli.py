@@ -2,7 +2,7 @@
 
     qa ask "question" [--index DIR] [--k N] [--json]
     qa index build [PATH ...] [--index DIR] [--model NAME] [--strict]
-    qa index add PATH ... | remove ID ... | list | stats [--json]
+    qa index add PATH ... | remove ID ... | list | stats [--json] | verify
 
 Errors are one line on stderr and exit code 1; never a traceback.
 """
@@ -89,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         sub = actions.add_parser(name, help=text)
         _common(sub)
         sub.add_argument("--json", action="store_true", help="print JSON")
+    _common(actions.add_parser("verify", help="check that the index is whole and consistent (exit 1 if not)"))
     return parser
 
 
@@ -172,9 +173,24 @@ def run(args: argparse.Namespace) -> int:
             _report(report)
             return 1 if report.missing else 0
         return 0
-    from index.store import IndexStore
+    from index.store import IndexStore, rebuild_hint
 
     store = IndexStore.open(config.index_dir)
+    if args.action == "verify":
+        problems = store.verify()
+        if problems:
+            print(
+                f"error: the index at {config.index_dir} is damaged: {'; '.join(problems)}. "
+                f"{rebuild_hint(config.index_dir)}",
+                file=sys.stderr,
+            )
+            return 1
+        manifest = store.manifest
+        print(
+            f"ok: the index at {config.index_dir} is whole: {manifest.articles} articles, {manifest.chunks} chunks, "
+            f"{manifest.sentences} sentences, model {manifest.model}"
+        )
+        return 0
     if args.action == "list":
         articles = store.articles()
         if args.json:
