@@ -10,6 +10,7 @@ Example::
 from qa.config import Config
 from qa.errors import (
     BadArticle,
+    BadQuestion,
     EmptyQuestion,
     IndexCorrupt,
     IndexLocked,
@@ -35,6 +36,7 @@ __all__ = [
     "QA",
     "Answer",
     "BadArticle",
+    "BadQuestion",
     "Citation",
     "Config",
     "EmptyQuestion",

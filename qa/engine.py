@@ -21,7 +21,7 @@ from index.store import IndexStore, current_generation
 from qa.answer import ExtractiveAnswerer
 from qa.config import Config
 from qa.conversation import followup_context
-from qa.errors import EmptyQuestion, ModelMismatch
+from qa.errors import BadQuestion, EmptyQuestion, ModelMismatch
 from qa.retrieve import HybridRetriever
 from qa.types import Answer
 
@@ -30,17 +30,23 @@ MAX_QUESTION_CHARS = 1000
 
 
 def clean_question(question: object) -> str:
-    """The question, stripped and cut to :data:`MAX_QUESTION_CHARS`.
+    """The question without control characters, stripped, and cut to :data:`MAX_QUESTION_CHARS`.
 
     Raises:
         TypeError: it is not a string.
         EmptyQuestion: it is empty or whitespace.
+        BadQuestion: it has no letters or digits (only punctuation, symbols or emoji).
     """
     if not isinstance(question, str):
         raise TypeError(f"question must be a string, not {type(question).__name__}")
-    question = question.strip()
+    question = "".join(ch if ch.isprintable() else " " for ch in question).strip()
     if not question:
         raise EmptyQuestion()
+    if not any(ch.isalnum() for ch in question):
+        raise BadQuestion(
+            "the question has no words to search for (only punctuation, symbols or emoji); "
+            "type a question about the indexed articles"
+        )
     return question[:MAX_QUESTION_CHARS]
 
 
@@ -98,6 +104,7 @@ class QA:
         Raises:
             TypeError: the question is not a string.
             EmptyQuestion: the question is empty.
+            BadQuestion: the question has no words (only punctuation, symbols or emoji).
         """
         return self.ask_timed(question, history, k)[0]
 

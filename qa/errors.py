@@ -40,7 +40,11 @@ class ModelMismatch(QAError):
         self.requested_model = requested_model
 
 
-class EmptyQuestion(QAError, ValueError):
+class BadQuestion(QAError, ValueError):
+    """The question cannot be asked: it has no words to search for."""
+
+
+class EmptyQuestion(BadQuestion):
     """The question is empty or only whitespace."""
 
     def __init__(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import qa
-from qa import QA, Answer, Config, EmptyQuestion, IndexNotFound
+from qa import QA, Answer, BadQuestion, Config, EmptyQuestion, IndexNotFound
 from qa.engine import MAX_QUESTION_CHARS
 
 
@@ -18,14 +18,41 @@ def test_ask_uses_the_default_index_and_caches_the_engine(fixture_index, monkeyp
     assert len(qa.engine._engines) >= 1
 
 
-def test_bad_questions(engine):
-    with pytest.raises(TypeError):
-        engine.ask(42)
-    with pytest.raises(EmptyQuestion):
-        engine.ask("  ")
-    long = "How much did the solar farm cost? " + "and more words " * 800
-    answer = engine.ask(long)  # cut to a length the model reads, not an error
+@pytest.mark.parametrize("question", [42, None, b"Where is Kestrel Works based?", ["Where?"]])
+def test_a_question_that_is_not_a_string_is_a_type_error(engine, question):
+    with pytest.raises(TypeError, match="question must be a string"):
+        engine.ask(question)
+
+
+@pytest.mark.parametrize("question", ["", "  ", "\n\t", "\x00 \x07", "\u200b\u200b"])
+def test_empty_question_is_a_clear_error(engine, question):
+    with pytest.raises(EmptyQuestion, match="the question is empty"):
+        engine.ask(question)
+
+
+@pytest.mark.parametrize("question", ["?!?", "...", "🚀🔥😀", "¿¡—…!?", "+++ ### $$$"])
+def test_question_without_words_is_a_clear_error(engine, question):
+    with pytest.raises(BadQuestion, match="no words to search for"):
+        engine.ask(question)
+
+
+def test_10000_character_question_is_cut_and_still_answered(engine):
+    long = "Where is Kestrel Works based? " + "and more words " * 700
+    assert len(long) > 10_000
+    answer = engine.ask(long)
     assert answer.question == long.strip()[:MAX_QUESTION_CHARS]
+    assert answer.text == "Bristol"
+
+
+@pytest.mark.parametrize(
+    "question", ["¿Dónde tiene su sede Kestrel Works?", "Где находится Kestrel Works?", "Kestrel Works 在哪里？"]
+)
+def test_question_in_another_language_gets_an_answer_object_not_an_error(engine, question):
+    answer = engine.ask(question)
+    assert answer.question == question
+    assert answer.found == bool(answer.text)
+    if answer.found:  # whatever it says must still be verbatim and cited
+        assert answer.text in answer.citations[0].quote
 
 
 def test_k_is_checked(engine):

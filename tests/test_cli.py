@@ -50,11 +50,14 @@ def test_not_found_is_said_plainly(built, capsys):
     assert out.startswith("Not found in the indexed articles.") and "Closest passages" in out
 
 
-@pytest.mark.parametrize("question", ["", "   \n"])
-def test_empty_question_is_a_clear_error(built, capsys, question):
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "the question is empty"), ("   \n", "the question is empty"), ("?!? 🚀", "the question has no words")],
+)
+def test_empty_question_is_a_clear_error(built, capsys, question, message):
     assert main(["ask", question, "--index", str(built)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: the question is empty") and "Traceback" not in err
+    assert err.startswith(f"error: {message}") and "Traceback" not in err
 
 
 def test_no_index_says_how_to_build_one(tmp_path, capsys):

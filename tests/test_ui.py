@@ -82,6 +82,14 @@ def test_empty_question_gets_a_plain_message(chat_app):
     assert "Please type a question." in chat[-1]["content"]
 
 
+@pytest.mark.parametrize("message", ["?!?", "🚀🔥", None, "Where is Kestrel Works based? " * 400])
+def test_odd_questions_get_a_message_never_a_traceback(chat_app, message):
+    box, chat, _ = chat_app.respond(message, [], [])
+    reply = chat[-1]["content"]
+    assert box == "" and "Traceback" not in reply and "Something went wrong" not in reply
+    assert reply.startswith("<") and ("no words to search for" in reply or "Please type" in reply or "Bristol" in reply)
+
+
 def test_chat_answers_and_follows_up(chat_app):
     _, chat, turns = chat_app.respond("Where is Kestrel Works based?", [], [])
     assert "<strong>Bristol</strong>" in chat[-1]["content"]
