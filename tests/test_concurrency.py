@@ -1,0 +1,67 @@
+"""Many questions at once on one engine, and readers while another process writes the index."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from index.store import IndexStore
+from qa import QA
+from tests.test_answer import FACTOIDS, HARDER, UNANSWERABLE
+from tests.test_crash_safety import ROOT, qa_command, write_bulletins
+
+QUESTIONS = [q for q, _ in FACTOIDS + HARDER] + UNANSWERABLE + ["When was it started?"]
+
+
+def test_32_threads_get_the_same_answers_as_serial_calls(engine):
+    questions = (QUESTIONS * 2)[:32]
+    history = [("Where is Kestrel Works based?", "Bristol")]
+    serial = [engine.ask(q, history=history).to_dict() for q in questions]
+    start = threading.Barrier(32)
+
+    def ask(question: str) -> dict:
+        start.wait()  # all 32 ask at the same moment
+        return engine.ask(question, history=history).to_dict()
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        parallel = list(pool.map(ask, questions))
+    assert parallel == serial
+    assert sum(a["found"] for a in parallel) >= 20
+
+
+def test_readers_see_a_whole_index_while_another_process_writes_it(tmp_path, fixture_index, encoder):
+    index_dir = tmp_path / "index"
+    shutil.copytree(fixture_index, index_dir)
+    bulletins = write_bulletins(tmp_path / "bulletins", 200)
+    before = IndexStore.open(index_dir).manifest.articles
+    engine = QA(index_dir, encoder=encoder)
+    seen_articles, answers = set(), set()
+    # Two writes in a row (an update, then a full rebuild): the second removes the generation
+    # the reader opened first, while the reader keeps asking.
+    writer = subprocess.Popen(
+        [
+            "bash",
+            "-c",
+            shlex.join(qa_command("index", "add", str(bulletins), "--index", str(index_dir)))
+            + " && "
+            + shlex.join(qa_command("index", "build", str(bulletins), "--index", str(index_dir))),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    while writer.poll() is None:
+        store = IndexStore.open(index_dir)  # opening checks that vectors, chunks and articles agree
+        seen_articles.add(store.manifest.articles)
+        answer = engine.ask("How many passengers did the ferry on route 12 carry?")
+        answers.add(answer.text)
+    assert writer.returncode == 0, writer.stderr.read()
+    assert seen_articles <= {before, before + 200, 200} and len(seen_articles) >= 2
+    assert answers <= {"", "87"}  # not found before the bulletins were added, then the right number
+    assert engine.ask("How many passengers did the ferry on route 12 carry?").text == "87"
+    assert json.loads(json.dumps(IndexStore.open(index_dir).verify())) == []
