@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from qa.types import Answer, Citation
+from ui.app import _safe_name
 from ui.render import escape, render_answer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -28,9 +29,12 @@ CHROMIUM_FLAGS = [
 ]
 SCRIPT_ARTICLE = (
     "Museum website defaced\n\n"
-    "On 3 May the Orchard Museum found the code <script>alert(1)</script> on its home page.\n\n"
+    "On 3 May the Orchard Museum found the code <script>alert(1); window.pwned = 'script'</script> on its home"
+    " page.\n\n"
+    "Attackers had also added <img src=x onerror=\"alert(2); window.pwned = 'img'\"> to the donation page.\n\n"
     "The museum said no visitor data was taken.\n"
 )
+QUESTION_PAYLOAD = "<img src=y onerror=\"alert(3); window.pwned = 'question'\"><script>window.pwned = 'q'</script>"
 
 
 def _answer_with(quote: str, answer_text: str) -> Answer:
@@ -117,6 +121,22 @@ def test_uploaded_article_can_be_asked_about_at_once(chat_app, tmp_path):
     _, chat, _ = chat_app.respond("When did the Orchard Museum find the code?", [], [])
     assert "<strong>3 May</strong>" in chat[-1]["content"]
     assert any(row[0] == "Museum website defaced" for row in chat_app.article_rows())
+
+
+@pytest.mark.parametrize("name", ["../../escape.txt", "..\\..\\escape.txt", "/etc/escape.txt", "....txt", "a\x00b.txt"])
+def test_upload_names_cannot_leave_the_upload_folder(name):
+    safe = _safe_name(name)
+    assert "/" not in safe and "\\" not in safe and ".." not in safe and "\x00" not in safe
+    assert safe.endswith(".txt")
+
+
+def test_upload_with_a_path_in_its_name_is_kept_inside_the_index(chat_app, tmp_path):
+    evil = tmp_path / "..\\..\\evil.txt"  # a legal file name on Linux, a path on Windows
+    evil.write_text("Harbor night market\n\nThe night market opened on the quay in 2019.")
+    assert "Added 1 article" in chat_app.add_files([str(evil)])
+    kept = [p for p in chat_app.config.index_dir.rglob("*evil*")]
+    assert [p.parent for p in kept] == [chat_app.config.index_dir / "uploads"]
+    assert not any(p.name.endswith("evil.txt") for p in tmp_path.parent.iterdir())
 
 
 def test_a_different_upload_with_the_same_name_is_kept_beside_the_first(chat_app, tmp_path):
@@ -217,9 +237,15 @@ def test_chat_in_a_real_browser(server, tmp_path):
             "document.querySelector('#upload-status')?.innerText.includes('Added 1 article')", timeout=60_000
         )
         uploaded = _ask(page, "What code did the Orchard Museum find on its home page?")
-        assert "<script>alert(1)</script>" in uploaded.locator(".qa-quote").inner_text()
+        assert "<script>alert(1); window.pwned = 'script'</script>" in uploaded.locator(".qa-quote").inner_text()
         assert "Museum website defaced" in uploaded.locator(".qa-source").inner_text()
-        assert page.locator("#chat script").count() == 0 and not dialogs, "article text must never run"
+        donation = _ask(page, "What had attackers added to the donation page?")
+        assert "onerror=" in donation.inner_text()
+        _ask(page, QUESTION_PAYLOAD)
+        assert QUESTION_PAYLOAD in page.locator("#chat").inner_text(), "the question is shown as typed, as text"
+        page.wait_for_timeout(500)  # give any injected image time to fail and fire its handler
+        assert page.locator("#chat script").count() == 0 and page.locator("#chat img[onerror]").count() == 0
+        assert page.evaluate("window.pwned") is None and not dialogs, "article and question text must never run"
 
         declined = _ask(page, "What is the population of Tokyo?")
         assert "Not found in the indexed articles." in declined.inner_text()

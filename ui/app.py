@@ -55,9 +55,12 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
 
 
 def _safe_name(name: str) -> str:
-    """A file name with no directories and no odd characters, keeping its extension."""
-    name = Path(name).name
-    return re.sub(r"[^\w.\- ]+", "_", name).strip(" .") or "upload.txt"
+    """A file name with no directories (``/`` or ``\\``), no ``..`` and no odd characters, keeping its extension."""
+    name = re.split(r"[\\/]", name)[-1]
+    suffix = Path(name).suffix if re.fullmatch(r"\.\w+", Path(name).suffix) else ""
+    stem = re.sub(r"[^\w.\-() ]+", "_", name[: len(name) - len(suffix)])
+    stem = re.sub(r"\.{2,}", ".", stem).strip(" ._")
+    return f"{stem or 'upload'}{suffix or '.txt'}"
 
 
 def _free_target(folder: Path, name: str, data: bytes) -> Path:
