@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from index.ingest import Article
@@ -63,10 +64,11 @@ class Chunker:
 
         self.tokenizer = tokenizer
         self.limit = min(chunk_tokens, max_tokens - SPECIAL_TOKENS)
+        self.overlap = min(overlap_tokens, self.limit - 1)
         self._splitter = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
             tokenizer,
             chunk_size=self.limit,
-            chunk_overlap=min(overlap_tokens, self.limit - 1),
+            chunk_overlap=self.overlap,
             separators=SEPARATORS,
             is_separator_regex=True,
             keep_separator="end",
@@ -80,35 +82,69 @@ class Chunker:
     def split(self, article: Article) -> list[Chunk]:
         """The article's chunks, in order, each with exact offsets."""
         chunks: list[Chunk] = []
-        cursor = 0
+        cursor = end = 0
         for piece in self._splitter.split_text(article.text):
             if not piece.strip():
                 continue
+            # The piece may overlap the previous chunk, but must reach past it: with repeated text,
+            # an earlier copy of the piece inside the previous chunk is not this piece.
             start = article.text.find(piece, cursor)
+            while start >= 0 and start + len(piece) <= end:
+                start = article.text.find(piece, start + 1)
             if start < 0:  # the splitter only ever returns substrings; fail loudly if that changes
                 raise RuntimeError(f"chunk not found in article {article.id}: {piece[:60]!r}")
             for sub_start, sub_end in self._within_limit(article.text, start, start + len(piece)):
-                chunks.append(Chunk(article.id, sub_start, sub_end, article.text[sub_start:sub_end]))
-            cursor = start + 1
+                # A piece cut to fit can leave a tail that the next piece repeats as its overlap.
+                while chunks and sub_start <= chunks[-1].start and chunks[-1].end <= sub_end:
+                    chunks.pop()
+                if chunks and sub_start < chunks[-1].end:
+                    sub_start = self._overlap_start(article.text, sub_start, chunks[-1].end, sub_end)
+                if sub_start < sub_end and (not chunks or sub_end > chunks[-1].end):
+                    chunks.append(Chunk(article.id, sub_start, sub_end, article.text[sub_start:sub_end]))
+            cursor, end = start + 1, start + len(piece)
         return chunks
 
-    def _within_limit(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
-        """Cut a span at token boundaries if it has more tokens (or characters) than the limit.
+    def _overlap_start(self, text: str, start: int, previous_end: int, end: int) -> int:
+        """Where a chunk overlapping the previous one starts: its own start, or the previous chunk's end
+        when the shared text measures more than the overlap allows (a piece cut inside a word re-tokenizes longer).
+        """
+        if self.count_tokens(text[start:previous_end]) <= self.overlap:
+            return start
+        return _trim(text, previous_end, end)[0]
 
-        Token counts of merged pieces are not always additive (unusual Unicode),
-        so the splitter's result is checked, and cut by the tokenizer's offsets.
+    def _within_limit(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        """Cut a span until every piece has at most ``limit`` tokens and ``limit * MAX_CHARS_PER_TOKEN`` characters.
+
+        Token counts of merged pieces are not always additive, and a piece cut inside a word
+        tokenizes differently on its own ("##uper" becomes "up", "##er"), so every piece is
+        measured again, and cut again if it still does not fit.
         """
         max_chars = self.limit * MAX_CHARS_PER_TOKEN
-        encoding = self.tokenizer(text[start:end], add_special_tokens=False, return_offsets_mapping=True)
-        offsets = encoding["offset_mapping"]
-        if len(offsets) <= self.limit and end - start <= max_chars:
-            return [(start, end)]
-        spans = []
-        for first in range(0, len(offsets), self.limit):
-            window = offsets[first : first + self.limit]
-            spans.append((start + window[0][0], start + window[-1][1]))
-        return [
-            (span_start + cut, min(span_start + cut + max_chars, span_end))
-            for span_start, span_end in spans
-            for cut in range(0, span_end - span_start, max_chars)
-        ]
+        pending, spans = [(start, end)], []
+        while pending:
+            span_start, span_end = pending.pop()
+            offsets = self.tokenizer(text[span_start:span_end], add_special_tokens=False, return_offsets_mapping=True)[
+                "offset_mapping"
+            ]
+            if len(offsets) <= self.limit and span_end - span_start <= max_chars:
+                span_start, span_end = _trim(text, span_start, span_end)
+                if span_end > span_start:
+                    spans.append((span_start, span_end))
+                continue
+            if len(offsets) > self.limit:
+                cuts = [span_start + offsets[i][0] for i in range(self.limit, len(offsets), self.limit)]
+            else:
+                cuts = list(range(span_start + max_chars, span_end, max_chars))
+            cuts = [cut for cut in cuts if span_start < cut < span_end] or [(span_start + span_end + 1) // 2]
+            bounds = [span_start, *cuts, span_end]
+            pending.extend(reversed(list(itertools.pairwise(bounds))))
+        return spans
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` without leading and trailing whitespace."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
