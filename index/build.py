@@ -18,6 +18,7 @@ import errno
 import fcntl
 import os
 import shutil
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -49,7 +50,7 @@ from index.store import (
 )
 from index.terms import terms
 from qa.config import Config
-from qa.errors import BadArticle, IndexLocked, NoArticles
+from qa.errors import BadArticle, IndexLocked, IndexWriteError, NoArticles
 
 ARTICLES_PER_BATCH = 32
 CHARS_PER_BATCH = 1_000_000
@@ -250,7 +251,10 @@ class _Generation:
             retriever.index(bm25_tokens([text for _, text in rows]), show_progress=False)
             retriever.save(str(self.path / BM25_DIR), allow_pickle=False)
         np.save(self.path / BM25_IDS, np.array([chunk_id for chunk_id, _ in rows], dtype=np.int64), allow_pickle=False)
-        faiss.write_index(self.vectors, str(self.path / VECTORS))
+        try:
+            faiss.write_index(self.vectors, str(self.path / VECTORS))
+        except RuntimeError as exc:  # faiss reports I/O failures (a full disk) this way
+            raise OSError(f"cannot write {VECTORS}: {str(exc).strip().splitlines()[-1]}") from exc
         counts = {
             "articles": self.db.execute("SELECT COUNT(*) FROM articles").fetchone()[0],
             "chunks": len(rows),
@@ -284,6 +288,14 @@ def _collect_garbage(index_dir: Path, keep: Path, previous: Path | None) -> None
             shutil.rmtree(entry, ignore_errors=True)
         elif entry.name.startswith(f"{CURRENT}.tmp-"):
             entry.unlink(missing_ok=True)
+
+
+def _unchanged(error: BaseException, index_dir: Path) -> BaseException:
+    """The error to raise for a failed write, whose generation is already discarded: a failure to
+    write (disk full, permissions) becomes an :class:`IndexWriteError` that says the index is unchanged."""
+    if isinstance(error, (OSError, sqlite3.Error)):
+        return IndexWriteError(f"could not write the index at {index_dir} ({error}); the index is unchanged")
+    return error
 
 
 def _take_problems(report: BuildReport, articles: Iterable[Article]) -> None:
@@ -368,9 +380,9 @@ class IndexWriter:
                 if not report.added:
                     raise NoArticles(f"no articles could be read from {described}")
                 manifest = generation.commit(fields)
-            except BaseException:
+            except BaseException as exc:
                 generation.discard()
-                raise
+                raise _unchanged(exc, index_dir) from exc
             _collect_garbage(index_dir, generation.path, previous)
         return self._finish(report, manifest, started)
 
@@ -407,10 +419,10 @@ class IndexWriter:
                 if generation is None:
                     return self._finish(report, store.manifest, started)
                 manifest = generation.commit(_carried_fields(store.manifest))
-            except BaseException:
+            except BaseException as exc:
                 if generation is not None:
                     generation.discard()
-                raise
+                raise _unchanged(exc, index_dir) from exc
             _collect_garbage(index_dir, generation.path, store.generation)
         return self._finish(report, manifest, started)
 
@@ -452,9 +464,9 @@ class IndexWriter:
             try:
                 generation.remove_articles(report.removed)
                 manifest = generation.commit(_carried_fields(store.manifest))
-            except BaseException:
+            except BaseException as exc:
                 generation.discard()
-                raise
+                raise _unchanged(exc, index_dir) from exc
             _collect_garbage(index_dir, generation.path, store.generation)
         return self._finish(report, manifest, started)
 

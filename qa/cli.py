@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -231,14 +233,24 @@ def _evaluate(args: argparse.Namespace, config: Config) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qa`` command; returns the exit code."""
     args = _parser().parse_args(argv)
+    if args.command != "serve" and threading.current_thread() is threading.main_thread():
+        # `kill` (SIGTERM) stops a build as Ctrl-C does: its unfinished generation is removed.
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         return run(args)
     except QAError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except OSError as error:  # a path that cannot be read or written, a full disk
+        print(f"error: {error.strerror or error}{f': {error.filename}' if error.filename else ''}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted; the index is as it was", file=sys.stderr)
         return 130
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -27,6 +27,10 @@ class IndexLocked(QAError):
     """Another process is writing the index."""
 
 
+class IndexWriteError(QAError):
+    """Writing the index failed (a full disk, no permission); the index is as it was before."""
+
+
 class ModelMismatch(QAError):
     """The index was built with a different embedding model than the one requested."""
 

@@ -214,3 +214,26 @@ def test_cli_skips_bad_items_with_a_summary_and_strict_keeps_the_old_index(tmp_p
     warnings = [line for line in captured.err.splitlines() if line.startswith("warning: ")]
     assert sorted(Path(line.split(":")[1].strip()).name for line in warnings) == ["bad.json", "empty.txt", "photo.txt"]
     assert "1 added, 3 bad inputs skipped" in captured.out
+
+
+def test_file_name_that_is_not_utf8_is_read_and_named(tmp_path):
+    folder = os.fsencode(tmp_path)
+    with open(os.path.join(folder, b"caf\xe9.txt"), "wb") as out:
+        out.write(b"Cafe news\n\nThe cafe opened in 2001.")
+    with open(os.path.join(folder, b"empty-\xff.txt"), "wb"):
+        pass
+    report = read_articles([tmp_path])
+    (article,) = report.articles
+    assert article.source.endswith("caf\ufffd.txt") and article.source.encode("utf-8")
+    assert "empty-\ufffd.txt: is empty" in only_problem(report)
+
+
+def test_deeply_nested_json_and_html_are_refused_or_read_quickly(tmp_path):
+    (tmp_path / "deep.json").write_text("[" * 200_000 + "]" * 200_000)
+    (tmp_path / "deep.jsonl").write_text('{"text": "Fine line."}\n' + "[" * 200_000 + "]" * 200_000 + "\n")
+    (tmp_path / "deep.html").write_text("<div>" * 100_000 + "The quay opened in 1901." + "</div>" * 100_000)
+    report = read_articles([tmp_path])
+    assert sorted(a.text for a in report.articles) == ["Fine line.", "The quay opened in 1901."]
+    messages = sorted(str(p) for p in report.problems)
+    assert len(messages) == 2 and all("nested too deeply" in m for m in messages)
+    assert "deep.jsonl:2" in messages[1]

@@ -102,6 +102,20 @@ def test_writer_killed_at_any_moment_leaves_the_index_as_before_or_after(tmp_pat
             shutil.rmtree(live_index)
             shutil.copytree(pristine, live_index)
 
+    # Ctrl-C or `kill` (SIGTERM): the writer removes its unfinished generation and says the index is unchanged.
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        writer = subprocess.Popen(
+            qa_command("index", "add", str(bulletins), "--index", str(live_index)),
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        wait_for_generation(live_index, writer)
+        writer.send_signal(stop)
+        assert writer.wait() == 130 and "the index is as it was" in writer.stderr.read()
+        assert not any(p.name.endswith(f"-{writer.pid}") for p in live_index.iterdir())
+        assert counts(live_index) == before_counts
+
     # The lock died with the last writer: the next one runs, and leaves no half-written generation.
     assert main(["index", "add", str(bulletins), "--index", str(live_index)]) == 0
     assert counts(live_index) == after_counts
@@ -130,6 +144,32 @@ def test_second_writer_is_told_which_process_holds_the_index(tmp_path, live_inde
         holder.kill()  # killed, not stopped: the lock must not outlive it
         holder.wait()
     assert writer.remove(["kestrel-rail"]).removed == ["kestrel-rail"]
+
+
+def test_failed_write_says_so_and_leaves_the_index_unchanged(live_index, monkeypatch, capsys, tmp_path):
+    import index.build
+
+    before = counts(live_index)
+    generations = sorted(p.name for p in live_index.iterdir())
+
+    def disk_full(path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(index.build, "_fsync_tree", disk_full)
+    extra = tmp_path / "extra.txt"
+    extra.write_text("Ferry news\n\nThe new ferry entered service in 2020.")
+    assert main(["index", "add", str(extra), "--index", str(live_index)]) == 1
+    error = capsys.readouterr().err
+    assert "No space left on device" in error and "the index is unchanged" in error and "Traceback" not in error
+    assert counts(live_index) == before and sorted(p.name for p in live_index.iterdir()) == generations
+
+
+def test_index_path_that_cannot_be_made_is_a_one_line_error(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(["index", "build", str(ARTICLES), "--index", str(blocker / "index")]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and str(blocker) in error and "Traceback" not in error
 
 
 def generation_of(index_dir: Path) -> Path:
