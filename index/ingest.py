@@ -183,12 +183,17 @@ def _cut_point(text: str, limit: int) -> int:
 
 
 def _lines(parts: Iterable[str]) -> Iterator[str]:
-    """The lines of streamed text (without their line ends)."""
-    tail = ""
+    """The lines of streamed text (without their line ends); a line longer than a part is joined once."""
+    pending: list[str] = []
     for part in parts:
-        lines = (tail + part).split("\n")
-        tail = lines.pop()
+        lines = part.split("\n")
+        if len(lines) == 1:
+            pending.append(part)
+            continue
+        lines[0] = "".join([*pending, lines[0]])
+        pending = [lines.pop()]
         yield from lines
+    tail = "".join(pending)
     if tail:
         yield tail
 

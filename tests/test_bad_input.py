@@ -237,3 +237,10 @@ def test_deeply_nested_json_and_html_are_refused_or_read_quickly(tmp_path):
     messages = sorted(str(p) for p in report.problems)
     assert len(messages) == 2 and all("nested too deeply" in m for m in messages)
     assert "deep.jsonl:2" in messages[1]
+
+
+def test_jsonl_line_longer_than_a_part_is_read_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(ingest, "PART_CHARS", 64)
+    body = " ".join(f"word{i}" for i in range(2000))
+    (tmp_path / "long.jsonl").write_text(json.dumps({"id": "x", "text": body}) + "\n" + json.dumps({"text": "Short."}))
+    assert [a.text for a in read_articles([tmp_path]).articles] == [body, "Short."]

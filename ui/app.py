@@ -134,14 +134,16 @@ class ChatApp:
         folder = self.config.index_dir / UPLOADS
         folder.mkdir(parents=True, exist_ok=True)
         targets = []
-        for path, name in accepted:
-            target = _free_target(folder, name, path.read_bytes())
-            shutil.copyfile(path, target)
-            targets.append(target)
         try:  # the writer's own lock turns a concurrent upload (another tab, `qa index add`) into IndexLocked
+            for path, name in accepted:
+                target = _free_target(folder, name, path.read_bytes())
+                shutil.copyfile(path, target)
+                targets.append(target)
             report = IndexWriter(self.config, encoder=self.engine.encoder).add(targets)
         except QAError as error:
             return [f"✗ {error}"]
+        except OSError as error:  # a full disk, an index folder that cannot be written
+            return [f"✗ could not keep the upload ({error.strerror or error}); the index is unchanged"]
         self.engine.refresh()
         lines = [f"✗ {problem}" for problem in report.problems]
         done = len(report.added) + len(report.updated)
