@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -168,15 +170,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def server(fixture_index, tmp_path):
+@contextlib.contextmanager
+def serving(fixture_index: Path, tmp_path: Path, *options: str):
     """``qa serve`` on a free port over a copy of the fixture index; yields its URL."""
     index_dir = tmp_path / "served-index"
     shutil.copytree(fixture_index, index_dir)
     port = _free_port()
     log = open(tmp_path / "serve.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--index", str(index_dir), "--port", str(port), "--no-examples"],
+        [sys.executable, "-m", "qa.cli", "serve", "--index", str(index_dir), "--port", str(port), *options],
         cwd=Path(__file__).parent.parent,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -198,6 +200,30 @@ def server(fixture_index, tmp_path):
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture
+def server(fixture_index, tmp_path):
+    with serving(fixture_index, tmp_path, "--no-examples") as url:
+        yield url
+
+
+def test_password_keeps_the_chat_and_its_api_closed(fixture_index, tmp_path):
+    with serving(fixture_index, tmp_path, "--no-examples", "--auth", "ana:s3cret") as url:
+
+        def status(path: str, data: bytes | None = None, cookie: str = "") -> tuple[int, str]:
+            request = urllib.request.Request(url + path, data=data, headers={"Cookie": cookie})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return response.status, response.headers.get("Set-Cookie", "")
+            except urllib.error.HTTPError as error:
+                return error.code, ""
+
+        assert status("/config")[0] == 401 and status("/gradio_api/info")[0] == 401
+        assert status("/login", b"username=ana&password=wrong")[0] >= 400
+        code, cookie = status("/login", b"username=ana&password=s3cret")
+        assert code == 200 and cookie
+        assert status("/config", cookie=cookie.split(";")[0])[0] == 200
 
 
 def _ask(page, question: str):
