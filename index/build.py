@@ -18,7 +18,9 @@ import errno
 import fcntl
 import os
 import shutil
+import signal
 import sqlite3
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -154,16 +156,20 @@ class _Generation:
 
         self.index_dir = index_dir
         self.path = index_dir / f"gen-{time.time_ns()}-{os.getpid()}"
-        self.path.mkdir()
-        self.db = connect(self.path / DATABASE, readonly=False)
-        if base is None:
-            self.db.executescript(SCHEMA)
-            self.vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
-        else:
-            source = connect(base / DATABASE, readonly=True)
-            source.backup(self.db)
-            source.close()
-            self.vectors = faiss.read_index(str(base / VECTORS))
+        try:  # an interruption here (Ctrl-C, SIGTERM, a full disk) must not leave the folder behind
+            self.path.mkdir()
+            self.db = connect(self.path / DATABASE, readonly=False)
+            if base is None:
+                self.db.executescript(SCHEMA)
+                self.vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+            else:
+                source = connect(base / DATABASE, readonly=True)
+                source.backup(self.db)
+                source.close()
+                self.vectors = faiss.read_index(str(base / VECTORS))
+        except BaseException:
+            self.discard()
+            raise
 
     def remove_articles(self, article_ids: Sequence[str]) -> None:
         """Delete articles with their chunks, vectors, sentences and spans."""
@@ -275,10 +281,18 @@ class _Generation:
         return manifest
 
     def discard(self) -> None:
-        """Throw away an unfinished generation."""
-        with contextlib.suppress(Exception):
-            self.db.close()
-        shutil.rmtree(self.path, ignore_errors=True)
+        """Throw away an unfinished generation (a second Ctrl-C waits until it is gone)."""
+        stops = {signal.SIGINT, signal.SIGTERM}
+        blocked = threading.current_thread() is threading.main_thread()
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+        try:
+            with contextlib.suppress(Exception):
+                self.db.close()
+            shutil.rmtree(self.path, ignore_errors=True)
+        finally:
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
 
 
 def _collect_garbage(index_dir: Path, keep: Path, previous: Path | None) -> None:
