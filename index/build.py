@@ -321,7 +321,7 @@ def _take_problems(report: BuildReport, articles: Iterable[Article]) -> None:
 
 def _carried_fields(manifest: Manifest) -> dict:
     """The settings an update keeps from the index it changes."""
-    names = ("model", "dimension", "max_tokens", "chunk_tokens", "chunk_overlap", "built_at")
+    names = ("model", "dimension", "max_tokens", "chunk_tokens", "chunk_overlap", "built_at", "backend")
     return {name: getattr(manifest, name) for name in names}
 
 
@@ -347,9 +347,9 @@ class IndexWriter:
         self.annotator = annotator or Annotator()
         self.progress = progress
 
-    def _encoder_for(self, model: str) -> Encoder:
-        if self._encoder is None:
-            self._encoder = Encoder(model)
+    def _encoder_for(self, model: str, backend: str) -> Encoder:
+        if self._encoder is None or self._encoder.backend != backend:  # an index is embedded one way only
+            self._encoder = Encoder(model, backend=backend)
         return self._encoder
 
     def build(self, paths: Sequence[str | os.PathLike]) -> BuildReport:
@@ -369,7 +369,7 @@ class IndexWriter:
     def build_articles(self, articles: Iterable[Article], described: str = "the input") -> BuildReport:
         """Build the index from scratch from articles (a list, or a stream read as it goes); see :meth:`build`."""
         started = time.perf_counter()
-        encoder = self._encoder_for(self.config.build_model)
+        encoder = self._encoder_for(self.config.build_model, self.config.backend)
         index_dir = self.config.index_dir
         with writer_lock(index_dir):
             previous = current_generation(index_dir)
@@ -383,6 +383,7 @@ class IndexWriter:
                     "chunk_tokens": min(self.config.chunk_tokens, encoder.max_tokens - 2),
                     "chunk_overlap": self.config.chunk_overlap,
                     "built_at": _now(),
+                    "backend": encoder.backend,
                 }
                 chunker = self._chunker(encoder, fields)
                 for batch in self._batches(articles):
@@ -422,7 +423,7 @@ class IndexWriter:
             try:
                 for batch in self._batches(self._changes(stream, store, report)):
                     if generation is None:  # made only once there is something to change
-                        encoder = self._encoder_for(store.manifest.model)
+                        encoder = self._encoder_for(store.manifest.model, store.manifest.backend)
                         chunker = self._chunker(encoder, _carried_fields(store.manifest))
                         generation = _Generation(index_dir, store.generation, store.manifest.dimension)
                     generation.remove_articles([old_id for _, old_id in batch if old_id is not None])

