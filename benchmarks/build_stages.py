@@ -7,7 +7,6 @@ all-MiniLM-L6-v2 to ONNX locally (``torch.onnx``; nothing is downloaded), quanti
 with ONNX Runtime's dynamic quantization, and compares query latency, batch throughput and
 how far the vectors move (cosine to the torch model's).
 
-    pip install -e '.[bench]'    # onnx and onnxruntime
     python benchmarks/build_stages.py ../shared/data/squad/dev-v1.1.json --articles 8
 """
 
