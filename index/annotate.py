@@ -116,7 +116,7 @@ class Annotator:
             docs = nlp.pipe((piece for _, piece in pieces), batch_size=self.batch_size)
             for (offset, _), doc in zip(pieces, docs, strict=False):
                 for sent in doc.sents:
-                    start, end = _trim(doc.text, sent.start_char, sent.end_char)
+                    start, end = strip_span(doc.text, sent.start_char, sent.end_char)
                     if end > start:
                         sentences.append(Sentence(offset + start, offset + end))
                 for ent in doc.ents:
@@ -126,8 +126,8 @@ class Annotator:
             yield sentences, spans
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """Shrink ``[start, end)`` so it neither starts nor ends with whitespace."""
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink ``[start, end)`` of ``text`` so it neither starts nor ends with whitespace."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from index.annotate import strip_span
 from index.ingest import Article
 
 # Paragraphs, lines, sentence ends, clause punctuation, words. No "" (characters): splitting a long
@@ -110,7 +111,7 @@ class Chunker:
         """
         if self.count_tokens(text[start:previous_end]) <= self.overlap:
             return start
-        return _trim(text, previous_end, end)[0]
+        return strip_span(text, previous_end, end)[0]
 
     def _within_limit(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
         """Cut a span until every piece has at most ``limit`` tokens and ``limit * MAX_CHARS_PER_TOKEN`` characters.
@@ -127,7 +128,7 @@ class Chunker:
                 "offset_mapping"
             ]
             if len(offsets) <= self.limit and span_end - span_start <= max_chars:
-                span_start, span_end = _trim(text, span_start, span_end)
+                span_start, span_end = strip_span(text, span_start, span_end)
                 if span_end > span_start:
                     spans.append((span_start, span_end))
                 continue
@@ -139,12 +140,3 @@ class Chunker:
             bounds = [span_start, *cuts, span_end]
             pending.extend(reversed(list(itertools.pairwise(bounds))))
         return spans
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    """``[start, end)`` without leading and trailing whitespace."""
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
