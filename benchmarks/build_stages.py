@@ -27,11 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from index.annotate import Annotator, _pieces, load_spacy  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
-from index.embed import Encoder  # noqa: E402
+from index.embed import ONNX_FILE, ONNX_FLOAT_FILE, Encoder, export_onnx, onnx_encode  # noqa: E402
 from qa.config import Config  # noqa: E402
 from qa.evaluate import load_squad  # noqa: E402
-
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def timed(function, *args):
@@ -67,66 +65,12 @@ def stage_times(articles, encoder: Encoder) -> dict:
     }
 
 
-def export_onnx(encoder: Encoder, folder: Path) -> tuple[Path, Path]:
-    """The bundled model as ONNX (mean pooling and normalization included), and its int8 version."""
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    class Pooled(torch.nn.Module):
-        def __init__(self, transformer) -> None:
-            super().__init__()
-            self.transformer = transformer
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            hidden = self.transformer(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=-1)
-
-    model = Pooled(encoder.model[0].auto_model.eval())
-    sample = encoder.tokenizer(["a short text", "and another one"], padding=True, return_tensors="pt")
-    axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS} | {"embedding": {0: "batch"}}
-    fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
-    torch.onnx.export(
-        model,
-        tuple(sample[name] for name in INPUTS),
-        str(fp32),
-        input_names=list(INPUTS),
-        output_names=["embedding"],
-        dynamic_axes=axes,
-        opset_version=17,
-        dynamo=False,
-    )
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
-    return fp32, int8
-
-
 def onnx_encoder(path: Path, tokenizer, max_tokens: int):
+    """``encode(texts, batch_size)`` running one exported graph with ONNX Runtime, as the product does."""
     import onnxruntime
 
-    options = onnxruntime.SessionOptions()
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-    def encode(texts: list[str], batch_size: int = 32) -> np.ndarray:
-        # Longest first, as sentence-transformers does, so that a batch pads to similar lengths.
-        order = np.argsort([-len(text) for text in texts], kind="stable")
-        rows = []
-        for first in range(0, len(texts), batch_size):
-            batch = tokenizer(
-                [texts[i] for i in order[first : first + batch_size]],
-                padding=True,
-                truncation=True,
-                max_length=max_tokens,
-                return_tensors="np",
-            )
-            rows.append(session.run(None, {name: batch[name].astype(np.int64) for name in INPUTS})[0])
-        vectors = np.empty((len(texts), rows[0].shape[1]), dtype=np.float32)
-        vectors[order] = np.vstack(rows)
-        return vectors
-
-    return encode
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return lambda texts, batch_size=32: onnx_encode(session, tokenizer, texts, max_tokens, batch_size)
 
 
 def query_p50_ms(encode, questions: list[str]) -> float:
@@ -153,9 +97,10 @@ def main() -> int:
     chunk_texts, sentence_texts = profile.pop("texts")
     backends = {"torch": lambda texts, batch_size=32: encoder.encode(texts, batch_size=batch_size)}
     with tempfile.TemporaryDirectory() as scratch:
-        (fp32, int8), export_seconds = timed(export_onnx, encoder, Path(scratch))
-        backends["onnx fp32"] = onnx_encoder(fp32, encoder.tokenizer, encoder.max_tokens)
-        backends["onnx int8"] = onnx_encoder(int8, encoder.tokenizer, encoder.max_tokens)
+        folder = Path(scratch) / "export"
+        _, export_seconds = timed(export_onnx, encoder.model, folder, True)
+        backends["onnx fp32"] = onnx_encoder(folder / ONNX_FLOAT_FILE, encoder.tokenizer, encoder.max_tokens)
+        backends["onnx int8"] = onnx_encoder(folder / ONNX_FILE, encoder.tokenizer, encoder.max_tokens)
         reference = encoder.encode(chunk_texts)
         compared = {}
         for name, encode in backends.items():

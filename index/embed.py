@@ -35,6 +35,7 @@ from qa.config import BACKENDS, DEFAULT_MODEL
 
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 ONNX_FILE = "model-int8.onnx"
+ONNX_FLOAT_FILE = "model.onnx"
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 
@@ -170,18 +171,7 @@ class Encoder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def _encode_onnx(self, texts: list[str], batch_size: int) -> np.ndarray:
-        session, tokenizer, limit = self._onnx_session(), self.tokenizer, self.max_tokens
-        names = {i.name for i in session.get_inputs()}
-        order = np.argsort([-len(text) for text in texts], kind="stable")  # similar lengths pad less
-        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for first in range(0, len(texts), batch_size):
-            rows = order[first : first + batch_size]
-            batch = tokenizer(
-                [texts[i] for i in rows], padding=True, truncation=True, max_length=limit, return_tensors="np"
-            )
-            feed = {name: batch[name].astype(np.int64) for name in ONNX_INPUTS if name in names}
-            vectors[rows] = session.run(None, feed)[0]
-        return vectors
+        return onnx_encode(self._onnx_session(), self.tokenizer, texts, self.max_tokens, batch_size)
 
     def _onnx_dir(self) -> Path:
         """The cached export of this model (made on first use, under a lock, never downloaded)."""
@@ -217,8 +207,25 @@ class Encoder:
         return self._session
 
 
-def export_onnx(model, folder: Path) -> None:
+def onnx_encode(session, tokenizer, texts: list[str], max_tokens: int, batch_size: int = 32) -> np.ndarray:
+    """Unit vectors of ``texts`` from an ONNX Runtime session of an :func:`export_onnx` graph."""
+    names = {i.name for i in session.get_inputs()}
+    order = np.argsort([-len(text) for text in texts], kind="stable")  # similar lengths pad less
+    vectors = np.empty((len(texts), session.get_outputs()[0].shape[1]), dtype=np.float32)
+    for first in range(0, len(texts), batch_size):
+        rows = order[first : first + batch_size]
+        batch = tokenizer(
+            [texts[i] for i in rows], padding=True, truncation=True, max_length=max_tokens, return_tensors="np"
+        )
+        feed = {name: batch[name].astype(np.int64) for name in ONNX_INPUTS if name in names}
+        vectors[rows] = session.run(None, feed)[0]
+    return vectors
+
+
+def export_onnx(model, folder: Path, keep_float: bool = False) -> None:
     """Export a mean-pooling sentence-transformers model to int8 ONNX in ``folder`` (written atomically).
+
+    With ``keep_float``, the float32 graph it was quantized from stays beside it (:data:`ONNX_FLOAT_FILE`).
 
     Raises:
         ValueError: the model does not pool by the mean of its token vectors.
@@ -264,7 +271,7 @@ def export_onnx(model, folder: Path) -> None:
             torch.onnx.export(
                 graph,
                 tuple(sample[name] for name in ONNX_INPUTS),
-                str(scratch / "model.onnx"),
+                str(scratch / ONNX_FLOAT_FILE),
                 input_names=list(ONNX_INPUTS),
                 output_names=["embedding"],
                 dynamic_axes={name: {0: "batch", 1: "tokens"} for name in ONNX_INPUTS} | {"embedding": {0: "batch"}},
@@ -275,12 +282,13 @@ def export_onnx(model, folder: Path) -> None:
         level, handlers = root.level, list(root.handlers)
         logging.disable(logging.WARNING)  # its advice to pre-process is for image models
         try:  # the quantizer configures the root logger (and then every library logs at DEBUG)
-            quantize_dynamic(str(scratch / "model.onnx"), str(scratch / ONNX_FILE), weight_type=QuantType.QInt8)
+            quantize_dynamic(str(scratch / ONNX_FLOAT_FILE), str(scratch / ONNX_FILE), weight_type=QuantType.QInt8)
         finally:
             logging.disable(logging.NOTSET)
             root.setLevel(level)
             root.handlers[:] = handlers
-        (scratch / "model.onnx").unlink()
+        if not keep_float:
+            (scratch / ONNX_FLOAT_FILE).unlink()
         model.tokenizer.save_pretrained(str(scratch))
         meta = {"max_tokens": int(model.max_seq_length), "dimension": int(model.get_embedding_dimension())}
         (scratch / "export.json").write_text(json.dumps(meta), encoding="utf-8")
