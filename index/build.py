@@ -30,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.annotate import Annotator
-from index.chunk import Chunker
+from index.annotate import Annotator, Sentence
+from index.chunk import Chunk, Chunker
 from index.embed import Encoder
 from index.ingest import Article, ArticleStream
 from index.store import (
@@ -54,6 +54,9 @@ from index.terms import terms
 from qa.config import Config
 from qa.errors import BadArticle, IndexLocked, IndexWriteError, NoArticles
 
+BUILD_METHOD = 2
+"""Bumped when a build computes the same index contents differently (2: sentence vectors pooled from
+the chunk pass); cached evaluation indexes are keyed on it."""
 ARTICLES_PER_BATCH = 32
 CHARS_PER_BATCH = 1_000_000
 """A batch (read, annotated, embedded and written together) ends at this many articles or characters."""
@@ -102,6 +105,21 @@ class BuildReport:
         )
 
 
+_held_locks: set[int] = set()
+
+
+def _release_locks_in_child() -> None:
+    # A forked child (spaCy workers) shares the lock's open file; were it to keep it open, the lock
+    # would outlive a parent killed outright and block every later writer.
+    for fd in _held_locks:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held_locks.clear()
+
+
+os.register_at_fork(after_in_child=_release_locks_in_child)
+
+
 @contextlib.contextmanager
 def writer_lock(index_dir: Path) -> Iterator[None]:
     """Hold the index's writer lock; the OS releases it if the process dies.
@@ -123,8 +141,10 @@ def writer_lock(index_dir: Path) -> Iterator[None]:
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
+        _held_locks.add(fd)
         yield
     finally:
+        _held_locks.discard(fd)
         os.close(fd)
 
 
@@ -195,15 +215,30 @@ class _Generation:
     ) -> int:
         """Chunk, annotate and embed articles into this generation; returns the number of chunks."""
         added_at = _now()
-        chunks = [chunk for article in articles for chunk in chunker.split(article)]
         annotations = list(annotator.annotate(articles))
-        chunk_vectors = encoder.encode([c.text for c in chunks], batch_size=batch_size)
-        sentence_texts = [
-            article.text[s.start : s.end]
-            for article, (sentences, _) in zip(articles, annotations, strict=True)
-            for s in sentences
-        ]
-        sentence_vectors = iter(encoder.encode(sentence_texts, batch_size=batch_size))
+        chunks: list[Chunk] = []
+        placed: list[tuple[int, int, int]] = []  # each sentence's (chunk, start, end) in that chunk's text
+        for article, (sentences, _) in zip(articles, annotations, strict=True):
+            article_chunks = list(chunker.split(article))
+            placed += [
+                (len(chunks) + i if i >= 0 else -1, start, end)
+                for i, start, end in _place_sentences(sentences, article_chunks)
+            ]
+            chunks += article_chunks
+        spans: list[list[tuple[int, int]]] = [[] for _ in chunks]
+        for i, start, end in placed:
+            if i >= 0:
+                spans[i].append((start, end))
+        chunk_vectors, span_vectors = encoder.encode_with_spans([c.text for c in chunks], spans, batch_size)
+        taken = [0] * len(chunks)
+        sentence_vectors = []
+        for i, _, _ in placed:
+            if i < 0:
+                sentence_vectors.append(np.zeros(chunk_vectors.shape[1], dtype=np.float32))
+                continue
+            sentence_vectors.append(span_vectors[i][taken[i]])
+            taken[i] += 1
+        sentence_vectors = iter(_fill_missing(sentence_vectors, articles, annotations, encoder, batch_size))
         self.db.executemany(
             "INSERT INTO articles(id, title, text, source, origin, content_hash, url, date, added_at)"
             " VALUES (?,?,?,?,?,?,?,?,?)",
@@ -295,6 +330,51 @@ class _Generation:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
 
 
+def _place_sentences(sentences: Sequence[Sentence], chunks: Sequence[Chunk]) -> list[tuple[int, int, int]]:
+    """For each sentence, the chunk whose forward pass gives its vector, and its range in that chunk's text.
+
+    The chunk is the one that holds the whole sentence nearest its middle (the most context on
+    both sides); a sentence no chunk holds whole takes the chunk it overlaps most, and ``(-1, 0, 0)``
+    stands for a sentence no chunk overlaps.
+    """
+    placed = []
+    for sentence in sentences:
+        middle = sentence.start + sentence.end
+        best, best_key = -1, None
+        for i, chunk in enumerate(chunks):
+            overlap = min(chunk.end, sentence.end) - max(chunk.start, sentence.start)
+            if overlap <= 0:
+                continue
+            whole = chunk.start <= sentence.start and sentence.end <= chunk.end
+            key = (whole, overlap if not whole else 0, -abs(chunk.start + chunk.end - middle))
+            if best_key is None or key > best_key:
+                best, best_key = i, key
+        if best < 0:
+            placed.append((-1, 0, 0))
+        else:
+            chunk = chunks[best]
+            placed.append(
+                (best, max(sentence.start, chunk.start) - chunk.start, min(sentence.end, chunk.end) - chunk.start)
+            )
+    return placed
+
+
+def _fill_missing(
+    vectors: list[np.ndarray],
+    articles: Sequence[Article],
+    annotations: Sequence[tuple[list[Sentence], list]],
+    encoder: Encoder,
+    batch_size: int,
+) -> list[np.ndarray]:
+    """Sentence vectors, those no chunk pass gave (zeros) encoded on their own."""
+    pairs = zip(articles, annotations, strict=True)
+    texts = [article.text[s.start : s.end] for article, (found, _) in pairs for s in found]
+    missing = [i for i, vector in enumerate(vectors) if not vector.any()]
+    for i, vector in zip(missing, encoder.encode([texts[i] for i in missing], batch_size=batch_size), strict=True):
+        vectors[i] = vector
+    return vectors
+
+
 def _collect_garbage(index_dir: Path, keep: Path, previous: Path | None) -> None:
     """Remove dead generations; the previous one stays for readers still using it."""
     for entry in index_dir.iterdir():
@@ -344,7 +424,7 @@ class IndexWriter:
     ) -> None:
         self.config = config or Config()
         self._encoder = encoder
-        self.annotator = annotator or Annotator()
+        self.annotator = annotator or Annotator(workers=self.config.workers)
         self.progress = progress
 
     def _encoder_for(self, model: str, backend: str) -> Encoder:
@@ -368,6 +448,12 @@ class IndexWriter:
 
     def build_articles(self, articles: Iterable[Article], described: str = "the input") -> BuildReport:
         """Build the index from scratch from articles (a list, or a stream read as it goes); see :meth:`build`."""
+        try:
+            return self._build_articles(articles, described)
+        finally:
+            self.annotator.close()  # its worker processes, if the build started any
+
+    def _build_articles(self, articles: Iterable[Article], described: str) -> BuildReport:
         started = time.perf_counter()
         encoder = self._encoder_for(self.config.build_model, self.config.backend)
         index_dir = self.config.index_dir
@@ -413,6 +499,12 @@ class IndexWriter:
             BadArticle: with ``config.strict``, the first bad input (the index is untouched).
             IndexLocked: another process is writing the index.
         """
+        try:
+            return self._add(paths)
+        finally:
+            self.annotator.close()
+
+    def _add(self, paths: Sequence[str | os.PathLike]) -> BuildReport:
         started = time.perf_counter()
         stream = ArticleStream(paths, strict=self.config.strict)
         index_dir = self.config.index_dir

@@ -36,6 +36,8 @@ from qa.config import BACKENDS, DEFAULT_MODEL
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 ONNX_FILE = "model-int8.onnx"
 ONNX_FLOAT_FILE = "model.onnx"
+ONNX_EXPORT_VERSION = 2
+"""Bumped when the exported graph changes (2: token vectors as a second output), so old exports are redone."""
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 
@@ -173,12 +175,59 @@ class Encoder:
     def _encode_onnx(self, texts: list[str], batch_size: int) -> np.ndarray:
         return onnx_encode(self._onnx_session(), self.tokenizer, texts, self.max_tokens, batch_size)
 
+    def encode_with_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Vectors of texts and of character spans inside them, from one forward pass per text.
+
+        A span's vector is the normalized mean of the text's token vectors that overlap it (its
+        tokens read in the context of the whole text), so sentences need no pass of their own.
+
+        Args:
+            texts: the texts, as for :meth:`encode`.
+            spans: for each text, ``(start, end)`` character ranges in it.
+            batch_size: texts per forward pass.
+
+        Returns:
+            The texts' unit vectors, and for each text an array with a unit vector per span; a
+            span that covers no token (only whitespace, or beyond the model's limit) gets zeros.
+        """
+        dimension = self.dimension
+        vectors = np.zeros((len(texts), dimension), dtype=np.float32)
+        span_vectors = [np.zeros((len(ranges), dimension), dtype=np.float32) for ranges in spans]
+        order = np.argsort([-len(text) for text in texts], kind="stable")  # similar lengths pad less
+        for first in range(0, len(texts), batch_size):
+            rows = order[first : first + batch_size]
+            batch = [texts[i] for i in rows]
+            offsets = self.tokenizer(batch, truncation=True, max_length=self.max_tokens, return_offsets_mapping=True)[
+                "offset_mapping"
+            ]
+            pooled, states = self._forward(batch)
+            vectors[rows] = pooled
+            for row, text_states, text_offsets in zip(rows, states, offsets, strict=True):
+                text_offsets = np.asarray(text_offsets, dtype=np.int64).reshape(-1, 2)
+                span_vectors[row] = pool_spans(text_states[: len(text_offsets)], text_offsets, spans[row])
+        return vectors, span_vectors
+
+    def _forward(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Unit vectors of a batch of texts and each text's token vectors (first token first)."""
+        if self.backend == "onnx":
+            session = self._onnx_session()
+            feed = onnx_feed(session, self.tokenizer, texts, self.max_tokens)
+            pooled, states = session.run(["embedding", "tokens"], feed)
+            return pooled, list(states)
+        outputs = self.model.encode(texts, batch_size=len(texts), output_value=None, convert_to_tensor=False)
+        pooled = np.stack([out["sentence_embedding"].float().numpy() for out in outputs])
+        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return pooled, [out["token_embeddings"].float().numpy() for out in outputs]
+
     def _onnx_dir(self) -> Path:
         """The cached export of this model (made on first use, under a lock, never downloaded)."""
         if self._onnx_folder is not None:
             return self._onnx_folder
         location = resolve_model_location(self.name)
-        key = hashlib.sha1(f"{Path(location).resolve() if Path(location).exists() else location}".encode())
+        where = Path(location).resolve() if Path(location).exists() else location
+        key = hashlib.sha1(f"{where} {ONNX_EXPORT_VERSION}".encode())
         folder = onnx_cache_dir() / f"{Path(location).name}-{key.hexdigest()[:10]}"
         if not (folder / ONNX_FILE).is_file():
             folder.parent.mkdir(parents=True, exist_ok=True)
@@ -207,18 +256,37 @@ class Encoder:
         return self._session
 
 
+def pool_spans(states: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
+    """A unit vector per character span: the mean of the token vectors whose offsets overlap it.
+
+    ``states`` and ``offsets`` are a text's token vectors and their ``(start, end)`` character
+    offsets; special tokens (empty offsets) are left out. A span over no token gets zeros.
+    """
+    pooled = np.zeros((len(spans), states.shape[1]), dtype=np.float32)
+    real = offsets[:, 1] > offsets[:, 0]
+    for row, (start, end) in enumerate(spans):
+        inside = real & (offsets[:, 0] < end) & (offsets[:, 1] > start)
+        if inside.any():
+            mean = states[inside].mean(axis=0)
+            pooled[row] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+    return pooled
+
+
+def onnx_feed(session, tokenizer, texts: list[str], max_tokens: int) -> dict[str, np.ndarray]:
+    """The inputs of an :func:`export_onnx` graph for a batch of texts (padded, truncated to ``max_tokens``)."""
+    batch = tokenizer(texts, padding=True, truncation=True, max_length=max_tokens, return_tensors="np")
+    names = {i.name for i in session.get_inputs()}
+    return {name: batch[name].astype(np.int64) for name in ONNX_INPUTS if name in names}
+
+
 def onnx_encode(session, tokenizer, texts: list[str], max_tokens: int, batch_size: int = 32) -> np.ndarray:
     """Unit vectors of ``texts`` from an ONNX Runtime session of an :func:`export_onnx` graph."""
-    names = {i.name for i in session.get_inputs()}
     order = np.argsort([-len(text) for text in texts], kind="stable")  # similar lengths pad less
     vectors = np.empty((len(texts), session.get_outputs()[0].shape[1]), dtype=np.float32)
     for first in range(0, len(texts), batch_size):
         rows = order[first : first + batch_size]
-        batch = tokenizer(
-            [texts[i] for i in rows], padding=True, truncation=True, max_length=max_tokens, return_tensors="np"
-        )
-        feed = {name: batch[name].astype(np.int64) for name in ONNX_INPUTS if name in names}
-        vectors[rows] = session.run(None, feed)[0]
+        feed = onnx_feed(session, tokenizer, [texts[i] for i in rows], max_tokens)
+        vectors[rows] = session.run(["embedding"], feed)[0]
     return vectors
 
 
@@ -253,7 +321,7 @@ def export_onnx(model, folder: Path, keep_float: bool = False) -> None:
             ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=-1)
+            return torch.nn.functional.normalize(pooled, dim=-1), hidden
 
     graph = MeanPooled(model[0].auto_model.eval())
     sample = model.tokenizer(["a short text", "and another one"], padding=True, return_tensors="pt")
@@ -273,8 +341,9 @@ def export_onnx(model, folder: Path, keep_float: bool = False) -> None:
                 tuple(sample[name] for name in ONNX_INPUTS),
                 str(scratch / ONNX_FLOAT_FILE),
                 input_names=list(ONNX_INPUTS),
-                output_names=["embedding"],
-                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in ONNX_INPUTS} | {"embedding": {0: "batch"}},
+                output_names=["embedding", "tokens"],
+                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*ONNX_INPUTS, "tokens")}
+                | {"embedding": {0: "batch"}},
                 opset_version=17,
                 dynamo=False,
             )

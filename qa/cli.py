@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
         )
     add = actions.add_parser("add", help="add new and changed articles")
     add.add_argument("paths", nargs="+", metavar="PATH")
+    for sub in (build, add, evaluate):
+        sub.add_argument(
+            "--workers",
+            type=int,
+            help=f"processes that run spaCy over large batches (default: {Config().workers}, from the CPU count)",
+        )
     for sub in (build, add):
         _common(sub)
         sub.add_argument("--strict", action="store_true", help="fail on the first bad input; the index stays as it was")
@@ -110,6 +116,7 @@ def _config(args: argparse.Namespace) -> Config:
         chunk_overlap=getattr(args, "chunk_overlap", None),
         max_upload_mb=getattr(args, "max_upload_mb", None),
         backend=getattr(args, "backend", None),
+        workers=getattr(args, "workers", None),
     )
 
 

@@ -133,7 +133,9 @@ def sample_questions(questions: list[SquadQuestion], limit: int | None) -> list[
 def eval_index_dir(path: Path, config: Config) -> Path:
     """Where the evaluation index of a data file is cached: one per file content and settings."""
     digest = hashlib.sha1(path.read_bytes()).hexdigest()[:10]
-    settings = f"{config.build_model}-{config.chunk_tokens}-{config.chunk_overlap}"
+    from index.build import BUILD_METHOD
+
+    settings = f"{config.build_model}-{config.chunk_tokens}-{config.chunk_overlap}-b{BUILD_METHOD}"
     if config.backend != "torch":
         settings += f"-{config.backend}"
     settings = re.sub(r"[^A-Za-z0-9.-]+", "_", settings)

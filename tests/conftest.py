@@ -19,10 +19,19 @@ def private_index_dir(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def encoder():
-    """The bundled all-MiniLM-L6-v2 model, loaded once (it is small and offline)."""
+    """The bundled all-MiniLM-L6-v2 model with the default backend, loaded once (small and offline)."""
+    from index.embed import Encoder
+    from qa.config import Config
+
+    return Encoder(backend=Config().backend)
+
+
+@pytest.fixture(scope="session")
+def torch_encoder():
+    """The bundled model run by sentence-transformers on torch."""
     from index.embed import Encoder
 
-    return Encoder()
+    return Encoder(backend="torch")
 
 
 @pytest.fixture(scope="session")

@@ -20,13 +20,17 @@ class CountingEncoder(Encoder):
     """The real encoder, remembering every text it embedded."""
 
     def __init__(self, inner: Encoder) -> None:
-        super().__init__(inner.name)
-        self._model = inner.model
+        super().__init__(inner.name, backend=inner.backend)
+        self._model, self._session, self._tokenizer = inner._model, inner._session, inner._tokenizer
         self.seen: list[str] = []
 
     def encode(self, texts, batch_size=32, progress=False):
         self.seen.extend(texts)
         return super().encode(texts, batch_size, progress)
+
+    def encode_with_spans(self, texts, spans, batch_size=32):
+        self.seen.extend(texts)
+        return super().encode_with_spans(texts, spans, batch_size)
 
 
 def copy_articles(tmp_path):
@@ -148,3 +152,41 @@ def test_manifest_is_plain_json(build_index):
     generation = IndexStore.open(index_dir).generation
     manifest = json.loads((generation / "manifest.json").read_text())
     assert manifest["format_version"] == 1 and manifest["articles"] == 1
+
+
+def test_a_forked_child_does_not_keep_the_writer_lock(tmp_path):
+    """spaCy's worker processes are forked while the lock is held; the lock must die with the writer."""
+    import multiprocessing
+    import time
+
+    from index.build import writer_lock
+
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    with writer_lock(tmp_path):
+        child = context.Process(target=lambda: (ready.set(), time.sleep(30)))
+        child.start()
+        assert ready.wait(30)
+    try:
+        with writer_lock(tmp_path):  # the child still lives, yet the next writer gets in
+            pass
+    finally:
+        child.kill()
+        child.join()
+
+
+def test_annotating_in_worker_processes_gives_the_same_result(monkeypatch):
+    import multiprocessing
+
+    import index.annotate
+    from index.annotate import Annotator
+    from index.ingest import ArticleStream
+
+    articles = list(ArticleStream([ARTICLES]))
+    alone = list(Annotator(workers=1).annotate(articles))
+    monkeypatch.setattr(index.annotate, "PARALLEL_MIN_CHARS", 0)
+    with Annotator(workers=2) as annotator:
+        shared = list(annotator.annotate(articles))
+        assert len(multiprocessing.active_children()) == 2
+    assert shared == alone and any(sentences for sentences, _ in alone)
+    assert multiprocessing.active_children() == []

