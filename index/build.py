@@ -51,6 +51,7 @@ from index.store import (
     current_generation,
 )
 from index.terms import terms
+from index.vectors import APPROXIMATE_FROM, EXACT, choose_index, convert, exact_index, is_exact, make_index
 from qa.config import Config
 from qa.errors import BadArticle, IndexLocked, IndexWriteError, NoArticles
 
@@ -181,7 +182,7 @@ class _Generation:
             self.db = connect(self.path / DATABASE, readonly=False)
             if base is None:
                 self.db.executescript(SCHEMA)
-                self.vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+                self.vectors = exact_index(dimension)
             else:
                 source = connect(base / DATABASE, readonly=True)
                 source.backup(self.db)
@@ -196,7 +197,13 @@ class _Generation:
         for article_id in article_ids:
             chunk_ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
             if chunk_ids:
-                self.vectors.remove_ids(np.array(chunk_ids, dtype=np.int64))
+                try:
+                    self.vectors.remove_ids(np.array(chunk_ids, dtype=np.int64))
+                except RuntimeError as exc:  # HNSW, for one, cannot remove vectors
+                    raise IndexWriteError(
+                        f"the index at {self.index_dir} keeps its vectors in a FAISS index that cannot remove "
+                        f"them; rebuild it (qa index build) to change or remove articles; the index is unchanged"
+                    ) from exc
             df = Counter()
             for (sentence_terms,) in self.db.execute("SELECT terms FROM sentences WHERE article_id = ?", (article_id,)):
                 df.update(sentence_terms.split())
@@ -279,9 +286,17 @@ class _Generation:
         return len(chunks)
 
     def commit(self, manifest_fields: dict) -> Manifest:
-        """Write the lexical index, vectors and manifest, then make this generation live."""
+        """Write the lexical index, vectors and manifest, then make this generation live.
+
+        An exact vector index that has grown past what its ``vector_index`` setting allows is moved
+        into the approximate index the setting chooses (see ``index.vectors``).
+        """
         import bm25s
         import faiss
+
+        factory = choose_index(manifest_fields["vector_index"], self.vectors.ntotal)
+        if factory != EXACT and is_exact(self.vectors):
+            self.vectors = convert(self.vectors, factory)
 
         rows = self.db.execute(
             "SELECT c.id, substr(a.text, c.start + 1, c.end - c.start)"
@@ -401,7 +416,7 @@ def _take_problems(report: BuildReport, articles: Iterable[Article]) -> None:
 
 def _carried_fields(manifest: Manifest) -> dict:
     """The settings an update keeps from the index it changes."""
-    names = ("model", "dimension", "max_tokens", "chunk_tokens", "chunk_overlap", "built_at", "backend")
+    names = ("model", "dimension", "max_tokens", "chunk_tokens", "chunk_overlap", "built_at", "backend", "vector_index")
     return {name: getattr(manifest, name) for name in names}
 
 
@@ -456,6 +471,7 @@ class IndexWriter:
     def _build_articles(self, articles: Iterable[Article], described: str) -> BuildReport:
         started = time.perf_counter()
         encoder = self._encoder_for(self.config.build_model, self.config.backend)
+        make_index(choose_index(self.config.vector_index, APPROXIMATE_FROM), encoder.dimension)  # refuse a bad one now
         index_dir = self.config.index_dir
         with writer_lock(index_dir):
             previous = current_generation(index_dir)
@@ -470,6 +486,7 @@ class IndexWriter:
                     "chunk_overlap": self.config.chunk_overlap,
                     "built_at": _now(),
                     "backend": encoder.backend,
+                    "vector_index": self.config.vector_index,
                 }
                 chunker = self._chunker(encoder, fields)
                 for batch in self._batches(articles):

@@ -6,7 +6,8 @@ A generation holds:
 - ``manifest.json``: format version, model, dimension, chunking settings, counts, times;
 - ``store.sqlite``: articles (with their text), chunks, sentences (with vectors), entity
   and noun-phrase spans, and sentence document frequencies of terms;
-- ``vectors.faiss``: the chunk vectors (inner product on unit vectors), keyed by chunk id;
+- ``vectors.faiss``: the chunk vectors (inner product on unit vectors), keyed by chunk id, in
+  the FAISS index that ``index.vectors`` chooses by corpus size; read memory-mapped;
 - ``bm25/``: the bm25s lexical index of the chunks, and ``bm25_ids.npy`` mapping its rows to chunk ids.
 
 Writers build a new generation beside the live one and switch ``CURRENT`` with an
@@ -32,6 +33,8 @@ import numpy as np
 
 from index.annotate import Span
 from index.terms import terms
+from index.vectors import set_probes
+from index.vectors import vector_ids as stored_vector_ids
 from qa.errors import IndexCorrupt, IndexNotFound, ModelMismatch
 
 FORMAT_VERSION = 1
@@ -78,6 +81,7 @@ class Manifest:
     built_at: str
     updated_at: str
     backend: str = "torch"
+    vector_index: str = "auto"
 
     def to_json(self) -> str:
         """The manifest as indented JSON."""
@@ -186,8 +190,8 @@ class IndexStore:
             raise IndexCorrupt(f"the index at {index_dir} has no database ({db_path.name}). {rebuild_hint(index_dir)}")
         if not (generation / VECTORS).is_file():
             raise IndexCorrupt(f"the index at {index_dir} has no vector file ({VECTORS}). {rebuild_hint(index_dir)}")
-        try:
-            self.vectors = faiss.read_index(str(generation / VECTORS))
+        try:  # exact (flat) vectors are memory-mapped: no copy, the OS pages in what searches touch
+            self.vectors = faiss.read_index(str(generation / VECTORS), faiss.IO_FLAG_MMAP_IFC)
         except RuntimeError as exc:
             raise IndexCorrupt(
                 f"the index at {index_dir} has a damaged vector file ({VECTORS}). {rebuild_hint(index_dir)}"
@@ -273,8 +277,6 @@ class IndexStore:
         set, that every chunk and sentence lies inside its article, and that every sentence vector
         has the index's dimension.
         """
-        import faiss
-
         problems = []
         db = self._db
         try:
@@ -298,8 +300,7 @@ class IndexStore:
             problems.append(f"{outside} chunks point outside their article")
         if stray:
             problems.append(f"{stray} sentences point outside their article or have a vector of the wrong size")
-        id_map = getattr(self.vectors, "id_map", None)  # chunk ids are kept beside the vectors (IndexIDMap2)
-        vector_ids = set(faiss.vector_to_array(id_map).tolist()) if id_map is not None else set()
+        vector_ids = set(stored_vector_ids(self.vectors).tolist())
         if vector_ids != chunk_ids:
             problems.append(
                 f"the vectors and the chunks disagree: {len(vector_ids - chunk_ids)} vectors without a chunk, "
@@ -316,6 +317,10 @@ class IndexStore:
             conn = connect(self.generation / DATABASE, readonly=True)
             self._local.conn = conn
         return conn
+
+    def set_probes(self, probes: int) -> None:
+        """Lists an approximate (inverted-file) vector index searches per question; no effect on exact ones."""
+        set_probes(self.vectors, probes)
 
     def dense_search(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
         """The ``n`` chunks closest to a unit vector: ``(chunk_id, cosine)``, best first."""

@@ -72,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-examples", action="store_true", help="hide the example questions about the seeds")
     _common(serve)
 
+    for sub in (ask, evaluate, serve):
+        sub.add_argument(
+            "--probes",
+            type=int,
+            help=f"lists an approximate (IVF) vector index searches per question (default: {Config.probes})",
+        )
+
     index = commands.add_parser("index", help="build and update the index")
     actions = index.add_subparsers(dest="action", required=True)
     build = actions.add_parser("build", help="build the index from scratch (default PATH: seeds/)")
@@ -87,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
         )
     add = actions.add_parser("add", help="add new and changed articles")
     add.add_argument("paths", nargs="+", metavar="PATH")
+    for sub in (build, evaluate):
+        sub.add_argument(
+            "--vector-index",
+            metavar="FACTORY",
+            help="FAISS index of the chunk vectors: auto (exact below 200,000 chunks, IVF with 8-bit vectors "
+            "beyond) or a FAISS factory string such as Flat, IVF1024,SQ8, HNSW32 (default: auto)",
+        )
     for sub in (build, add, evaluate):
         sub.add_argument(
             "--workers",
@@ -117,6 +131,8 @@ def _config(args: argparse.Namespace) -> Config:
         max_upload_mb=getattr(args, "max_upload_mb", None),
         backend=getattr(args, "backend", None),
         workers=getattr(args, "workers", None),
+        vector_index=getattr(args, "vector_index", None),
+        probes=getattr(args, "probes", None),
     )
 
 
@@ -154,7 +170,11 @@ def _report(report) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out a parsed command; returns the exit code."""
-    config = _config(args)
+    try:
+        config = _config(args)
+    except ValueError as error:  # a flag's value out of range
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.command == "ask":
         from qa.engine import QA
 

@@ -60,6 +60,10 @@ class Config:
             its backend and is always queried with it.
         workers: processes that run spaCy over a build's large batches (:func:`default_workers`);
             1 keeps everything in one process.
+        vector_index: the FAISS index of the chunk vectors: ``"auto"`` (exact search below 200,000
+            chunks, an inverted file of 8-bit vectors beyond; see ``index.vectors``) or a FAISS
+            factory string such as ``"Flat"``, ``"IVF1024,SQ8"``, ``"HNSW32"``. Fixed at build time.
+        probes: lists an inverted-file index searches per question (recall against speed).
     """
 
     index_dir: Path = field(default_factory=default_index_dir)
@@ -77,10 +81,13 @@ class Config:
     concurrency: int = 4
     backend: str = "onnx"
     workers: int = field(default_factory=default_workers)
+    vector_index: str = "auto"
+    probes: int = 16
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
         positive = ("chunk_tokens", "batch_size", "k", "rerank_depth", "candidates", "rrf_k", "concurrency", "workers")
+        positive += ("probes",)
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:

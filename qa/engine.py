@@ -82,6 +82,7 @@ class QA:
 
     def _open(self) -> None:
         store = IndexStore.open(self.config.index_dir, model=self.config.model)
+        store.set_probes(self.config.probes)
         self.store = store
         self.retriever = HybridRetriever(store, self.config.candidates, self.config.rrf_k)
         self.answerer = ExtractiveAnswerer(store, self.config.min_confidence)

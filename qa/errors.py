@@ -74,3 +74,7 @@ class BadArticle(QAError):
 
 class NoArticles(QAError):
     """A build found nothing that could be indexed."""
+
+
+class BadSetting(QAError, ValueError):
+    """A setting that cannot be used, such as a FAISS factory string FAISS does not understand."""
