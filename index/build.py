@@ -385,6 +385,8 @@ def _fill_missing(
     pairs = zip(articles, annotations, strict=True)
     texts = [article.text[s.start : s.end] for article, (found, _) in pairs for s in found]
     missing = [i for i, vector in enumerate(vectors) if not vector.any()]
+    if not missing:
+        return vectors
     for i, vector in zip(missing, encoder.encode([texts[i] for i in missing], batch_size=batch_size), strict=True):
         vectors[i] = vector
     return vectors

@@ -259,12 +259,12 @@ class IndexStore:
         import bm25s
 
         try:
-            ids = np.load(self.generation / BM25_IDS, allow_pickle=False)
+            ids = np.load(self.generation / BM25_IDS, allow_pickle=False, mmap_mode="r")
             if ids.dtype != np.int64 or ids.ndim != 1:
                 raise ValueError(f"{BM25_IDS} holds {ids.dtype} values, not chunk ids")
             if len(ids) == 0:
                 return None, ids
-            return bm25s.BM25.load(str(self.generation / BM25_DIR), allow_pickle=False), ids
+            return bm25s.BM25.load(str(self.generation / BM25_DIR), allow_pickle=False, mmap=True), ids
         except (OSError, ValueError, KeyError, EOFError) as exc:
             raise IndexCorrupt(
                 f"the index at {self.index_dir} has a damaged lexical index ({exc}). {rebuild_hint(self.index_dir)}"

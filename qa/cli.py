@@ -78,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
             type=int,
             help=f"lists an approximate (IVF) vector index searches per question (default: {Config.probes})",
         )
+        sub.add_argument(
+            "--search-threads",
+            type=int,
+            help=f"FAISS threads for searching; 0: FAISS's default (default: {Config.search_threads})",
+        )
 
     index = commands.add_parser("index", help="build and update the index")
     actions = index.add_subparsers(dest="action", required=True)
@@ -133,6 +138,7 @@ def _config(args: argparse.Namespace) -> Config:
         workers=getattr(args, "workers", None),
         vector_index=getattr(args, "vector_index", None),
         probes=getattr(args, "probes", None),
+        search_threads=getattr(args, "search_threads", None),
     )
 
 

@@ -64,6 +64,9 @@ class Config:
             chunks, an inverted file of 8-bit vectors beyond; see ``index.vectors``) or a FAISS
             factory string such as ``"Flat"``, ``"IVF1024,SQ8"``, ``"HNSW32"``. Fixed at build time.
         probes: lists an inverted-file index searches per question (recall against speed).
+        search_threads: FAISS's threads in a process that answers questions (``QA`` sets it process-wide;
+            1 is about 1 ms faster at the median and 7 ms at p95 on SQuAD here, see BENCHMARKS.md); 0 leaves
+            FAISS's default.
     """
 
     index_dir: Path = field(default_factory=default_index_dir)
@@ -83,6 +86,7 @@ class Config:
     workers: int = field(default_factory=default_workers)
     vector_index: str = "auto"
     probes: int = 16
+    search_threads: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
@@ -92,6 +96,8 @@ class Config:
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer. Currently, {name} is {value!r}")
+        if not isinstance(self.search_threads, int) or self.search_threads < 0:
+            raise ValueError(f"search_threads must be 0 or more. Currently, search_threads is {self.search_threads!r}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ValueError(
                 f"chunk_overlap must be at least 0 and below chunk_tokens ({self.chunk_tokens}). "

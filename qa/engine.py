@@ -73,6 +73,12 @@ class QA:
     ) -> None:
         self.config = (config or Config()).with_overrides(index_dir=index_dir, model=model)
         self._lock = threading.Lock()
+        if self.config.search_threads:
+            import faiss
+
+            # One question is searched fastest by one thread: the embedding model's threads are still
+            # spinning for work right after it, and FAISS's would compete with them (process-wide).
+            faiss.omp_set_num_threads(self.config.search_threads)
         self._open()
         if encoder is not None and canonical_model_name(encoder.name) != self.store.manifest.model:
             raise ModelMismatch(self.config.index_dir, self.store.manifest.model, encoder.name)
