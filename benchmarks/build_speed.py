@@ -46,7 +46,8 @@ class SeparateSentenceEncoder(Encoder):
         vectors = self.encode(texts, batch_size=batch_size)
         pieces = [text[start:end] for text, ranges in zip(texts, spans, strict=True) for start, end in ranges]
         flat = iter(self.encode(pieces, batch_size=batch_size))
-        return vectors, [np.array([next(flat) for _ in ranges]).reshape(len(ranges), -1) for ranges in spans]
+        dimension = vectors.shape[1]
+        return vectors, [np.array([next(flat) for _ in ranges]).reshape(len(ranges), dimension) for ranges in spans]
 
 
 def build_seconds(articles, config: Config, encoder: Encoder | None = None) -> tuple[float, int]:
@@ -70,7 +71,9 @@ def main() -> int:
     builds = {
         "article-qa": lambda: build_seconds(articles, config),
         "plain torch build": lambda: build_seconds(
-            articles, config.with_overrides(backend="torch", workers=1), SeparateSentenceEncoder(backend="torch")
+            articles,
+            config.with_overrides(backend="torch", workers=1, sentence_vectors="pooled"),
+            SeparateSentenceEncoder(backend="torch"),
         ),
         "LangChain FAISS.from_documents": lambda: _langchain(articles, str(MODEL_DIR))[1:],
     }

@@ -32,7 +32,7 @@ import numpy as np
 
 from index.annotate import Annotator, Sentence
 from index.chunk import Chunk, Chunker
-from index.embed import Encoder
+from index.embed import Encoder, resolve_backend
 from index.ingest import Article, ArticleStream
 from index.store import (
     BM25_DIR,
@@ -55,9 +55,9 @@ from index.vectors import APPROXIMATE_FROM, EXACT, choose_index, convert, exact_
 from qa.config import Config
 from qa.errors import BadArticle, IndexLocked, IndexWriteError, NoArticles
 
-BUILD_METHOD = 2
+BUILD_METHOD = 3
 """Bumped when a build computes the same index contents differently (2: sentence vectors pooled from
-the chunk pass); cached evaluation indexes are keyed on it."""
+the chunk pass; 3: and averaged with their own encoding); cached evaluation indexes are keyed on it."""
 ARTICLES_PER_BATCH = 32
 CHARS_PER_BATCH = 1_000_000
 """A batch (read, annotated, embedded and written together) ends at this many articles or characters."""
@@ -218,7 +218,13 @@ class _Generation:
         self.db.execute("DELETE FROM term_df WHERE df <= 0")
 
     def add_articles(
-        self, articles: Sequence[Article], chunker: Chunker, encoder: Encoder, annotator: Annotator, batch_size: int
+        self,
+        articles: Sequence[Article],
+        chunker: Chunker,
+        encoder: Encoder,
+        annotator: Annotator,
+        batch_size: int,
+        sentence_vectors_setting: str = "mixed",
     ) -> int:
         """Chunk, annotate and embed articles into this generation; returns the number of chunks."""
         added_at = _now()
@@ -245,7 +251,8 @@ class _Generation:
                 continue
             sentence_vectors.append(span_vectors[i][taken[i]])
             taken[i] += 1
-        sentence_vectors = iter(_fill_missing(sentence_vectors, articles, annotations, encoder, batch_size))
+        mixed = sentence_vectors_setting == "mixed"
+        sentence_vectors = iter(_fill_missing(sentence_vectors, articles, annotations, encoder, batch_size, mixed))
         self.db.executemany(
             "INSERT INTO articles(id, title, text, source, origin, content_hash, url, date, added_at)"
             " VALUES (?,?,?,?,?,?,?,?,?)",
@@ -380,10 +387,17 @@ def _fill_missing(
     annotations: Sequence[tuple[list[Sentence], list]],
     encoder: Encoder,
     batch_size: int,
+    mixed: bool,
 ) -> list[np.ndarray]:
-    """Sentence vectors, those no chunk pass gave (zeros) encoded on their own."""
+    """Sentence vectors, those no chunk pass gave (zeros) encoded on their own; with ``mixed``, every
+    pooled vector averaged with the sentence's own encoding (see ``Config.sentence_vectors``)."""
     pairs = zip(articles, annotations, strict=True)
     texts = [article.text[s.start : s.end] for article, (found, _) in pairs for s in found]
+    if mixed:
+        for i, alone in enumerate(encoder.encode(texts, batch_size=batch_size)):
+            if vectors[i].any():  # the sentence read in its chunk and read alone, averaged
+                both = vectors[i] + alone
+                vectors[i] = both / max(float(np.linalg.norm(both)), 1e-12)
     missing = [i for i, vector in enumerate(vectors) if not vector.any()]
     if not missing:
         return vectors
@@ -418,7 +432,8 @@ def _take_problems(report: BuildReport, articles: Iterable[Article]) -> None:
 
 def _carried_fields(manifest: Manifest) -> dict:
     """The settings an update keeps from the index it changes."""
-    names = ("model", "dimension", "max_tokens", "chunk_tokens", "chunk_overlap", "built_at", "backend", "vector_index")
+    names = ("model", "dimension", "max_tokens", "chunk_tokens", "chunk_overlap", "built_at", "backend")
+    names += ("vector_index", "sentence_vectors")
     return {name: getattr(manifest, name) for name in names}
 
 
@@ -445,6 +460,7 @@ class IndexWriter:
         self.progress = progress
 
     def _encoder_for(self, model: str, backend: str) -> Encoder:
+        backend = resolve_backend(model, backend)
         if self._encoder is None or self._encoder.backend != backend:  # an index is embedded one way only
             self._encoder = Encoder(model, backend=backend)
         return self._encoder
@@ -489,11 +505,12 @@ class IndexWriter:
                     "built_at": _now(),
                     "backend": encoder.backend,
                     "vector_index": self.config.vector_index,
+                    "sentence_vectors": self.config.sentence_vectors,
                 }
                 chunker = self._chunker(encoder, fields)
                 for batch in self._batches(articles):
                     report.chunks_embedded += generation.add_articles(
-                        batch, chunker, encoder, self.annotator, self.config.batch_size
+                        batch, chunker, encoder, self.annotator, self.config.batch_size, fields["sentence_vectors"]
                     )
                     report.added += [a.id for a in batch]
                 _take_problems(report, articles)
@@ -539,7 +556,12 @@ class IndexWriter:
                         generation = _Generation(index_dir, store.generation, store.manifest.dimension)
                     generation.remove_articles([old_id for _, old_id in batch if old_id is not None])
                     report.chunks_embedded += generation.add_articles(
-                        [article for article, _ in batch], chunker, encoder, self.annotator, self.config.batch_size
+                        [article for article, _ in batch],
+                        chunker,
+                        encoder,
+                        self.annotator,
+                        self.config.batch_size,
+                        store.manifest.sentence_vectors,
                     )
                 _take_problems(report, stream)
                 if generation is None:

@@ -72,6 +72,14 @@ def resolve_model_location(name: str) -> str:
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
 
 
+def resolve_backend(model: str, backend: str) -> str:
+    """The backend ``"auto"`` stands for: ``"onnx"`` for the bundled default model (measured to keep
+    its recall, see BENCHMARKS.md), ``"torch"`` for any other model; ``"torch"`` and ``"onnx"`` as given."""
+    if backend != "auto":
+        return backend
+    return "onnx" if canonical_model_name(model) == DEFAULT_MODEL else "torch"
+
+
 def onnx_cache_dir() -> Path:
     """Where int8 ONNX exports of models are kept: ``$XDG_CACHE_HOME/article-qa/onnx``."""
     return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "article-qa" / "onnx"
@@ -89,7 +97,8 @@ class Encoder:
     Args:
         model: a sentence-transformers model name or local path.
         device: torch device (``"cpu"`` by default).
-        backend: ``"torch"`` or ``"onnx"`` (int8, exported and cached on first use; see the module).
+        backend: ``"torch"``, ``"onnx"`` (int8, exported and cached on first use; see the module) or
+            ``"auto"`` (:func:`resolve_backend`); :attr:`backend` is the one chosen.
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu", backend: str = "torch") -> None:
@@ -97,7 +106,7 @@ class Encoder:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}. Currently, backend is {backend!r}")
         self.name = canonical_model_name(model)
         self.device = device
-        self.backend = backend
+        self.backend = resolve_backend(self.name, backend)
         self._model = None
         self._session = None
         self._tokenizer = None

@@ -82,6 +82,7 @@ class Manifest:
     updated_at: str
     backend: str = "torch"
     vector_index: str = "auto"
+    sentence_vectors: str = "encoded"  # indexes made before sentence vectors were pooled
 
     def to_json(self) -> str:
         """The manifest as indented JSON."""

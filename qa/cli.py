@@ -17,7 +17,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.config import Config, default_index_dir
+from qa.config import BACKENDS, SENTENCE_VECTORS, Config, default_index_dir
 from qa.errors import QAError
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -94,8 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (build, evaluate):
         sub.add_argument(
             "--backend",
-            choices=["torch", "onnx"],
-            help=f"run the embedding model by sentence-transformers (torch) or int8 ONNX (default: {Config.backend})",
+            choices=BACKENDS,
+            help="run the embedding model as int8 ONNX or by sentence-transformers (torch); "
+            "auto: ONNX for the bundled model, torch for others (default: auto)",
         )
     add = actions.add_parser("add", help="add new and changed articles")
     add.add_argument("paths", nargs="+", metavar="PATH")
@@ -105,6 +106,13 @@ def _parser() -> argparse.ArgumentParser:
             metavar="FACTORY",
             help="FAISS index of the chunk vectors: auto (exact below 200,000 chunks, IVF with 8-bit vectors "
             "beyond) or a FAISS factory string such as Flat, IVF1024,SQ8, HNSW32 (default: auto)",
+        )
+    for sub in (build, evaluate):
+        sub.add_argument(
+            "--sentence-vectors",
+            choices=SENTENCE_VECTORS,
+            help="mixed: each sentence read in its chunk and alone; pooled: in its chunk only, a faster "
+            "build (default: mixed)",
         )
     for sub in (build, add, evaluate):
         sub.add_argument(
@@ -139,6 +147,7 @@ def _config(args: argparse.Namespace) -> Config:
         vector_index=getattr(args, "vector_index", None),
         probes=getattr(args, "probes", None),
         search_threads=getattr(args, "search_threads", None),
+        sentence_vectors=getattr(args, "sentence_vectors", None),
     )
 
 

@@ -134,10 +134,14 @@ def eval_index_dir(path: Path, config: Config) -> Path:
     """Where the evaluation index of a data file is cached: one per file content and settings."""
     digest = hashlib.sha1(path.read_bytes()).hexdigest()[:10]
     from index.build import BUILD_METHOD
+    from index.embed import resolve_backend
 
     settings = f"{config.build_model}-{config.chunk_tokens}-{config.chunk_overlap}-b{BUILD_METHOD}"
-    if config.backend != "torch":
-        settings += f"-{config.backend}"
+    if config.sentence_vectors != "mixed":
+        settings += f"-{config.sentence_vectors}"
+    backend = resolve_backend(config.build_model, config.backend)
+    if backend != "torch":
+        settings += f"-{backend}"
     settings = re.sub(r"[^A-Za-z0-9.-]+", "_", settings)
     return Path("~/.cache/article-qa/eval").expanduser() / f"{path.stem}-{digest}-{settings}"
 

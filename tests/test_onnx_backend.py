@@ -85,5 +85,14 @@ def test_sentence_vectors_pooled_from_the_text_pass_are_near_their_own(backend, 
 
 
 def test_unknown_backend_names_the_choices():
-    with pytest.raises(ValueError, match="backend must be one of torch, onnx"):
+    with pytest.raises(ValueError, match="backend must be one of auto, torch, onnx"):
         Encoder(backend="tensorflow")
+
+
+def test_auto_backend_is_onnx_for_the_bundled_model_and_torch_for_others():
+    from index.embed import resolve_backend
+
+    assert Encoder(backend="auto").backend == "onnx"
+    assert Encoder("sentence-transformers/all-MiniLM-L6-v2", backend="auto").backend == "onnx"
+    assert Encoder("someone/a-cls-pooling-model", backend="auto").backend == "torch"  # not loaded here
+    assert resolve_backend("someone/a-cls-pooling-model", "onnx") == "onnx"
