@@ -190,3 +190,25 @@ def test_annotating_in_worker_processes_gives_the_same_result(monkeypatch):
         assert len(multiprocessing.active_children()) == 2
     assert shared == alone and any(sentences for sentences, _ in alone)
     assert multiprocessing.active_children() == []
+
+
+def test_sentence_vectors_are_mixed_by_default_and_pooled_on_request(build_index, tmp_path):
+    import numpy as np
+
+    def vectors(index_dir):
+        store = IndexStore.open(index_dir)
+        found = {}
+        for record in store.articles():
+            for sentence in store.sentences(record.id, 0, len(store.article_text(record.id))):
+                found[(record.id, sentence.start)] = sentence.vector
+        return store.manifest.sentence_vectors, found
+
+    mixed_setting, mixed = vectors(build_index([ARTICLES])[0])
+    pooled_dir, _ = build_index([ARTICLES], index_dir=tmp_path / "pooled", sentence_vectors="pooled")
+    pooled_setting, pooled = vectors(pooled_dir)
+    assert (mixed_setting, pooled_setting) == ("mixed", "pooled") and mixed.keys() == pooled.keys()
+    cosines = [float(mixed[key] @ pooled[key]) for key in mixed]
+    assert all(abs(float(np.linalg.norm(v)) - 1) < 1e-3 for v in mixed.values())
+    assert min(cosines) > 0.8 and sorted(cosines)[len(cosines) // 2] < 0.99  # related, yet not the same
+    engine = QA(tmp_path / "pooled")
+    assert engine.ask("Where is Kestrel Works based?").text == "Bristol"
