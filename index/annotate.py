@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
@@ -155,7 +156,8 @@ class Annotator:
         if self.workers > 1 and sum(map(len, pieces)) >= PARALLEL_MIN_CHARS:
             share = -(-len(pieces) // (self.workers * 4))  # a few shares per worker evens out their loads
             shares = [pieces[first : first + share] for first in range(0, len(pieces), share)]
-            analysed = [result for part in self._worker_pool().map(_analyse, shares) for result in part]
+            analyse = functools.partial(_analyse, batch_size=self.batch_size)
+            analysed = [result for part in self._worker_pool().map(analyse, shares) for result in part]
         else:
             analysed = _analyse(pieces, self.batch_size)
         found: list[tuple[list[Sentence], list[Span]]] = [([], []) for _ in articles]

@@ -239,18 +239,14 @@ class _Generation:
             ]
             chunks += article_chunks
         spans: list[list[tuple[int, int]]] = [[] for _ in chunks]
+        where = []  # each sentence's (chunk, row among that chunk's spans), or None
         for i, start, end in placed:
+            where.append((i, len(spans[i])) if i >= 0 else None)
             if i >= 0:
                 spans[i].append((start, end))
         chunk_vectors, span_vectors = encoder.encode_with_spans([c.text for c in chunks], spans, batch_size)
-        taken = [0] * len(chunks)
-        sentence_vectors = []
-        for i, _, _ in placed:
-            if i < 0:
-                sentence_vectors.append(np.zeros(chunk_vectors.shape[1], dtype=np.float32))
-                continue
-            sentence_vectors.append(span_vectors[i][taken[i]])
-            taken[i] += 1
+        zeros = np.zeros(chunk_vectors.shape[1], dtype=np.float32)
+        sentence_vectors = [span_vectors[at[0]][at[1]] if at else zeros for at in where]
         mixed = sentence_vectors_setting == "mixed"
         sentence_vectors = iter(_fill_missing(sentence_vectors, articles, annotations, encoder, batch_size, mixed))
         self.db.executemany(
@@ -398,6 +394,9 @@ def _fill_missing(
             if vectors[i].any():  # the sentence read in its chunk and read alone, averaged
                 both = vectors[i] + alone
                 vectors[i] = both / max(float(np.linalg.norm(both)), 1e-12)
+            else:
+                vectors[i] = alone
+        return vectors
     missing = [i for i, vector in enumerate(vectors) if not vector.any()]
     if not missing:
         return vectors

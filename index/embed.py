@@ -207,28 +207,32 @@ class Encoder:
         order = np.argsort([-len(text) for text in texts], kind="stable")  # similar lengths pad less
         for first in range(0, len(texts), batch_size):
             rows = order[first : first + batch_size]
-            batch = [texts[i] for i in rows]
-            offsets = self.tokenizer(batch, truncation=True, max_length=self.max_tokens, return_offsets_mapping=True)[
-                "offset_mapping"
-            ]
-            pooled, states = self._forward(batch)
+            pooled, states, offsets = self._forward([texts[i] for i in rows])
             vectors[rows] = pooled
             for row, text_states, text_offsets in zip(rows, states, offsets, strict=True):
                 text_offsets = np.asarray(text_offsets, dtype=np.int64).reshape(-1, 2)
                 span_vectors[row] = pool_spans(text_states[: len(text_offsets)], text_offsets, spans[row])
         return vectors, span_vectors
 
-    def _forward(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Unit vectors of a batch of texts and each text's token vectors (first token first)."""
-        if self.backend == "onnx":
+    def _forward(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray], list]:
+        """Unit vectors of a batch of texts, each text's token vectors (first token first) and
+        their character offsets (padding and special tokens have empty ones)."""
+        tokenized = self.tokenizer(
+            texts,
+            padding=self.backend == "onnx",
+            truncation=True,
+            max_length=self.max_tokens,
+            return_offsets_mapping=True,
+            return_tensors="np" if self.backend == "onnx" else None,
+        )
+        if self.backend == "onnx":  # the same tokens feed the graph
             session = self._onnx_session()
-            feed = onnx_feed(session, self.tokenizer, texts, self.max_tokens)
-            pooled, states = session.run(["embedding", "tokens"], feed)
-            return pooled, list(states)
+            pooled, states = session.run(["embedding", "tokens"], onnx_inputs(session, tokenized))
+            return pooled, list(states), list(tokenized["offset_mapping"])
         outputs = self.model.encode(texts, batch_size=len(texts), output_value=None, convert_to_tensor=False)
         pooled = np.stack([out["sentence_embedding"].float().numpy() for out in outputs])
         pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return pooled, [out["token_embeddings"].float().numpy() for out in outputs]
+        return pooled, [out["token_embeddings"].float().numpy() for out in outputs], tokenized["offset_mapping"]
 
     def _onnx_dir(self) -> Path:
         """The cached export of this model (made on first use, under a lock, never downloaded)."""
@@ -284,8 +288,13 @@ def pool_spans(states: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, i
 def onnx_feed(session, tokenizer, texts: list[str], max_tokens: int) -> dict[str, np.ndarray]:
     """The inputs of an :func:`export_onnx` graph for a batch of texts (padded, truncated to ``max_tokens``)."""
     batch = tokenizer(texts, padding=True, truncation=True, max_length=max_tokens, return_tensors="np")
+    return onnx_inputs(session, batch)
+
+
+def onnx_inputs(session, tokenized) -> dict[str, np.ndarray]:
+    """The arrays of a padded tokenizer output that an :func:`export_onnx` graph takes."""
     names = {i.name for i in session.get_inputs()}
-    return {name: batch[name].astype(np.int64) for name in ONNX_INPUTS if name in names}
+    return {name: tokenized[name].astype(np.int64) for name in ONNX_INPUTS if name in names}
 
 
 def onnx_encode(session, tokenizer, texts: list[str], max_tokens: int, batch_size: int = 32) -> np.ndarray:

@@ -91,23 +91,21 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--model", help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)")
     build.add_argument("--chunk-tokens", type=int, help=f"chunk size in tokens (default: {Config.chunk_tokens})")
     build.add_argument("--chunk-overlap", type=int, help=f"overlap in tokens (default: {Config.chunk_overlap})")
-    for sub in (build, evaluate):
+    add = actions.add_parser("add", help="add new and changed articles")
+    add.add_argument("paths", nargs="+", metavar="PATH")
+    for sub in (build, evaluate):  # settings fixed when an index is built
         sub.add_argument(
             "--backend",
             choices=BACKENDS,
             help="run the embedding model as int8 ONNX or by sentence-transformers (torch); "
             "auto: ONNX for the bundled model, torch for others (default: auto)",
         )
-    add = actions.add_parser("add", help="add new and changed articles")
-    add.add_argument("paths", nargs="+", metavar="PATH")
-    for sub in (build, evaluate):
         sub.add_argument(
             "--vector-index",
             metavar="FACTORY",
             help="FAISS index of the chunk vectors: auto (exact below 200,000 chunks, IVF with 8-bit vectors "
             "beyond) or a FAISS factory string such as Flat, IVF1024,SQ8, HNSW32 (default: auto)",
         )
-    for sub in (build, evaluate):
         sub.add_argument(
             "--sentence-vectors",
             choices=SENTENCE_VECTORS,
