@@ -166,6 +166,10 @@ class Annotator:
             found[i][1].extend(Span(offset + start, offset + end, label) for start, end, label in spans)
         yield from found
 
+    def load(self) -> None:
+        """Load spaCy in this process now instead of on first use (worker processes forked later share it)."""
+        load_spacy()
+
     def _worker_pool(self):
         if self._pool is None:
             import multiprocessing

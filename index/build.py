@@ -464,6 +464,14 @@ class IndexWriter:
             self._encoder = Encoder(model, backend=backend)
         return self._encoder
 
+    def _load_models(self, encoder: Encoder) -> None:
+        # Everything is imported and loaded before a generation is started, so that a Ctrl-C
+        # while writing always ends with exit code 130: CPython ends the process with SIGINT
+        # instead when a KeyboardInterrupt, even a handled one, was raised in code that
+        # ``exec`` compiled from a string, as dataclasses do during imports.
+        encoder.load()
+        self.annotator.load()
+
     def build(self, paths: Sequence[str | os.PathLike]) -> BuildReport:
         """Build the index from scratch from files and folders; the old index stays live until the new one is whole.
 
@@ -490,6 +498,7 @@ class IndexWriter:
         encoder = self._encoder_for(self.config.build_model, self.config.backend)
         make_index(choose_index(self.config.vector_index, APPROXIMATE_FROM), encoder.dimension)  # refuse a bad one now
         index_dir = self.config.index_dir
+        self._load_models(encoder)
         with writer_lock(index_dir):
             previous = current_generation(index_dir)
             generation = _Generation(index_dir, None, encoder.dimension)
@@ -552,6 +561,7 @@ class IndexWriter:
                     if generation is None:  # made only once there is something to change
                         encoder = self._encoder_for(store.manifest.model, store.manifest.backend)
                         chunker = self._chunker(encoder, _carried_fields(store.manifest))
+                        self._load_models(encoder)
                         generation = _Generation(index_dir, store.generation, store.manifest.dimension)
                     generation.remove_articles([old_id for _, old_id in batch if old_id is not None])
                     report.chunks_embedded += generation.add_articles(

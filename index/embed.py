@@ -132,6 +132,12 @@ class Encoder:
                     self._model = SentenceTransformer(resolve_model_location(self.name), device=self.device)
         return self._model
 
+    def load(self) -> None:
+        """Load the model now (with the ``onnx`` backend, its session and tokenizer) instead of on first use."""
+        if self.backend == "onnx":
+            self._onnx_session()
+        self.tokenizer  # noqa: B018 -- the property loads it
+
     @property
     def dimension(self) -> int:
         """Length of the vectors this model returns."""
