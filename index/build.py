@@ -461,7 +461,7 @@ class IndexWriter:
     def _encoder_for(self, model: str, backend: str) -> Encoder:
         backend = resolve_backend(model, backend)
         if self._encoder is None or self._encoder.backend != backend:  # an index is embedded one way only
-            self._encoder = Encoder(model, backend=backend)
+            self._encoder = Encoder(model, backend=backend, workers=self.config.workers)
         return self._encoder
 
     def _load_models(self, encoder: Encoder) -> None:

@@ -116,7 +116,8 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--workers",
             type=int,
-            help=f"processes that run spaCy over large batches (default: {Config().workers}, from the CPU count)",
+            help="processes that run spaCy over large batches, and batches the int8 model embeds at once "
+            f"(default: {Config().workers}, from the CPU count)",
         )
     for sub in (build, add):
         _common(sub)

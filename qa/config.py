@@ -34,7 +34,7 @@ def default_index_dir() -> Path:
 
 
 def default_workers() -> int:
-    """Processes for spaCy in a build: the CPU count, at most 4 (more gains little and costs memory)."""
+    """Workers of a build (spaCy processes, ONNX batches at once): the CPU count, at most 4."""
     return max(1, min(4, os.cpu_count() or 1))
 
 
@@ -63,8 +63,9 @@ class Config:
         backend: how a build runs the embedding model: ``"auto"`` (the default: int8 ONNX for the bundled
             model, about 2 ms per question instead of 9 with recall@5 unchanged on SQuAD; torch for any
             other model), ``"onnx"`` or ``"torch"``; an index records its backend and is always queried with it.
-        workers: processes that run spaCy over a build's large batches (:func:`default_workers`);
-            1 keeps everything in one process.
+        workers: processes that run spaCy over a build's large batches, and batches the ONNX model
+            embeds at once, each on its share of the CPU threads (:func:`default_workers`); 1 keeps
+            everything in one process and one batch at a time.
         vector_index: the FAISS index of the chunk vectors: ``"auto"`` (exact search below 200,000
             chunks, an inverted file of 8-bit vectors beyond; see ``index.vectors``) or a FAISS
             factory string such as ``"Flat"``, ``"IVF1024,SQ8"``, ``"HNSW32"``. Fixed at build time.

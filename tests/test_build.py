@@ -21,7 +21,7 @@ class CountingEncoder(Encoder):
 
     def __init__(self, inner: Encoder) -> None:
         super().__init__(inner.name, backend=inner.backend)
-        self._model, self._session, self._tokenizer = inner._model, inner._session, inner._tokenizer
+        self._model, self._sessions, self._tokenizer = inner._model, inner._sessions, inner._tokenizer
         self.seen: list[str] = []
 
     def encode(self, texts, batch_size=32, progress=False):

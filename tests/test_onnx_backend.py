@@ -84,6 +84,19 @@ def test_sentence_vectors_pooled_from_the_text_pass_are_near_their_own(backend, 
     assert list((question @ pooled.T).argmax(axis=1)) == [0, 1]
 
 
+def test_batches_run_at_once_give_the_same_vectors_in_the_same_rows(onnx_encoder):
+    texts = [f"{SENTENCES[i % 3]} Report {i}: {'more words ' * (i % 7)}" for i in range(30)]
+    spans = [[(0, len(SENTENCES[i % 3])), (len(SENTENCES[i % 3]) + 1, len(text))] for i, text in enumerate(texts)]
+    one_at_a_time, at_once = Encoder(backend="onnx", workers=1), Encoder(backend="onnx", workers=3)
+    assert np.allclose(at_once.encode(texts, batch_size=4), one_at_a_time.encode(texts, batch_size=4), atol=1e-5)
+    (vectors, pooled), (vectors_1, pooled_1) = (
+        encoder.encode_with_spans(texts, spans, batch_size=4) for encoder in (at_once, one_at_a_time)
+    )
+    assert np.allclose(vectors, vectors_1, atol=1e-5)
+    assert all(np.allclose(p, p_1, atol=1e-5) for p, p_1 in zip(pooled, pooled_1, strict=True))
+    assert len({tuple(np.round(v, 3)) for v in vectors}) == len(texts)  # every row filled, none twice
+
+
 def test_unknown_backend_names_the_choices():
     with pytest.raises(ValueError, match="backend must be one of auto, torch, onnx"):
         Encoder(backend="tensorflow")
