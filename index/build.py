@@ -51,7 +51,7 @@ from index.store import (
     current_generation,
 )
 from index.terms import terms
-from index.vectors import APPROXIMATE_FROM, EXACT, choose_index, convert, exact_index, is_exact, make_index
+from index.vectors import APPROXIMATE_FROM, choose_index, convert, exact_index, is_exact, make_index
 from qa.config import Config
 from qa.errors import BadArticle, IndexLocked, IndexWriteError, NoArticles
 
@@ -298,7 +298,7 @@ class _Generation:
         import faiss
 
         factory = choose_index(manifest_fields["vector_index"], self.vectors.ntotal)
-        if factory != EXACT and is_exact(self.vectors):
+        if is_exact(self.vectors):  # convert() leaves it as it is when the setting still says exact
             self.vectors = convert(self.vectors, factory)
 
         rows = self.db.execute(

@@ -268,9 +268,7 @@ class Encoder:
         # One call at a time: a fast tokenizer changes its own padding and truncation state
         # when called, which fails ("Already borrowed") when two threads do it at once.
         with self._tokenizing:
-            return self.tokenizer(
-                texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="np", **options
-            )
+            return onnx_tokenize(self.tokenizer, texts, self.max_tokens, **options)
 
     def _forward(self, texts: list[str], session=None) -> tuple[np.ndarray, list[np.ndarray], list]:
         """Unit vectors of a batch of texts, each text's token vectors (first token first) and
@@ -342,10 +340,9 @@ def pool_spans(states: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, i
     return pooled
 
 
-def onnx_feed(session, tokenizer, texts: list[str], max_tokens: int) -> dict[str, np.ndarray]:
-    """The inputs of an :func:`export_onnx` graph for a batch of texts (padded, truncated to ``max_tokens``)."""
-    batch = tokenizer(texts, padding=True, truncation=True, max_length=max_tokens, return_tensors="np")
-    return onnx_inputs(session, batch)
+def onnx_tokenize(tokenizer, texts: list[str], max_tokens: int, **options):
+    """A batch of texts tokenized for an :func:`export_onnx` graph: padded, truncated to ``max_tokens``."""
+    return tokenizer(texts, padding=True, truncation=True, max_length=max_tokens, return_tensors="np", **options)
 
 
 def onnx_inputs(session, tokenized) -> dict[str, np.ndarray]:
@@ -361,10 +358,11 @@ def longest_first_batches(texts: list[str], batch_size: int) -> list[np.ndarray]
 
 
 def onnx_encode(session, tokenizer, texts: list[str], max_tokens: int, batch_size: int = 32) -> np.ndarray:
-    """Unit vectors of ``texts`` from an ONNX Runtime session of an :func:`export_onnx` graph, one batch at a time."""
+    """Unit vectors of ``texts`` from an ONNX Runtime session of an :func:`export_onnx` graph, one batch at a time
+    (:class:`Encoder` runs several at once)."""
     vectors = np.empty((len(texts), session.get_outputs()[0].shape[1]), dtype=np.float32)
     for rows in longest_first_batches(texts, batch_size):
-        feed = onnx_feed(session, tokenizer, [texts[i] for i in rows], max_tokens)
+        feed = onnx_inputs(session, onnx_tokenize(tokenizer, [texts[i] for i in rows], max_tokens))
         vectors[rows] = session.run(["embedding"], feed)[0]
     return vectors
 

@@ -72,8 +72,8 @@ class Config:
         probes: lists an inverted-file index searches per question (recall against speed).
         sentence_vectors: how a build makes the sentence vectors the answerer scores: ``"mixed"`` (the
             mean of the sentence's token vectors in its chunk's forward pass, averaged with the sentence
-            encoded alone) or ``"pooled"`` (the first only: the model reads each chunk once; SQuAD 1.1
-            builds in 67.5 s instead of 98-114 s, F1 0.006 lower; see BENCHMARKS.md).
+            encoded alone) or ``"pooled"`` (the first only: the model reads each chunk once, a faster
+            build, F1 0.006 lower on SQuAD 1.1; see BENCHMARKS.md).
         search_threads: FAISS's threads in a process that answers questions (``QA`` sets it process-wide;
             1 is about 1 ms faster at the median and 7 ms at p95 on SQuAD here, see BENCHMARKS.md); 0 leaves
             FAISS's default.
