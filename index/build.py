@@ -40,6 +40,7 @@ from index.store import (
     CURRENT,
     DATABASE,
     FORMAT_VERSION,
+    GENERATION_MARKER,
     LOCK,
     MANIFEST,
     SCHEMA,
@@ -47,8 +48,10 @@ from index.store import (
     IndexStore,
     Manifest,
     bm25_tokens,
+    check_index_dir,
     connect,
     current_generation,
+    is_own_generation,
 )
 from index.terms import terms
 from index.vectors import APPROXIMATE_FROM, choose_index, convert, exact_index, is_exact, make_index
@@ -127,7 +130,9 @@ def writer_lock(index_dir: Path) -> Iterator[None]:
 
     Raises:
         IndexLocked: another live process holds it.
+        NotAnIndex: ``index_dir`` holds other files and is not an index (nothing is written there).
     """
+    check_index_dir(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -179,6 +184,7 @@ class _Generation:
         self.path = index_dir / f"gen-{time.time_ns()}-{os.getpid()}"
         try:  # an interruption here (Ctrl-C, SIGTERM, a full disk) must not leave the folder behind
             self.path.mkdir()
+            (self.path / GENERATION_MARKER).touch()
             self.db = connect(self.path / DATABASE, readonly=False)
             if base is None:
                 self.db.executescript(SCHEMA)
@@ -408,7 +414,7 @@ def _fill_missing(
 def _collect_garbage(index_dir: Path, keep: Path, previous: Path | None) -> None:
     """Remove dead generations; the previous one stays for readers still using it."""
     for entry in index_dir.iterdir():
-        if entry.name.startswith("gen-") and entry not in (keep, previous):
+        if entry not in (keep, previous) and is_own_generation(entry):
             shutil.rmtree(entry, ignore_errors=True)
         elif entry.name.startswith(f"{CURRENT}.tmp-"):
             entry.unlink(missing_ok=True)
@@ -425,7 +431,7 @@ def _unchanged(error: BaseException, index_dir: Path) -> BaseException:
 def _take_problems(report: BuildReport, articles: Iterable[Article]) -> None:
     """Copy the bad inputs and duplicates a stream met into the report."""
     if isinstance(articles, ArticleStream):
-        report.problems = list(articles.problems)
+        report.problems += articles.problems
         report.duplicates += articles.duplicates
 
 
@@ -483,7 +489,7 @@ class IndexWriter:
             BadArticle: with ``config.strict``, the first bad input (the old index is untouched).
             IndexLocked: another process is writing the index.
         """
-        stream = ArticleStream(paths, strict=self.config.strict)
+        stream = ArticleStream(paths, strict=self.config.strict, follow_links=self.config.follow_links)
         return self.build_articles(stream, described=", ".join(map(str, paths)))
 
     def build_articles(self, articles: Iterable[Article], described: str = "the input") -> BuildReport:
@@ -550,14 +556,14 @@ class IndexWriter:
 
     def _add(self, paths: Sequence[str | os.PathLike]) -> BuildReport:
         started = time.perf_counter()
-        stream = ArticleStream(paths, strict=self.config.strict)
+        stream = ArticleStream(paths, strict=self.config.strict, follow_links=self.config.follow_links)
         index_dir = self.config.index_dir
         with writer_lock(index_dir):
             store = IndexStore.open(index_dir, model=self.config.model)
             report = BuildReport()
             generation = None
             try:
-                for batch in self._batches(self._changes(stream, store, report)):
+                for batch in self._batches(self._changes(stream, store, report, self.config.strict)):
                     if generation is None:  # made only once there is something to change
                         encoder = self._encoder_for(store.manifest.model, store.manifest.backend)
                         chunker = self._chunker(encoder, _carried_fields(store.manifest))
@@ -585,11 +591,15 @@ class IndexWriter:
 
     @staticmethod
     def _changes(
-        articles: Iterable[Article], store: IndexStore, report: BuildReport
+        articles: Iterable[Article], store: IndexStore, report: BuildReport, strict: bool
     ) -> Iterator[tuple[Article, str | None]]:
-        """The articles an update must embed, each with the indexed article it replaces (or ``None``)."""
+        """The articles an update must embed, each with the indexed article it replaces (or ``None``).
+
+        An article whose id belongs to another source is a conflict: reported (raised with
+        ``strict``) and left out, so that no file or upload can take over another's article.
+        """
         for article in articles:
-            status, old_id = store.lookup(article)
+            status, old = store.lookup(article)
             if status == "new":
                 report.added.append(article.id)
                 yield article, None
@@ -597,9 +607,18 @@ class IndexWriter:
                 report.unchanged += 1
             elif status == "duplicate":
                 report.duplicates += 1
+            elif status == "conflict":
+                problem = BadArticle(
+                    article.source,
+                    f"id '{article.id}' belongs to an article from {old}; skipped, the indexed article is unchanged "
+                    f"(to replace it, first run: qa index remove {article.id})",
+                )
+                if strict:
+                    raise problem
+                report.problems.append(problem)
             else:
                 report.updated.append(article.id)
-                yield article, old_id
+                yield article, old
 
     def remove(self, article_ids: Sequence[str]) -> BuildReport:
         """Remove articles by id; ids not in the index are reported in ``missing``.

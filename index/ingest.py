@@ -287,16 +287,20 @@ class ArticleStream:
     long text file), plus the id and hash of every article seen.
 
     Args:
-        paths: files and folders; folders are walked recursively.
+        paths: files and folders; folders are walked recursively. Paths named here are read as
+            given; links found inside a folder are read only if their target is inside it too,
+            unless ``follow_links``.
         strict: raise the first problem instead of skipping the bad item.
+        follow_links: also read links in a folder that point outside it.
 
     Raises:
         BadArticle: while iterating, with ``strict=True``, for the first bad file or record.
     """
 
-    def __init__(self, paths: Iterable[str | os.PathLike], strict: bool = False) -> None:
+    def __init__(self, paths: Iterable[str | os.PathLike], strict: bool = False, follow_links: bool = False) -> None:
         self.paths = list(paths)
         self.strict = strict
+        self.follow_links = follow_links
         self.problems: list[BadArticle] = []
         self.duplicates = 0
         self._sources_by_id: dict[str, tuple[str, str]] = {}
@@ -306,7 +310,7 @@ class ArticleStream:
         for given in self.paths:
             root = Path(given)
             if root.is_dir():
-                for file in iter_files(root, on_error=self.problem):
+                for file in iter_files(root, on_error=self.problem, follow_links=self.follow_links):
                     key = _text(file.relative_to(root).as_posix())
                     yield from self._unique(self._read_file(file, _display(file), key))
             elif root.exists():
@@ -474,18 +478,43 @@ def _display(path: Path) -> str:
         return _text(str(path))
 
 
-def iter_files(root: Path, on_error: Callable[[BadArticle], None] | None = None) -> Iterator[Path]:
+def _inside(path: str, folder: str) -> bool:
+    """Whether the real path ``path`` is ``folder`` or lies under it (both already resolved)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def iter_files(
+    root: Path, on_error: Callable[[BadArticle], None] | None = None, follow_links: bool = False
+) -> Iterator[Path]:
     """Supported files under ``root``, recursively, in a stable order.
 
-    Hidden files and folders are skipped; symlinked folders are followed once
-    (a symlink loop does not hang the walk). A folder that cannot be listed is
-    passed to ``on_error`` as a :class:`BadArticle`.
+    Hidden files and folders are skipped. A symlink (to a file or a folder) whose target
+    lies outside ``root`` is skipped and passed to ``on_error``, unless ``follow_links``:
+    naming a folder must not index what a link in it points to elsewhere (``/etc/passwd``).
+    Links that stay inside are followed once (a symlink loop does not hang the walk). A
+    folder that cannot be listed is passed to ``on_error`` as a :class:`BadArticle`.
     """
 
-    def unreadable(error: OSError) -> None:
+    def report(error: BadArticle) -> None:
         if on_error is not None:
-            on_error(BadArticle(_display(Path(error.filename or root)), f"cannot be read ({error.strerror or error})"))
+            on_error(error)
 
+    def unreadable(error: OSError) -> None:
+        report(BadArticle(_display(Path(error.filename or root)), f"cannot be read ({error.strerror or error})"))
+
+    def outside(dirpath: str, name: str) -> bool:
+        path = os.path.join(dirpath, name)
+        if follow_links or not os.path.islink(path) or _inside(os.path.realpath(path), top):
+            return False
+        report(
+            BadArticle(
+                _display(Path(path)),
+                "is a link to outside the folder being indexed; skipped (--follow-links to read it)",
+            )
+        )
+        return True
+
+    top = os.path.realpath(root)
     seen: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unreadable):
         real = os.path.realpath(dirpath)
@@ -493,13 +522,15 @@ def iter_files(root: Path, on_error: Callable[[BadArticle], None] | None = None)
             dirnames.clear()
             continue
         seen.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not outside(dirpath, d))
         for name in sorted(filenames):
-            if not name.startswith(".") and Path(name).suffix.lower() in SUPPORTED_SUFFIXES:
+            if name.startswith(".") or Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+                continue
+            if not outside(dirpath, name):
                 yield Path(dirpath) / name
 
 
-def read_articles(paths: Iterable[str | os.PathLike], strict: bool = False) -> IngestReport:
+def read_articles(paths: Iterable[str | os.PathLike], strict: bool = False, follow_links: bool = False) -> IngestReport:
     """Read every supported article under the given files and folders, all at once.
 
     Builds stream with :class:`ArticleStream` instead; this is for small inputs and tests.
@@ -507,6 +538,7 @@ def read_articles(paths: Iterable[str | os.PathLike], strict: bool = False) -> I
     Args:
         paths: files and folders; folders are walked recursively.
         strict: raise the first problem instead of skipping the bad item.
+        follow_links: also read links in a folder that point outside it.
 
     Returns:
         The articles (the same content only once) and the problems skipped.
@@ -514,6 +546,6 @@ def read_articles(paths: Iterable[str | os.PathLike], strict: bool = False) -> I
     Raises:
         BadArticle: with ``strict=True``, for the first bad file or record.
     """
-    stream = ArticleStream(paths, strict)
+    stream = ArticleStream(paths, strict, follow_links)
     articles = list(stream)
     return IngestReport(articles, stream.problems, stream.duplicates)

@@ -35,7 +35,7 @@ from index.annotate import Span
 from index.terms import terms
 from index.vectors import set_probes
 from index.vectors import vector_ids as stored_vector_ids
-from qa.errors import IndexCorrupt, IndexNotFound, ModelMismatch
+from qa.errors import IndexCorrupt, IndexNotFound, ModelMismatch, NotAnIndex
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -45,6 +45,9 @@ DATABASE = "store.sqlite"
 VECTORS = "vectors.faiss"
 BM25_DIR = "bm25"
 BM25_IDS = "bm25_ids.npy"
+GENERATION_MARKER = ".article-qa-generation"
+"""Written first into every generation folder: only folders holding it (or, from before it existed, a
+manifest of this tool) are ever removed as old generations."""
 
 SCHEMA = """
 CREATE TABLE articles(
@@ -154,6 +157,39 @@ def current_generation(index_dir: Path) -> Path | None:
     if not name or "/" in name or name.startswith("."):
         raise IndexCorrupt(f"{index_dir / CURRENT} names no generation. {rebuild_hint(index_dir)}")
     return index_dir / name
+
+
+def is_own_generation(path: Path) -> bool:
+    """Whether ``path`` is a generation folder this tool wrote (and may therefore remove)."""
+    if not path.name.startswith("gen-") or path.is_symlink() or not path.is_dir():
+        return False
+    if (path / GENERATION_MARKER).is_file():
+        return True
+    try:
+        return "format_version" in json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def check_index_dir(index_dir: Path) -> None:
+    """Refuse to write into a folder that holds other things and is not an index.
+
+    An index folder is one that does not exist yet, is empty, or holds this tool's ``CURRENT``
+    file, writer lock or generations.
+
+    Raises:
+        NotAnIndex: the folder is not empty and not an index.
+    """
+    try:
+        entries = list(index_dir.iterdir())
+    except FileNotFoundError:
+        return
+    except NotADirectoryError:
+        raise NotAnIndex(index_dir) from None
+    names = {entry.name for entry in entries}
+    if not entries or CURRENT in names or LOCK in names or any(is_own_generation(e) for e in entries):
+        return
+    raise NotAnIndex(index_dir)
 
 
 def connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -384,14 +420,22 @@ class IndexStore:
     def lookup(self, article) -> tuple[str, str | None]:
         """How an incoming article relates to the index.
 
+        An article's id belongs to the source (file, or file and record) that first brought it:
+        another source cannot replace it.
+
         Returns:
-            ``("unchanged", id)`` same id and content; ``("changed", old_id)`` same id,
-            or same file or record, with other content; ``("duplicate", id)`` the same
+            ``("unchanged", id)`` same id and content; ``("changed", old_id)`` same id and
+            source, or same source, with other content; ``("conflict", source)`` same id,
+            other content, from another source (named); ``("duplicate", id)`` the same
             content under another id; ``("new", None)`` otherwise.
         """
-        row = self._db.execute("SELECT content_hash FROM articles WHERE id = ?", (article.id,)).fetchone()
+        row = self._db.execute(
+            "SELECT content_hash, origin, source FROM articles WHERE id = ?", (article.id,)
+        ).fetchone()
         if row is not None:
-            return ("unchanged" if row[0] == article.content_hash else "changed"), article.id
+            if row[0] == article.content_hash:
+                return "unchanged", article.id
+            return ("changed", article.id) if row[1] == article.origin else ("conflict", row[2])
         row = self._db.execute("SELECT id FROM articles WHERE content_hash = ?", (article.content_hash,)).fetchone()
         if row is not None:
             return "duplicate", row[0]

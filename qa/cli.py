@@ -4,13 +4,16 @@
     qa index build [PATH ...] [--index DIR] [--model NAME] [--strict]
     qa index add PATH ... | remove ID ... | list | stats [--json] | verify
 
-Errors are one line on stderr and exit code 1; never a traceback.
+Errors are one line on stderr and exit code 1 (2 for a bad flag or value); never a traceback.
+Text from articles is made safe for the terminal before it is printed (see :func:`terminal_safe`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import signal
 import sys
 import threading
@@ -29,6 +32,71 @@ def default_articles() -> list[str]:
     return [str(local if local.is_dir() else SEEDS_DIR)]
 
 
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_OR_NEWLINE = re.compile(_UNSAFE.pattern[:-1] + "\n\t]")
+
+
+def terminal_safe(text: str, keep_newlines: bool = False) -> str:
+    """``text`` with control characters, escape sequences and bidirectional overrides shown as visible
+    escapes (``\\x1b``), so that a crafted article cannot rewrite the user's terminal."""
+    pattern = _UNSAFE if keep_newlines else _UNSAFE_OR_NEWLINE
+    return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def safe_name(name: str) -> str:
+    """A file name or other one-line label for the terminal: quoted, with escapes, if it holds anything odd."""
+    return repr(name) if _UNSAFE_OR_NEWLINE.search(name) else name
+
+
+def _safe_json(value: object) -> str:
+    """JSON for the terminal: C0 controls are escaped by JSON itself, C1 and bidi controls here."""
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit code 2, the convention for usage errors)."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _at_least(low: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = _at_least(1, "a positive integer")
+non_negative_int = _at_least(0, "0 or more")
+
+
+def port_number(text: str) -> int:
+    """A TCP port from the command line (1-65535)."""
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number (1-65535), not {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A positive finite number from the command line."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--index",
@@ -38,24 +106,24 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="qa", description="Ask questions about your articles; get cited, verbatim answers."
-    )
+    parser = _Parser(prog="qa", description="Ask questions about your articles; get cited, verbatim answers.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     ask = commands.add_parser("ask", help="answer a question from the indexed articles")
     ask.add_argument("question")
     _common(ask)
-    ask.add_argument("--k", type=int, help="passages to return as sources (default: %(default)s)", default=Config.k)
+    ask.add_argument(
+        "--k", type=positive_int, help="passages to return as sources (default: %(default)s)", default=Config.k
+    )
     ask.add_argument("--model", help="embedding model (must be the index's)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
 
     evaluate = commands.add_parser("eval", help="measure answer quality and speed on SQuAD-format data")
     evaluate.add_argument("file", help="a SQuAD v1.1 or v2.0 JSON file")
     evaluate.add_argument("--index", metavar="DIR", help="index directory (default: a cache per data file)")
-    evaluate.add_argument("--limit", type=int, help="ask at most N questions, evenly spaced over the file")
+    evaluate.add_argument("--limit", type=positive_int, help="ask at most N questions, evenly spaced over the file")
     evaluate.add_argument(
-        "--depth", type=int, help=f"fused passages the answerer reads (default: {Config.rerank_depth})"
+        "--depth", type=positive_int, help=f"fused passages the answerer reads (default: {Config.rerank_depth})"
     )
     evaluate.add_argument("--oracle", action="store_true", help="give the answerer the gold paragraph")
     evaluate.add_argument("--rebuild", action="store_true", help="rebuild the cached index")
@@ -66,21 +134,23 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)"
     )
-    serve.add_argument("--port", type=int, default=7860, help="port (default: %(default)s)")
+    serve.add_argument("--port", type=port_number, default=7860, help="port (default: %(default)s)")
     serve.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (default: $QA_AUTH, else none)")
-    serve.add_argument("--max-upload-mb", type=float, help=f"largest upload (default: {Config.max_upload_mb:g})")
+    serve.add_argument(
+        "--max-upload-mb", type=positive_float, help=f"largest upload (default: {Config.max_upload_mb:g})"
+    )
     serve.add_argument("--no-examples", action="store_true", help="hide the example questions about the seeds")
     _common(serve)
 
     for sub in (ask, evaluate, serve):
         sub.add_argument(
             "--probes",
-            type=int,
+            type=positive_int,
             help=f"lists an approximate (IVF) vector index searches per question (default: {Config.probes})",
         )
         sub.add_argument(
             "--search-threads",
-            type=int,
+            type=non_negative_int,
             help=f"FAISS threads for searching; 0: FAISS's default (default: {Config.search_threads})",
         )
 
@@ -89,8 +159,12 @@ def _parser() -> argparse.ArgumentParser:
     build = actions.add_parser("build", help="build the index from scratch (default PATH: seeds/)")
     build.add_argument("paths", nargs="*", metavar="PATH")
     build.add_argument("--model", help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)")
-    build.add_argument("--chunk-tokens", type=int, help=f"chunk size in tokens (default: {Config.chunk_tokens})")
-    build.add_argument("--chunk-overlap", type=int, help=f"overlap in tokens (default: {Config.chunk_overlap})")
+    build.add_argument(
+        "--chunk-tokens", type=positive_int, help=f"chunk size in tokens (default: {Config.chunk_tokens})"
+    )
+    build.add_argument(
+        "--chunk-overlap", type=non_negative_int, help=f"overlap in tokens (default: {Config.chunk_overlap})"
+    )
     add = actions.add_parser("add", help="add new and changed articles")
     add.add_argument("paths", nargs="+", metavar="PATH")
     for sub in (build, evaluate):  # settings fixed when an index is built
@@ -115,13 +189,18 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (build, add, evaluate):
         sub.add_argument(
             "--workers",
-            type=int,
+            type=positive_int,
             help="processes that run spaCy over large batches, and batches the int8 model embeds at once "
             f"(default: {Config().workers}, from the CPU count)",
         )
     for sub in (build, add):
         _common(sub)
         sub.add_argument("--strict", action="store_true", help="fail on the first bad input; the index stays as it was")
+        sub.add_argument(
+            "--follow-links",
+            action="store_true",
+            help="also read links inside the folders that point outside them (skipped by default)",
+        )
     remove = actions.add_parser("remove", help="remove articles by id")
     remove.add_argument("ids", nargs="+", metavar="ID")
     _common(remove)
@@ -138,6 +217,7 @@ def _config(args: argparse.Namespace) -> Config:
         index_dir=getattr(args, "index", None),
         model=getattr(args, "model", None),
         strict=getattr(args, "strict", None) or None,
+        follow_links=getattr(args, "follow_links", None) or None,
         chunk_tokens=getattr(args, "chunk_tokens", None),
         chunk_overlap=getattr(args, "chunk_overlap", None),
         max_upload_mb=getattr(args, "max_upload_mb", None),
@@ -151,35 +231,39 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _print_answer(answer) -> None:
+    safe = terminal_safe
     if not answer.found:
         print(answer.message)
         if answer.passages:
             print("\nClosest passages:")
             for passage in answer.passages[:3]:
                 snippet = " ".join(passage.text.split())[:160]
-                print(f"  - {passage.title} ({passage.source}): {snippet}…")
+                print(f"  - {safe(passage.title)} ({safe_name(passage.source)}): {safe(snippet)}…")
         return
-    print(answer.text)
+    print(safe(answer.text))
     for number, citation in enumerate(answer.citations):
         quote = " ".join(citation.quote.split())
         label = "" if number == 0 else "also: "
-        print(f"\n  {label}“{quote}”")
-        print(f"  — {citation.title}")
-        details = [citation.source, f"characters {citation.start}–{citation.end}"]
-        details += [d for d in (citation.url, citation.date) if d]
+        print(f"\n  {label}“{safe(quote)}”")
+        print(f"  — {safe(citation.title)}")
+        details = [safe_name(citation.source), f"characters {citation.start}–{citation.end}"]
+        details += [safe(d) for d in (citation.url, citation.date) if d]
         print(f"    {', '.join(details)}")
     if answer.alternatives:
         print("\n  The articles disagree; another article says:")
         for alternative in answer.alternatives:
             cited = alternative.citation
-            print(f"  {alternative.text}  — {cited.title} ({cited.source}, characters {cited.start}–{cited.end})")
+            print(
+                f"  {safe(alternative.text)}  — {safe(cited.title)} "
+                f"({safe_name(cited.source)}, characters {cited.start}–{cited.end})"
+            )
     print(f"\n  confidence {answer.score:.2f}")
 
 
 def _report(report) -> None:
     for problem in report.problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    print(report.summary())
+        print(f"warning: {terminal_safe(str(problem))}", file=sys.stderr)
+    print(terminal_safe(report.summary()))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -194,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
 
         answer = QA(config=config).ask(args.question, k=args.k)
         if args.json:
-            print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+            print(_safe_json(answer.to_dict()))
         else:
             _print_answer(answer)
         return 0
@@ -244,16 +328,17 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "list":
         articles = store.articles()
         if args.json:
-            print(json.dumps([vars(a) for a in articles], ensure_ascii=False, indent=2))
+            print(_safe_json([vars(a) for a in articles]))
         for article in [] if args.json else articles:
-            print(f"{article.id}  {article.title[:70]}  ({article.source}, {article.chunks} chunks)")
+            title = terminal_safe(article.title[:70])
+            print(f"{safe_name(article.id)}  {title}  ({safe_name(article.source)}, {article.chunks} chunks)")
         return 0
     stats = vars(store.manifest) | {"index_dir": str(config.index_dir)}
     if args.json:
-        print(json.dumps(stats, indent=2))
+        print(_safe_json(stats))
     else:
         for key, value in stats.items():
-            print(f"{key:>15}: {value}")
+            print(f"{key:>15}: {terminal_safe(str(value))}")
     return 0
 
 
@@ -285,16 +370,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `kill` (SIGTERM) stops a build as Ctrl-C does: its unfinished generation is removed.
         signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return run(args)
+        code = run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except QAError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {terminal_safe(str(error))}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (`qa ask ... | head -1`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as error:  # a path that cannot be read or written, a full disk
-        print(f"error: {error.strerror or error}{f': {error.filename}' if error.filename else ''}", file=sys.stderr)
+        where = f": {terminal_safe(str(error.filename))}" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; the index is as it was", file=sys.stderr)
         return 130
+    except ImportError as error:
+        print(
+            f"error: a package Article QA needs is missing or broken ({error}); "
+            "reinstall with: .venv/bin/pip install -e .",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception as error:  # the README promises one line, never a traceback
+        if os.environ.get("QA_DEBUG"):
+            raise
+        print(
+            f"error: {terminal_safe(str(error)) or type(error).__name__} (QA_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _interrupt(signum: int, frame: object) -> None:

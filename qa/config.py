@@ -58,6 +58,8 @@ class Config:
         min_confidence: answers below this confidence are declined as "not found"; calibrated
             on SQuAD 2.0 development data by ``qa eval`` (its ``calibrated_threshold``, see BENCHMARKS.md).
         strict: fail a build on the first bad input instead of skipping it.
+        follow_links: read links found inside a folder being indexed even when they point outside it
+            (by default such links are skipped with a warning; paths named explicitly are always read).
         max_upload_mb: the largest file the chat accepts as an upload, in MB.
         concurrency: questions the chat answers at the same time (more wait in a queue).
         backend: how a build runs the embedding model: ``"auto"`` (the default: int8 ONNX for the bundled
@@ -90,6 +92,7 @@ class Config:
     rrf_k: int = 60
     min_confidence: float = 0.47
     strict: bool = False
+    follow_links: bool = False
     max_upload_mb: float = 5.0
     concurrency: int = 4
     backend: str = "auto"

@@ -78,3 +78,10 @@ class NoArticles(QAError):
 
 class BadSetting(QAError, ValueError):
     """A setting that cannot be used, such as a FAISS factory string FAISS does not understand."""
+
+
+class NotAnIndex(QAError):
+    """The index directory holds other files and is not an index: nothing in it is touched."""
+
+    def __init__(self, index_dir: object) -> None:
+        super().__init__(f"{index_dir} is not an index and is not empty; choose another --index")

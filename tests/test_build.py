@@ -12,7 +12,7 @@ from index.embed import Encoder
 from index.store import IndexStore
 from qa import QA
 from qa.config import Config
-from qa.errors import BadArticle, IndexLocked, IndexNotFound, ModelMismatch, NoArticles
+from qa.errors import BadArticle, IndexLocked, IndexNotFound, ModelMismatch, NoArticles, NotAnIndex
 from tests.conftest import ARTICLES
 
 
@@ -212,3 +212,47 @@ def test_sentence_vectors_are_mixed_by_default_and_pooled_on_request(build_index
     assert min(cosines) > 0.8 and sorted(cosines)[len(cosines) // 2] < 0.99  # related, yet not the same
     engine = QA(tmp_path / "pooled")
     assert engine.ask("Where is Kestrel Works based?").text == "Bristol"
+
+
+def test_an_article_cannot_be_taken_over_by_another_source(tmp_path, encoder, build_index):
+    index_dir, _ = build_index([ARTICLES])
+    writer = IndexWriter(Config(index_dir=index_dir), encoder=encoder)
+    hostile = tmp_path / "h.json"
+    hostile.write_text(json.dumps({"id": "kestrel-rail", "title": "x", "text": "Kestrel Works is based in Paris."}))
+    report = writer.add([hostile])
+    assert report.updated == [] and report.added == []
+    assert "kestrel-rail" in str(report.problems[0]) and "business.jsonl" in str(report.problems[0])
+    assert "Bristol" in IndexStore.open(index_dir).article_text("kestrel-rail")
+    with pytest.raises(BadArticle, match="kestrel-rail"):
+        IndexWriter(Config(index_dir=index_dir, strict=True), encoder=encoder).add([hostile])
+
+
+def test_the_same_source_may_still_update_its_article(tmp_path, encoder, build_index):
+    record = tmp_path / "own.json"
+    record.write_text(json.dumps({"id": "own", "title": "Own", "text": "The ferry leaves at noon."}))
+    index_dir, _ = build_index([record])
+    record.write_text(json.dumps({"id": "own", "title": "Own", "text": "The ferry leaves at nine."}))
+    report = IndexWriter(Config(index_dir=index_dir), encoder=encoder).add([record])
+    assert report.updated == ["own"] and not report.problems
+    assert "nine" in IndexStore.open(index_dir).article_text("own")
+
+
+def test_a_folder_that_is_not_an_index_is_never_emptied(tmp_path, build_index):
+    notes = tmp_path / "notes"
+    (notes / "gen-my-notes").mkdir(parents=True)
+    (notes / "gen-my-notes" / "a.txt").write_text("precious")
+    with pytest.raises(NotAnIndex, match="is not an index and is not empty"):
+        build_index([ARTICLES], index_dir=notes)
+    assert (notes / "gen-my-notes" / "a.txt").read_text() == "precious"
+    assert sorted(p.name for p in notes.iterdir()) == ["gen-my-notes"]
+
+
+def test_only_the_tools_own_generations_are_collected(tmp_path, build_index):
+    index_dir, _ = build_index([ARTICLES])
+    stranger = index_dir / "gen-not-mine"
+    stranger.mkdir()
+    (stranger / "a.txt").write_text("precious")
+    build_index([ARTICLES], index_dir=index_dir)
+    build_index([ARTICLES], index_dir=index_dir)
+    assert (stranger / "a.txt").read_text() == "precious"
+    assert len([p for p in index_dir.iterdir() if p.name.startswith("gen-")]) == 3  # live, previous, stranger

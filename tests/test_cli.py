@@ -96,3 +96,79 @@ def test_bad_input_warns_by_name_and_strict_fails(tmp_path, capsys):
 
     assert main(["index", "build", str(folder), "--index", str(tmp_path / "j"), "--strict"]) == 1
     assert "feed.jsonl:2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ask", "Who founded SenseTime?", "--k", "0"],
+        ["ask", "Who founded SenseTime?", "--k", "-1"],
+        ["ask", "Who founded SenseTime?", "--k", "many"],
+        ["ask", "Who?", "--probes", "0"],
+        ["ask", "Who?", "--search-threads", "-2"],
+        ["eval", "x.json", "--limit", "0"],
+        ["eval", "x.json", "--depth", "-3"],
+        ["serve", "--port", "70000"],
+        ["serve", "--port", "0"],
+        ["serve", "--max-upload-mb", "0"],
+        ["serve", "--max-upload-mb", "nan"],
+        ["index", "build", "--chunk-tokens", "0"],
+        ["index", "build", "--chunk-overlap", "-1"],
+        ["index", "build", "--chunk-tokens", "16", "--chunk-overlap", "16"],
+        ["index", "build", "--workers", "0"],
+        ["index", "add", "x.txt", "--workers", "-1"],
+        ["index", "frobnicate"],
+        ["ask"],
+    ],
+)
+def test_bad_values_are_one_line_usage_errors(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exit_info:  # rejected by the parser
+        code = exit_info.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_unexpected_errors_are_one_line(built, capsys, monkeypatch):
+    from qa import engine
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the reader fell over")
+
+    monkeypatch.setattr(engine.QA, "ask", broken)
+    assert main(["ask", "Where is Kestrel Works based?", "--index", str(built)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the reader fell over") and err.count("\n") == 1
+
+
+def test_a_closed_pipe_ends_quietly(built):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "qa.cli", "ask", "Where is Kestrel Works based?", "--index", str(built)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before anything is written, as with `| head -0`
+    err = process.stderr.read().decode()
+    assert process.wait() == 141
+    assert err == ""
+
+
+def test_article_text_cannot_reach_the_terminal_raw(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "evil\nname.txt").write_text(
+        "\x1b[31mRed title\x1b]0;pwned\x07\n\nThe \x1b[2Jlighthouse was built in 1874 by Ada Crane. "
+        "It stands on the northern cliff above the harbour and its lamp can be seen from far out at sea.\n"
+    )
+    index_dir = tmp_path / "i"
+    assert main(["index", "build", str(folder), "--index", str(index_dir)]) == 0
+    assert main(["index", "list", "--index", str(index_dir)]) == 0
+    assert main(["ask", "Who built the lighthouse?", "--index", str(index_dir)]) == 0
+    assert main(["ask", "Who built the lighthouse?", "--index", str(index_dir), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b[31mRed title" in out
+    listed = next(line for line in out.splitlines() if "Red title" in line)
+    assert "'" in listed and "evil\\nname.txt" in listed  # the file name, quoted, on one line

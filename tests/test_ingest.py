@@ -121,3 +121,26 @@ def test_missing_path_and_legacy_encoding(tmp_path):
     report = read_articles([legacy, tmp_path / "nope"])
     assert report.articles[0].text == "Café prices – up"
     assert "does not exist" in str(report.problems[0])
+
+
+def test_links_out_of_a_folder_are_skipped_and_named(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("Secret\n\nThe vault code is 4812.", encoding="utf-8")
+    folder = tmp_path / "articles"
+    (folder / "inner").mkdir(parents=True)
+    (folder / "inner" / "kept.txt").write_text("Kept\n\nThe bridge opened in May.", encoding="utf-8")
+    (folder / "leak.txt").symlink_to(outside / "secret.txt")
+    (folder / "outdir").symlink_to(outside, target_is_directory=True)
+    (folder / "alias").symlink_to(folder / "inner", target_is_directory=True)  # inside: followed
+
+    report = read_articles([folder])
+    texts = [a.text for a in report.articles]
+    assert not any("vault" in t for t in texts)
+    assert any("bridge" in t for t in texts)
+    named = " ".join(str(p) for p in report.problems)
+    assert "leak.txt" in named and "outdir" in named and "outside the folder" in named
+
+    followed = read_articles([folder], follow_links=True)
+    assert any("vault" in a.text for a in followed.articles)
+    assert any("vault" in a.text for a in read_articles([folder / "leak.txt"]).articles)  # named: read as given
