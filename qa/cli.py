@@ -20,7 +20,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.config import BACKENDS, SENTENCE_VECTORS, Config, default_index_dir
+from qa.config import BACKENDS, READERS, SENTENCE_VECTORS, Config, default_index_dir
 from qa.errors import QAError
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -97,6 +97,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def probability(text: str) -> float:
+    """A number in [0, 1] from the command line."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {text!r}")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--index",
@@ -123,9 +134,25 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--index", metavar="DIR", help="index directory (default: a cache per data file)")
     evaluate.add_argument("--limit", type=positive_int, help="ask at most N questions, evenly spaced over the file")
     evaluate.add_argument(
-        "--depth", type=positive_int, help=f"fused passages the answerer reads (default: {Config.rerank_depth})"
+        "--depth", type=positive_int, help=f"fused passages the heuristic reader reads (default: {Config.rerank_depth})"
     )
-    evaluate.add_argument("--oracle", action="store_true", help="give the answerer the gold paragraph")
+    evaluate.add_argument("--oracle", action="store_true", help="give the reader the gold paragraph")
+    for sub in (ask, evaluate):
+        sub.add_argument(
+            "--reader",
+            choices=READERS,
+            help="what picks the answer: the trained span reader, or the earlier heuristic one (default: span)",
+        )
+        sub.add_argument(
+            "--reader-passages",
+            type=positive_int,
+            help=f"best passages the span reader reads (default: {Config.reader_passages})",
+        )
+        sub.add_argument(
+            "--min-confidence",
+            type=probability,
+            help="decline answers below this confidence (default: the reader's calibrated threshold)",
+        )
     evaluate.add_argument("--rebuild", action="store_true", help="rebuild the cached index")
     evaluate.add_argument("--dump", metavar="FILE", help="write one JSON line per question to FILE")
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -227,6 +254,9 @@ def _config(args: argparse.Namespace) -> Config:
         probes=getattr(args, "probes", None),
         search_threads=getattr(args, "search_threads", None),
         sentence_vectors=getattr(args, "sentence_vectors", None),
+        reader=getattr(args, "reader", None),
+        reader_passages=getattr(args, "reader_passages", None),
+        min_confidence=getattr(args, "min_confidence", None),
     )
 
 

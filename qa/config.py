@@ -16,6 +16,9 @@ BACKENDS = ("auto", "torch", "onnx")
 """How the embedding model runs: sentence-transformers on torch, an int8 ONNX export (see ``index.embed``),
 or ``auto``: ONNX for the bundled default model, torch for any other."""
 
+READERS = ("span", "heuristic")
+"""The answer readers (see ``qa.read``)."""
+
 SENTENCE_VECTORS = ("mixed", "pooled")
 """How a build makes sentence vectors (see ``Config.sentence_vectors``)."""
 
@@ -51,12 +54,17 @@ class Config:
         batch_size: texts per embedding batch (8: the int8 ONNX model embeds 510 SQuAD chunks in 4.5-4.75 s
             at 8, 4.8 s at 16, 5.3 s at 32; torch takes the same at 8 and 32).
         k: passages returned with an answer and shown as sources.
-        rerank_depth: fused passages the answerer reads; it reorders them by their best
-            sentence and keeps the ``k`` best.
+        rerank_depth: fused passages the heuristic reader reads; it reorders them by their best sentence
+            and keeps the ``k`` best (the span reader reads ``reader_passages``).
         candidates: hits taken from each retriever (dense, BM25) before fusion.
         rrf_k: the constant of reciprocal rank fusion.
-        min_confidence: answers below this confidence are declined as "not found"; calibrated
-            on SQuAD 2.0 development data by ``qa eval`` (its ``calibrated_threshold``, see BENCHMARKS.md).
+        min_confidence: answers below this confidence are declined as "not found". ``None`` (the default):
+            the reader's own threshold, calibrated with it (the span reader's on the validation split of its
+            training data, in ``models/reader/reader.json``; the heuristic one's 0.47).
+        reader: what picks the answer span: ``"span"`` (the default: the trained reader shipped in
+            ``models/reader``) or ``"heuristic"`` (the earlier sentence-scoring answerer, for comparison).
+        reader_passages: how many of the best retrieved passages the span reader reads, in one batch.
+        reader_dir: the span reader's folder (default: the one shipped with the package).
         strict: fail a build on the first bad input instead of skipping it.
         follow_links: read links found inside a folder being indexed even when they point outside it
             (by default such links are skipped with a warning; paths named explicitly are always read).
@@ -90,7 +98,10 @@ class Config:
     rerank_depth: int = 30
     candidates: int = 50
     rrf_k: int = 60
-    min_confidence: float = 0.47
+    min_confidence: float | None = None
+    reader: str = "heuristic"
+    reader_passages: int = 8
+    reader_dir: Path | None = None
     strict: bool = False
     follow_links: bool = False
     max_upload_mb: float = 5.0
@@ -105,7 +116,7 @@ class Config:
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
         positive = ("chunk_tokens", "batch_size", "k", "rerank_depth", "candidates", "rrf_k", "concurrency", "workers")
-        positive += ("probes",)
+        positive += ("probes", "reader_passages")
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
@@ -126,7 +137,9 @@ class Config:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}. Currently, backend is {self.backend!r}")
         if not self.max_upload_mb > 0:
             raise ValueError(f"max_upload_mb must be positive. Currently, max_upload_mb is {self.max_upload_mb!r}")
-        if not 0.0 <= self.min_confidence <= 1.0:
+        if self.reader not in READERS:
+            raise ValueError(f"reader must be one of {', '.join(READERS)}. Currently, reader is {self.reader!r}")
+        if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1]. Currently, min_confidence is {self.min_confidence!r}")
 
     def with_overrides(self, **overrides: object) -> Config:

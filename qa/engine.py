@@ -18,10 +18,10 @@ from pathlib import Path
 
 from index.embed import Encoder, canonical_model_name
 from index.store import IndexStore, current_generation
-from qa.answer import ExtractiveAnswerer
 from qa.config import Config
 from qa.conversation import followup_context
 from qa.errors import BadQuestion, EmptyQuestion, ModelMismatch
+from qa.read import make_reader
 from qa.retrieve import HybridRetriever
 from qa.types import Answer
 
@@ -79,6 +79,7 @@ class QA:
             # One question is searched fastest by one thread: the embedding model's threads are still
             # spinning for work right after it, and FAISS's would compete with them (process-wide).
             faiss.omp_set_num_threads(self.config.search_threads)
+        self.reader = make_reader(self.config)
         self._open()
         if encoder is not None and canonical_model_name(encoder.name) != self.store.manifest.model:
             raise ModelMismatch(self.config.index_dir, self.store.manifest.model, encoder.name)
@@ -91,7 +92,6 @@ class QA:
         store.set_probes(self.config.probes)
         self.store = store
         self.retriever = HybridRetriever(store, self.config.candidates, self.config.rrf_k)
-        self.answerer = ExtractiveAnswerer(store, self.config.min_confidence)
 
     def refresh(self) -> None:
         """Switch to the index's newest generation if another writer has changed it."""
@@ -126,15 +126,15 @@ class QA:
         if not isinstance(k, int) or k <= 0:
             raise ValueError(f"k must be a positive integer. Currently, k is {k!r}")
         self.refresh()
-        retriever, answerer = self.retriever, self.answerer  # one generation for the whole question
+        retriever, store = self.retriever, self.store  # one generation for the whole question
         context = followup_context(question, history)
         query = f"{question} {context}".strip()
         t0 = time.perf_counter()
         vector = self.encoder.encode([query])[0]
         t1 = time.perf_counter()
-        passages = retriever.retrieve(query, vector, max(k, self.config.rerank_depth))
+        passages = retriever.retrieve(query, vector, max(k, self.reader.depth))
         t2 = time.perf_counter()
-        answer = answerer.answer(question, vector, passages, context=context, k=k)
+        answer = self.reader.read(question, passages, store, question_vector=vector, context=context, k=k)
         t3 = time.perf_counter()
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000}
         return answer, timings

@@ -85,3 +85,13 @@ class NotAnIndex(QAError):
 
     def __init__(self, index_dir: object) -> None:
         super().__init__(f"{index_dir} is not an index and is not empty; choose another --index")
+
+
+class ReaderModelError(QAError):
+    """A file of the answer reader's model is missing or damaged."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(
+            f"the reader model file {path} {problem}; restore it with `git checkout -- models/reader` "
+            "(or reinstall Article QA), or retrain it: python -m training.train_reader"
+        )

@@ -18,14 +18,14 @@ import hashlib
 import json
 import re
 import statistics
-import string
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.ingest import Article, content_hash
-from qa.answer import ExtractiveAnswerer
 from qa.config import Config
+from qa.metrics import f1_score, normalize_answer
+from qa.read import make_reader
 from qa.types import Passage
 
 WARMUP_QUESTIONS = 10
@@ -91,27 +91,6 @@ def load_squad(path: str | Path) -> tuple[list[Article], list[SquadQuestion], st
             Article(article_id, title, text, f"{path.name}#{title}", f"{path.resolve()}#{number}", content_hash(text))
         )
     return articles, questions, str(data.get("version", ""))
-
-
-def normalize_answer(text: str) -> str:
-    """The official SQuAD normalization: lower case, no punctuation, no articles, single spaces."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
-def f1_score(prediction: str, gold: str) -> float:
-    """Token-overlap F1 between normalized prediction and gold (the official SQuAD metric)."""
-    predicted, expected = normalize_answer(prediction).split(), normalize_answer(gold).split()
-    if not predicted or not expected:
-        return float(predicted == expected)
-    common = collections.Counter(predicted) & collections.Counter(expected)
-    overlap = sum(common.values())
-    if overlap == 0:
-        return 0.0
-    precision, recall = overlap / len(predicted), overlap / len(expected)
-    return 2 * precision * recall / (precision + recall)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -242,7 +221,9 @@ def evaluate(
     articles, questions, version = load_squad(path)
     build = build_eval_index(articles, config, rebuild, progress)
     engine = QA(config=config)
-    answerer = ExtractiveAnswerer(engine.store, min_confidence=0.0)  # thresholds are applied below
+    # Every would-be answer is kept (threshold 0); the thresholds are applied below.
+    reader = make_reader(config, min_confidence=0.0)
+    default_threshold = make_reader(config).min_confidence
     asked = sample_questions(questions, limit)
     texts = {a.id: a for a in articles}
 
@@ -257,9 +238,9 @@ def evaluate(
                 Passage(-1, article.id, article.title, article.source, start, end, article.text[start:end], 1.0)
             ]
         else:
-            retrieved = engine.retriever.retrieve(question.question, vector, max(config.rerank_depth, *RECALL_AT))
+            retrieved = engine.retriever.retrieve(question.question, vector, max(reader.depth, *RECALL_AT))
         t2 = time.perf_counter()
-        answer = answerer.answer(question.question, vector, retrieved, k=max(RECALL_AT))
+        answer = reader.read(question.question, retrieved, engine.store, question_vector=vector, k=max(RECALL_AT))
         t3 = time.perf_counter()
         # Recall is measured on the passages the answer returns: fused, then reranked by the reader.
         return list(answer.passages), answer, {"embed": t1 - t0, "retrieve": t2 - t1, "answer": t3 - t2}
@@ -283,7 +264,7 @@ def evaluate(
             out.close()
 
     answerable = [r for r in records if not r["impossible"]]
-    default = _scores_at(records, config.min_confidence)
+    default = _scores_at(records, default_threshold)
     threshold_scores = _threshold_scores(records)
     best_threshold, calibrated_threshold = _best_threshold(threshold_scores), _calibrated_threshold(threshold_scores)
     best, calibrated = threshold_scores[best_threshold], threshold_scores[calibrated_threshold]
@@ -302,7 +283,8 @@ def evaluate(
         "has_ans_f1": default.get("has_ans_f1", 0.0),
         "no_ans_f1": default.get("no_ans_f1", 0.0),
         "abstention_accuracy": default["abstention_accuracy"],
-        "threshold": config.min_confidence,
+        "reader": config.reader,
+        "threshold": default_threshold,
         "best_threshold": best_threshold,
         "best_threshold_scores": {k: round(v, 4) for k, v in best.items()},
         "calibrated_threshold": calibrated_threshold,

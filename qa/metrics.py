@@ -1,0 +1,35 @@
+"""The official SQuAD answer metrics: normalization, exact match and token F1."""
+
+from __future__ import annotations
+
+import collections
+import re
+import string
+
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    """The official SQuAD normalization: lower case, no punctuation, no articles, single spaces."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def f1_score(prediction: str, gold: str) -> float:
+    """Token-overlap F1 between normalized prediction and gold (the official SQuAD metric)."""
+    predicted, expected = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    if not predicted or not expected:
+        return float(predicted == expected)
+    common = collections.Counter(predicted) & collections.Counter(expected)
+    overlap = sum(common.values())
+    if overlap == 0:
+        return 0.0
+    precision, recall = overlap / len(predicted), overlap / len(expected)
+    return 2 * precision * recall / (precision + recall)
+
+
+def exact_match(prediction: str, gold: str) -> float:
+    """1.0 when prediction and gold are equal after normalization, else 0.0."""
+    return float(normalize_answer(prediction) == normalize_answer(gold))

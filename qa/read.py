@@ -1,0 +1,281 @@
+"""Readers: pick the answer span in the retrieved passages, cite its sentence, or say "not found".
+
+Two backends behind one interface (:class:`Reader`, chosen by :func:`make_reader` from
+``Config.reader``):
+
+- ``"span"`` (the default): the trained extractive reader shipped in ``models/reader``, an
+  int8 ONNX model (all-MiniLM-L6-v2 fine-tuned with a start/end head, see its model card),
+  run by ONNX Runtime on the best ``Config.reader_passages`` passages in one batch. The
+  answer is the best span across them (see :mod:`qa.spans`); its score is the calibrated
+  probability that it is right; below ``min_confidence`` the answer is "not found".
+- ``"heuristic"``: the earlier sentence-scoring answerer (:mod:`qa.answer`), kept for comparison.
+
+Example::
+
+    reader = SpanReader()                 # loads on first use
+    answer = reader.read(question, passages, store)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from qa.config import READERS
+from qa.errors import ReaderModelError
+from qa.metrics import normalize_answer
+from qa.spans import MAX_ANSWER_TOKENS, SpecialTokens, best_spans, encode_texts, load_tokenizer, pad_batch, windows_for
+from qa.types import Alternative, Answer, Citation, Passage
+
+MODEL_FILE = "model-int8.onnx"
+READER_FILE = "reader.json"
+READER_FILES = (MODEL_FILE, READER_FILE, "tokenizer.json")
+SPANS_PER_PASSAGE = 3
+"""Candidate spans kept from each passage (the best one, and others for alternatives)."""
+DISAGREEMENT_MARGIN = 0.15
+"""An answer from another article within this much probability of the best is shown beside it."""
+MAX_ALTERNATIVES = 2
+
+
+def default_reader_dir() -> Path:
+    """The reader shipped with the package (``models/reader``)."""
+    from importlib.resources import files
+
+    return Path(str(files("models") / "reader"))
+
+
+class Reader:
+    """The reader interface: the answer to a question from retrieved passages (best first).
+
+    ``depth`` is how many retrieved passages it wants to read.
+    """
+
+    depth: int = 8
+
+    def read(
+        self,
+        question: str,
+        passages: list[Passage],
+        store,
+        *,
+        question_vector: np.ndarray | None = None,
+        context: str = "",
+        k: int | None = None,
+    ) -> Answer:
+        """The answer to ``question`` from ``passages``, or "not found"; keeps the ``k`` best passages."""
+        raise NotImplementedError
+
+
+class SpanReader(Reader):
+    """The trained span reader (int8 ONNX), loaded from ``model_dir`` on first use; thread-safe.
+
+    Args:
+        model_dir: the reader's folder (default: the one shipped in ``models/reader``).
+        min_confidence: answers below this calibrated probability are "not found"
+            (default: the threshold calibrated with the model, in its ``reader.json``).
+        passages: how many of the best retrieved passages are read.
+        threads: ONNX Runtime threads (default: the CPU count).
+
+    Raises:
+        ReaderModelError: (on first use) a file of the model is missing or damaged.
+    """
+
+    def __init__(
+        self,
+        model_dir: str | os.PathLike | None = None,
+        min_confidence: float | None = None,
+        passages: int = 8,
+        threads: int | None = None,
+    ) -> None:
+        if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
+            raise ValueError(f"min_confidence must be in [0, 1]. Currently, min_confidence is {min_confidence}")
+        if not isinstance(passages, int) or passages <= 0:
+            raise ValueError(f"passages must be a positive integer. Currently, passages is {passages!r}")
+        self.model_dir = Path(model_dir) if model_dir is not None else default_reader_dir()
+        self._min_confidence = min_confidence
+        self.passages = self.depth = passages
+        self.threads = threads or os.cpu_count() or 1
+        self._lock = threading.Lock()
+        self._session = None
+
+    def load(self) -> SpanReader:
+        """Load the model now (otherwise on the first question)."""
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    self._load()
+        return self
+
+    def _load(self) -> None:
+        import onnxruntime
+
+        for name in READER_FILES:
+            if not (self.model_dir / name).is_file():
+                raise ReaderModelError(self.model_dir / name, "is missing")
+        try:
+            meta = json.loads((self.model_dir / READER_FILE).read_text(encoding="utf-8"))
+            self.calibration = (float(meta["calibration"]["a"]), float(meta["calibration"]["b"]))
+            self.threshold = float(meta["threshold"])
+            self.max_tokens, self.stride = int(meta["max_tokens"]), int(meta["stride"])
+            self.max_answer_tokens = int(meta.get("max_answer_tokens", MAX_ANSWER_TOKENS))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ReaderModelError(self.model_dir / READER_FILE, f"is damaged ({exc})") from exc
+        try:
+            self.tokenizer = load_tokenizer(self.model_dir / "tokenizer.json")
+            self.special = SpecialTokens(self.tokenizer)
+        except Exception as exc:  # the tokenizers library raises its own exception types
+            raise ReaderModelError(self.model_dir / "tokenizer.json", f"is damaged ({exc})") from exc
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.log_severity_level = 3
+        try:
+            self._session = onnxruntime.InferenceSession(
+                str(self.model_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime's errors are not a public class hierarchy
+            raise ReaderModelError(self.model_dir / MODEL_FILE, "is damaged (ONNX Runtime cannot load it)") from exc
+
+    @property
+    def min_confidence(self) -> float:
+        """The probability below which the answer is "not found"."""
+        self.load()
+        return self.threshold if self._min_confidence is None else self._min_confidence
+
+    def probability(self, margin: float) -> float:
+        """The calibrated probability that a span with this margin over "no answer" is right."""
+        a, b = self.calibration
+        return 1.0 / (1.0 + math.exp(-(a * margin + b)))
+
+    def spans(self, question: str, passages: list[Passage]) -> list[tuple[float, Passage, int, int]]:
+        """``(probability, passage, start, end)`` of the candidate answers, best first; article offsets."""
+        self.load()
+        encoded = encode_texts(self.tokenizer, [question, *(p.text for p in passages)])
+        question_ids = encoded[0][0]
+        windows, owners = [], []
+        for passage, (ids, offsets) in zip(passages, encoded[1:], strict=True):
+            if not ids:
+                continue
+            for window in windows_for(question_ids, ids, offsets, self.special, self.max_tokens, self.stride):
+                windows.append(window)
+                owners.append(passage)
+        if not windows:
+            return []
+        start_logits, end_logits = self._session.run(None, pad_batch(windows))
+        found: dict[tuple[str, int, int], tuple[float, Passage, int, int]] = {}
+        for window, passage, starts, ends in zip(windows, owners, start_logits, end_logits, strict=True):
+            for span in best_spans(window, starts, ends, SPANS_PER_PASSAGE, self.max_answer_tokens):
+                key = (passage.article_id, passage.start + span.start, passage.start + span.end)
+                candidate = (self.probability(span.margin), passage, key[1], key[2])
+                if key not in found or candidate[0] > found[key][0]:
+                    found[key] = candidate
+        return sorted(found.values(), key=lambda c: (-c[0], c[1].article_id, c[2]))
+
+    def read(
+        self,
+        question: str,
+        passages: list[Passage],
+        store,
+        *,
+        question_vector: np.ndarray | None = None,
+        context: str = "",
+        k: int | None = None,
+    ) -> Answer:
+        """The best span of the best ``self.passages`` passages, cited to its sentence (see the module doc).
+
+        ``context`` (words a follow-up borrows from the conversation) is read with the question.
+        """
+        read = passages[: self.passages]
+        candidates = self.spans(f"{question} {context}".strip(), read)
+        if not candidates or candidates[0][0] < self.min_confidence:
+            score = round(candidates[0][0], 4) if candidates else 0.0
+            return Answer.not_found(question, score, tuple(passages[:k]))
+        probability, passage, start, end = candidates[0]
+        shown = [passage, *(p for p in passages if p is not passage)][:k]
+        return Answer(
+            question=question,
+            text=passage.text[start - passage.start : end - passage.start],
+            found=True,
+            score=round(probability, 4),
+            article_id=passage.article_id,
+            start=start,
+            end=end,
+            citations=(cite(store, passage, start, end),),
+            passages=tuple(shown),
+            message="",
+            alternatives=tuple(self._alternatives(store, candidates)),
+        )
+
+    def _alternatives(self, store, candidates) -> list[Alternative]:
+        """Different answers from other articles that score nearly as well as the best (the articles disagree)."""
+        best_probability, best_passage, best_start, best_end = candidates[0]
+        best_text = normalize_answer(best_passage.text[best_start - best_passage.start : best_end - best_passage.start])
+        seen = {best_passage.article_id}
+        alternatives: list[Alternative] = []
+        for probability, passage, start, end in candidates[1:]:
+            if probability < max(self.min_confidence, best_probability - DISAGREEMENT_MARGIN):
+                break
+            if passage.article_id in seen or len(alternatives) >= MAX_ALTERNATIVES:
+                continue
+            text = passage.text[start - passage.start : end - passage.start]
+            value = normalize_answer(text)
+            if not value or f" {value} " in f" {best_text} " or f" {best_text} " in f" {value} ":
+                continue  # the same value, or one holds the other ("2021" / "March 2021")
+            seen.add(passage.article_id)
+            alternatives.append(Alternative(text, round(probability, 4), start, end, cite(store, passage, start, end)))
+        return alternatives
+
+
+def cite(store, passage: Passage, start: int, end: int) -> Citation:
+    """The sentence(s) of the article holding ``[start, end)``, as a citation."""
+    sentences = store.sentences(passage.article_id, start, end)
+    text = store.article_text(passage.article_id)
+    quote_start = min((s.start for s in sentences), default=start)
+    quote_end = max((s.end for s in sentences), default=end)
+    article = store.article(passage.article_id)
+    return Citation(
+        article_id=passage.article_id,
+        title=passage.title,
+        source=passage.source,
+        start=quote_start,
+        end=quote_end,
+        quote=text[quote_start:quote_end],
+        url=article.url if article else None,
+        date=article.date if article else None,
+    )
+
+
+class HeuristicReader(Reader):
+    """The earlier sentence-scoring answerer (:class:`qa.answer.ExtractiveAnswerer`) behind the reader interface."""
+
+    MIN_CONFIDENCE = 0.47
+    """Its threshold, calibrated on SQuAD 2.0 development data when it was the default (see BENCHMARKS.md)."""
+
+    def __init__(self, min_confidence: float | None = None, depth: int = 30) -> None:
+        self.min_confidence = self.MIN_CONFIDENCE if min_confidence is None else min_confidence
+        self.depth = depth  # it reads them all and reorders them by their best sentence
+
+    def read(self, question, passages, store, *, question_vector=None, context="", k=None) -> Answer:
+        """See :meth:`Reader.read`; needs ``question_vector``."""
+        from qa.answer import ExtractiveAnswerer
+
+        answerer = ExtractiveAnswerer(store, self.min_confidence)
+        return answerer.answer(question, question_vector, passages, context=context, k=k)
+
+
+def make_reader(config, min_confidence: float | None = None) -> Reader:
+    """The reader backend ``config.reader`` names (one of :data:`~qa.config.READERS`), set up from ``config``.
+
+    ``min_confidence`` overrides ``config.min_confidence`` (``qa eval`` reads with 0 and applies thresholds itself).
+    """
+    kind = config.reader
+    threshold = config.min_confidence if min_confidence is None else min_confidence
+    if kind == "span":
+        return SpanReader(config.reader_dir, threshold, config.reader_passages)
+    if kind == "heuristic":
+        return HeuristicReader(threshold, config.rerank_depth)
+    raise ValueError(f"reader must be one of {', '.join(READERS)}. Currently, reader is {kind!r}")

@@ -1,0 +1,224 @@
+"""The span reader's pre- and post-processing, shared by answering and by training.
+
+A question and a context are read in *windows*: ``[CLS] question [SEP] context part [SEP]``,
+the context cut into overlapping parts of at most ``max_tokens`` tokens in all, so that an
+answer cut by one window's edge lies whole inside the next. The model scores every token as
+the answer's start and as its end; the best span is the pair (start ≤ end, inside the
+context, at most ``max_answer_tokens`` long) with the highest sum, and the window's
+"no answer" score is the same sum at ``[CLS]``.
+
+Example::
+
+    windows = make_windows(tokenizer, "Who founded it?", context)
+    start_logits, end_logits = model(windows)   # one row per window
+    spans = best_spans(windows[0], start_logits[0], end_logits[0])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+MAX_TOKENS = 256
+"""Tokens per window, question and special tokens included: the most all-MiniLM-L6-v2 reads, and what the
+reader was trained on."""
+STRIDE = 96
+"""Context tokens two consecutive windows share, so that an answer up to this long is whole in one."""
+MAX_QUESTION_TOKENS = 64
+"""Longer questions are cut (the context needs the room)."""
+MAX_ANSWER_TOKENS = 30
+"""The longest answer span considered, in tokens."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """One model input: the question and a part of the context.
+
+    Attributes:
+        input_ids: ``[CLS] question [SEP] context part [SEP]`` token ids.
+        token_type_ids: 0 for the question part, 1 for the context part.
+        context_from: index of the first context token in ``input_ids``.
+        offsets: character offsets ``(start, end)`` in the context of each context token of the window.
+    """
+
+    input_ids: tuple[int, ...]
+    token_type_ids: tuple[int, ...]
+    context_from: int
+    offsets: tuple[tuple[int, int], ...]
+
+    @property
+    def char_start(self) -> int:
+        """Offset of the window's first context character."""
+        return self.offsets[0][0]
+
+    @property
+    def char_end(self) -> int:
+        """Offset one past the window's last context character."""
+        return self.offsets[-1][1]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A candidate answer in one window: character offsets in the context and its scores.
+
+    ``score`` is the start logit plus the end logit; ``null_score`` is the window's "no answer"
+    score (the same sum at ``[CLS]``); ``margin = score - null_score`` says how much the model
+    prefers this answer to none, and is comparable across windows and passages.
+    """
+
+    start: int
+    end: int
+    score: float
+    null_score: float
+
+    @property
+    def margin(self) -> float:
+        """How far the span's score is above the window's "no answer" score."""
+        return self.score - self.null_score
+
+
+class SpecialTokens:
+    """The ids a window is built with, read from a ``tokenizers.Tokenizer``."""
+
+    def __init__(self, tokenizer) -> None:
+        self.cls = tokenizer.token_to_id("[CLS]")
+        self.sep = tokenizer.token_to_id("[SEP]")
+        if self.cls is None or self.sep is None:
+            raise ValueError("the reader's tokenizer has no [CLS] or [SEP] token")
+
+
+def encode_texts(tokenizer, texts: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
+    """Token ids and character offsets of each text, without special tokens."""
+    encodings = tokenizer.encode_batch(texts, add_special_tokens=False)
+    return [(list(e.ids), list(e.offsets)) for e in encodings]
+
+
+def windows_for(
+    question_ids: list[int],
+    context_ids: list[int],
+    context_offsets: list[tuple[int, int]],
+    special: SpecialTokens,
+    max_tokens: int = MAX_TOKENS,
+    stride: int = STRIDE,
+) -> list[Window]:
+    """Cut a tokenized context into overlapping windows after the question (see the module doc).
+
+    Raises:
+        ValueError: ``max_tokens`` leaves no room for the context, or ``stride`` is not below it.
+    """
+    question_ids = question_ids[:MAX_QUESTION_TOKENS]
+    room = max_tokens - len(question_ids) - 3
+    if room <= 0:
+        raise ValueError(f"max_tokens must leave room for the context. Currently, max_tokens is {max_tokens}")
+    if not 0 <= stride < room:
+        raise ValueError(f"stride must be at least 0 and below {room}. Currently, stride is {stride}")
+    head = [special.cls, *question_ids, special.sep]
+    windows = []
+    first = 0
+    while True:
+        part = context_ids[first : first + room]
+        windows.append(
+            Window(
+                input_ids=tuple(head + part + [special.sep]),
+                token_type_ids=tuple([0] * len(head) + [1] * (len(part) + 1)),
+                context_from=len(head),
+                offsets=tuple(context_offsets[first : first + room]),
+            )
+        )
+        if first + room >= len(context_ids):
+            return windows
+        first += room - stride
+
+
+def make_windows(tokenizer, question: str, context: str, max_tokens: int = MAX_TOKENS, stride: int = STRIDE):
+    """The windows of one question over one context (tokenizing both)."""
+    (question_ids, _), (context_ids, offsets) = encode_texts(tokenizer, [question, context])
+    if not context_ids:
+        return []
+    return windows_for(question_ids, context_ids, offsets, SpecialTokens(tokenizer), max_tokens, stride)
+
+
+def pad_batch(windows: list[Window], multiple: int = 1) -> dict[str, np.ndarray]:
+    """The model's inputs for a batch of windows, padded to the longest (int64 arrays).
+
+    ``multiple`` rounds the width up (fewer distinct shapes for kernels that are prepared per shape).
+    """
+    width = -(-max(len(w.input_ids) for w in windows) // multiple) * multiple
+    input_ids = np.zeros((len(windows), width), dtype=np.int64)
+    token_type_ids = np.zeros_like(input_ids)
+    attention_mask = np.zeros_like(input_ids)
+    for row, window in enumerate(windows):
+        n = len(window.input_ids)
+        input_ids[row, :n] = window.input_ids
+        token_type_ids[row, :n] = window.token_type_ids
+        attention_mask[row, :n] = 1
+    return {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
+
+
+def answer_tokens(window: Window, start: int, end: int) -> tuple[int, int]:
+    """The (start, end) token positions of the character span ``[start, end)`` in ``window``.
+
+    ``(0, 0)`` (the ``[CLS]`` token, "no answer") when the span is not whole inside the window.
+    """
+    if not window.offsets or start < window.char_start or end > window.char_end:
+        return 0, 0
+    first = last = None
+    for i, (token_start, token_end) in enumerate(window.offsets):
+        if first is None and token_end > start:
+            first = i
+        if token_start < end:
+            last = i
+    if first is None or last is None or last < first:
+        return 0, 0
+    return window.context_from + first, window.context_from + last
+
+
+@lru_cache(maxsize=64)
+def _band(n: int, max_answer_tokens: int) -> np.ndarray:
+    """Where ``end - start`` lies in ``[0, max_answer_tokens)`` for an ``n`` by ``n`` matrix of pairs."""
+    upper = np.triu(np.ones((n, n), dtype=bool))
+    return upper & ~np.triu(upper, k=max_answer_tokens)
+
+
+def best_spans(
+    window: Window,
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    top: int = 1,
+    max_answer_tokens: int = MAX_ANSWER_TOKENS,
+) -> list[Span]:
+    """The ``top`` best valid spans of one window, best first.
+
+    A valid span starts and ends inside the context part of the window, its end is not
+    before its start, and it is at most ``max_answer_tokens`` tokens long.
+    """
+    n = len(window.offsets)
+    if n == 0:
+        return []
+    first = window.context_from
+    starts = np.asarray(start_logits[first : first + n], dtype=np.float32)
+    ends = np.asarray(end_logits[first : first + n], dtype=np.float32)
+    pairs = np.where(_band(n, max_answer_tokens), starts[:, None] + ends[None, :], -np.inf)
+    flat = pairs.ravel()
+    top = min(top, int(np.isfinite(flat).sum()))
+    best = np.argpartition(-flat, top - 1)[:top] if top < flat.size else np.arange(flat.size)
+    best = best[np.argsort(-flat[best], kind="stable")][:top]
+    null_score = float(start_logits[0] + end_logits[0])
+    spans = []
+    for index in best:
+        i, j = divmod(int(index), n)
+        spans.append(Span(window.offsets[i][0], window.offsets[j][1], float(flat[index]), null_score))
+    return spans
+
+
+def load_tokenizer(path):
+    """A ``tokenizers.Tokenizer`` from a ``tokenizer.json``, with its own truncation and padding off
+    (windows are cut by :func:`windows_for`)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer

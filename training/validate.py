@@ -1,0 +1,73 @@
+"""Scores of a reader on the validation split, given each question's own paragraph."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.metrics import exact_match, f1_score
+from qa.spans import best_spans, pad_batch
+from training.data import Example, Feature
+
+Logits = Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The reader's best span for one example and how far it beats "no answer"."""
+
+    text: str
+    margin: float
+
+
+def predict(logits: Logits, examples: list[Example], features: list[list[Feature]], batch_size: int = 64):
+    """The best span of each example across its windows (highest margin over "no answer")."""
+    flat = [(n, f.window) for n, rows in enumerate(features) for f in rows]
+    best: dict[int, tuple[float, str]] = {}
+    for first in range(0, len(flat), batch_size):
+        part = flat[first : first + batch_size]
+        starts, ends = logits(pad_batch([w for _, w in part]))
+        for (n, window), start, end in zip(part, starts, ends, strict=True):
+            spans = best_spans(window, start, end)
+            if spans and (n not in best or spans[0].margin > best[n][0]):
+                best[n] = (spans[0].margin, examples[n].context[spans[0].start : spans[0].end])
+    return [Prediction(best[n][1], best[n][0]) if n in best else Prediction("", -1e9) for n in range(len(examples))]
+
+
+def score(example: Example, text: str) -> tuple[float, float]:
+    """(EM, F1) of an answer text ("" = no answer) against an example's gold answers."""
+    if not example.answerable:
+        return float(not text), float(not text)
+    if not text:
+        return 0.0, 0.0
+    golds = [gold for gold, _ in example.answers]
+    return max(exact_match(text, g) for g in golds), max(f1_score(text, g) for g in golds)
+
+
+def validate(logits: Logits, examples: list[Example], features: list[list[Feature]]) -> dict[str, float]:
+    """EM/F1 on the answerable examples (best span always given), and on all at the best margin threshold.
+
+    ``f1`` (the checkpoint selection score) is the F1 over every example, answerable or not,
+    with "no answer" given below the margin threshold that maximises it.
+    """
+    predictions = predict(logits, examples, features)
+    answered = np.array([score(e, p.text) for e, p in zip(examples, predictions, strict=True)])
+    declined = np.array([score(e, "") for e in examples])
+    margins = np.array([p.margin for p in predictions])
+    forced = answered[[e.answerable for e in examples]]
+    best_threshold, best = -1e9, answered.mean(axis=0)
+    for threshold in np.unique(np.round(margins, 2)):
+        mean = np.where((margins > threshold)[:, None], answered, declined).mean(axis=0)
+        if mean[1] > best[1]:
+            best_threshold, best = float(threshold), mean
+    return {
+        "has_ans_em": round(float(forced[:, 0].mean()), 4),
+        "has_ans_f1": round(float(forced[:, 1].mean()), 4),
+        "em": round(float(best[0]), 4),
+        "f1": round(float(best[1]), 4),
+        "threshold": round(float(best_threshold), 3),
+        "questions": len(examples),
+        "unanswerable": len(examples) - len(forced),
+    }
