@@ -34,6 +34,7 @@ run: setup
 
 test: setup $(CHROMIUM)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -32,7 +32,9 @@ import numpy as np
 
 from index.annotate import Annotator, Sentence
 from index.chunk import Chunk, Chunker
+from index.config import Config
 from index.embed import Encoder, resolve_backend
+from index.errors import BadArticle, IndexLocked, IndexWriteError, NoArticles
 from index.ingest import Article, ArticleStream
 from index.store import (
     BM25_DIR,
@@ -55,8 +57,6 @@ from index.store import (
 )
 from index.terms import terms
 from index.vectors import APPROXIMATE_FROM, choose_index, convert, exact_index, is_exact, make_index
-from qa.config import Config
-from qa.errors import BadArticle, IndexLocked, IndexWriteError, NoArticles
 
 BUILD_METHOD = 3
 """Bumped when a build computes the same index contents differently (2: sentence vectors pooled from

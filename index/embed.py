@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.config import BACKENDS, DEFAULT_MODEL, default_workers
+from index.config import BACKENDS, DEFAULT_MODEL, default_workers
 
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 ONNX_FILE = "model-int8.onnx"

@@ -32,10 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from index.annotate import Span
+from index.errors import IndexCorrupt, IndexNotFound, ModelMismatch, NotAnIndex
 from index.terms import terms
 from index.vectors import set_probes
 from index.vectors import vector_ids as stored_vector_ids
-from qa.errors import IndexCorrupt, IndexNotFound, ModelMismatch, NotAnIndex
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"

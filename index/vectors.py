@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from qa.errors import BadSetting
+from index.errors import BadSetting
 
 EXACT = "Flat"
 APPROXIMATE_FROM = 200_000

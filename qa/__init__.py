@@ -8,6 +8,7 @@ Example::
 """
 
 from qa.config import Config
+from qa.engine import QA, ask
 from qa.errors import (
     BadArticle,
     BadQuestion,
@@ -21,17 +22,6 @@ from qa.errors import (
     QAError,
 )
 from qa.types import Answer, Citation, Passage
-
-
-def __getattr__(name: str):
-    # The engine pulls in the index side (and torch); importing it lazily keeps
-    # `import qa.errors` light and free of import cycles with `index`.
-    if name in ("QA", "ask"):
-        from qa import engine
-
-        return getattr(engine, name)
-    raise AttributeError(f"module 'qa' has no attribute {name!r}")
-
 
 __all__ = [
     "QA",

@@ -20,17 +20,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.config import BACKENDS, READERS, SENTENCE_VECTORS, Config, default_index_dir
+from qa.config import BACKENDS, READERS, SENTENCE_VECTORS, Config, default_articles, default_index_dir
 from qa.errors import QAError
-
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
-
-
-def default_articles() -> list[str]:
-    """``./seeds`` if the working directory has one, else the project's bundled seeds."""
-    local = Path("seeds")
-    return [str(local if local.is_dir() else SEEDS_DIR)]
-
 
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _UNSAFE_OR_NEWLINE = re.compile(_UNSAFE.pattern[:-1] + "\n\t]")
@@ -296,80 +287,119 @@ def _report(report) -> None:
     print(terminal_safe(report.summary()))
 
 
+def _ask(args: argparse.Namespace, config: Config) -> int:
+    from qa.engine import QA
+
+    answer = QA(config=config).ask(args.question, k=args.k)
+    if args.json:
+        print(_safe_json(answer.to_dict()))
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def _serve(args: argparse.Namespace, config: Config) -> int:
+    from ui.app import SEED_EXAMPLES, parse_auth, serve  # the one import of the UI: the command that starts it
+
+    try:
+        auth = parse_auth(args.auth)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    serve(config, host=args.host, port=args.port, auth=auth, examples=() if args.no_examples else SEED_EXAMPLES)
+    return 0
+
+
+def _build(args: argparse.Namespace, config: Config) -> int:
+    from qa.engine import QA
+
+    _report(QA.build(args.paths or default_articles(), config=config, progress=True))
+    return 0
+
+
+def _add(args: argparse.Namespace, config: Config) -> int:
+    from qa.engine import QA
+
+    _report(QA(config=config).add(args.paths, progress=True))
+    return 0
+
+
+def _remove(args: argparse.Namespace, config: Config) -> int:
+    from qa.engine import QA
+
+    report = QA(config=config).remove(args.ids)
+    _report(report)
+    return 1 if report.missing else 0
+
+
+def _verify(args: argparse.Namespace, config: Config) -> int:
+    from qa.engine import QA, rebuild_hint
+
+    engine = QA(config=config)
+    problems = engine.verify()
+    if problems:
+        print(
+            f"error: the index at {config.index_dir} is damaged: {'; '.join(problems)}. "
+            f"{rebuild_hint(config.index_dir)}",
+            file=sys.stderr,
+        )
+        return 1
+    manifest = engine.stats()
+    print(
+        f"ok: the index at {config.index_dir} is whole: {manifest.articles} articles, {manifest.chunks} chunks, "
+        f"{manifest.sentences} sentences, model {manifest.model}"
+    )
+    return 0
+
+
+def _list(args: argparse.Namespace, config: Config) -> int:
+    from qa.engine import QA
+
+    articles = QA(config=config).articles()
+    if args.json:
+        print(_safe_json([vars(a) for a in articles]))
+        return 0
+    for article in articles:
+        title = terminal_safe(article.title[:70])
+        print(f"{safe_name(article.id)}  {title}  ({safe_name(article.source)}, {article.chunks} chunks)")
+    return 0
+
+
+def _stats(args: argparse.Namespace, config: Config) -> int:
+    from qa.engine import QA
+
+    stats = vars(QA(config=config).stats()) | {"index_dir": str(config.index_dir)}
+    if args.json:
+        print(_safe_json(stats))
+        return 0
+    for key, value in stats.items():
+        print(f"{key:>15}: {terminal_safe(str(value))}")
+    return 0
+
+
+COMMANDS = {
+    "ask": _ask,
+    "serve": _serve,
+    "build": _build,
+    "add": _add,
+    "remove": _remove,
+    "verify": _verify,
+    "list": _list,
+    "stats": _stats,
+}
+"""The function that carries out each command (``qa index ACTION`` by its action)."""
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out a parsed command; returns the exit code."""
     try:
         config = _config(args)
-    except ValueError as error:  # a flag's value out of range
+    except ValueError as error:  # a combination of flags out of range
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.command == "ask":
-        from qa.engine import QA
-
-        answer = QA(config=config).ask(args.question, k=args.k)
-        if args.json:
-            print(_safe_json(answer.to_dict()))
-        else:
-            _print_answer(answer)
-        return 0
     if args.command == "eval":
         return _evaluate(args, config)
-    if args.command == "serve":
-        from ui.app import SEED_EXAMPLES, parse_auth, serve
-
-        try:
-            auth = parse_auth(args.auth)
-        except ValueError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        serve(config, host=args.host, port=args.port, auth=auth, examples=() if args.no_examples else SEED_EXAMPLES)
-        return 0
-    from index.build import IndexWriter
-
-    if args.action in ("build", "add", "remove"):
-        writer = IndexWriter(config, progress=True)
-        if args.action == "build":
-            _report(writer.build(args.paths or default_articles()))
-        elif args.action == "add":
-            _report(writer.add(args.paths))
-        else:
-            report = writer.remove(args.ids)
-            _report(report)
-            return 1 if report.missing else 0
-        return 0
-    from index.store import IndexStore, rebuild_hint
-
-    store = IndexStore.open(config.index_dir)
-    if args.action == "verify":
-        problems = store.verify()
-        if problems:
-            print(
-                f"error: the index at {config.index_dir} is damaged: {'; '.join(problems)}. "
-                f"{rebuild_hint(config.index_dir)}",
-                file=sys.stderr,
-            )
-            return 1
-        manifest = store.manifest
-        print(
-            f"ok: the index at {config.index_dir} is whole: {manifest.articles} articles, {manifest.chunks} chunks, "
-            f"{manifest.sentences} sentences, model {manifest.model}"
-        )
-        return 0
-    if args.action == "list":
-        articles = store.articles()
-        if args.json:
-            print(_safe_json([vars(a) for a in articles]))
-        for article in [] if args.json else articles:
-            title = terminal_safe(article.title[:70])
-            print(f"{safe_name(article.id)}  {title}  ({safe_name(article.source)}, {article.chunks} chunks)")
-        return 0
-    stats = vars(store.manifest) | {"index_dir": str(config.index_dir)}
-    if args.json:
-        print(_safe_json(stats))
-    else:
-        for key, value in stats.items():
-            print(f"{key:>15}: {terminal_safe(str(value))}")
-    return 0
+    return COMMANDS[args.action if args.command == "index" else args.command](args, config)
 
 
 def _evaluate(args: argparse.Namespace, config: Config) -> int:

@@ -16,14 +16,19 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from index.build import BuildReport, IndexWriter
 from index.embed import Encoder, canonical_model_name
-from index.store import IndexStore, current_generation
-from qa.config import Config
+from index.errors import IndexNotFound
+from index.ingest import SUPPORTED_SUFFIXES
+from index.store import ArticleRecord, IndexStore, Manifest, current_generation, rebuild_hint
+from qa.config import Config, default_articles
 from qa.conversation import followup_context
 from qa.errors import BadQuestion, EmptyQuestion, ModelMismatch
 from qa.read import make_reader
 from qa.retrieve import HybridRetriever
 from qa.types import Answer
+
+__all__ = ["MAX_QUESTION_CHARS", "QA", "SUPPORTED_SUFFIXES", "ask", "clean_question", "rebuild_hint"]
 
 MAX_QUESTION_CHARS = 1000
 """Longer questions are cut here; the model reads at most 256 tokens anyway."""
@@ -92,6 +97,60 @@ class QA:
         store.set_probes(self.config.probes)
         self.store = store
         self.retriever = HybridRetriever(store, self.config.candidates, self.config.rrf_k)
+
+    @classmethod
+    def build(
+        cls, paths: Sequence[str | os.PathLike] | None = None, *, config: Config | None = None, progress: bool = False
+    ) -> BuildReport:
+        """Build the index at ``config.index_dir`` from scratch (default paths: the seed articles).
+
+        Raises:
+            NoArticles, BadArticle (strict), IndexLocked, NotAnIndex: see :meth:`index.build.IndexWriter.build`.
+        """
+        config = config or Config()
+        return IndexWriter(config, progress=progress).build(list(paths or default_articles()))
+
+    @classmethod
+    def open_or_build(cls, config: Config | None = None, *, progress: bool = False, say=print) -> QA:
+        """Open the index at ``config.index_dir``, first building it from the seed articles if there is none.
+
+        ``say`` is told (one line each) that the seeds are being indexed and the build's summary.
+        """
+        config = config or Config()
+        try:
+            return cls(config=config)
+        except IndexNotFound:
+            say(f"No index at {config.index_dir} yet: building one from {default_articles()[0]} …")
+            say(cls.build(config=config, progress=progress).summary())
+            return cls(config=config)
+
+    def add(self, paths: Sequence[str | os.PathLike], *, progress: bool = False) -> BuildReport:
+        """Add new and changed articles from files and folders (see :meth:`index.build.IndexWriter.add`);
+        the engine answers from them at once."""
+        report = IndexWriter(self.config, encoder=self.encoder, progress=progress).add(list(paths))
+        self.refresh()
+        return report
+
+    def remove(self, article_ids: Sequence[str]) -> BuildReport:
+        """Remove articles by id (ids not in the index are listed in ``report.missing``)."""
+        report = IndexWriter(self.config, encoder=self.encoder).remove(list(article_ids))
+        self.refresh()
+        return report
+
+    def articles(self) -> list[ArticleRecord]:
+        """The indexed articles (id, title, source, date, chunks ...), in the index's order."""
+        self.refresh()
+        return self.store.articles()
+
+    def stats(self) -> Manifest:
+        """The index's manifest: format, model, settings and counts."""
+        self.refresh()
+        return self.store.manifest
+
+    def verify(self) -> list[str]:
+        """Check that the index is whole (see :meth:`index.store.IndexStore.verify`); the problems found."""
+        self.refresh()
+        return self.store.verify()
 
     def refresh(self) -> None:
         """Switch to the index's newest generation if another writer has changed it."""

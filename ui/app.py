@@ -18,10 +18,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from index.ingest import SUPPORTED_SUFFIXES
 from qa.config import Config
-from qa.engine import MAX_QUESTION_CHARS, QA
-from qa.errors import EmptyQuestion, IndexNotFound, QAError
+from qa.engine import MAX_QUESTION_CHARS, QA, SUPPORTED_SUFFIXES
+from qa.errors import EmptyQuestion, QAError
 from ui.render import STYLE, escape, render_answer, render_message
 
 log = logging.getLogger(__name__)
@@ -129,8 +128,6 @@ class ChatApp:
         return "\n".join(f"- {escape(line)}" for line in lines)
 
     def _index(self, accepted: list[tuple[Path, str]]) -> list[str]:
-        from index.build import IndexWriter
-
         folder = self.config.index_dir / UPLOADS
         folder.mkdir(parents=True, exist_ok=True)
         targets = []
@@ -139,12 +136,11 @@ class ChatApp:
                 target = _free_target(folder, name, path.read_bytes())
                 shutil.copyfile(path, target)
                 targets.append(target)
-            report = IndexWriter(self.config, encoder=self.engine.encoder).add(targets)
+            report = self.engine.add(targets)
         except QAError as error:
             return [f"✗ {error}"]
         except OSError as error:  # a full disk, an index folder that cannot be written
             return [f"✗ could not keep the upload ({error.strerror or error}); the index is unchanged"]
-        self.engine.refresh()
         lines = [f"✗ {problem}" for problem in report.problems]
         done = len(report.added) + len(report.updated)
         if done:
@@ -157,8 +153,7 @@ class ChatApp:
 
     def index_summary(self) -> str:
         """Markdown: counts and the model of the open index."""
-        self.engine.refresh()
-        manifest = self.engine.store.manifest
+        manifest = self.engine.stats()
         return (
             f"**{manifest.articles}** articles · **{manifest.chunks}** chunks · model `{manifest.model}`  \n"
             f"Updated {manifest.updated_at}"
@@ -166,8 +161,7 @@ class ChatApp:
 
     def article_rows(self) -> list[list[object]]:
         """One row per indexed article: title, source file, date, chunks."""
-        self.engine.refresh()
-        return [[a.title, Path(a.source).name, a.date or "", a.chunks] for a in self.engine.store.articles()]
+        return [[a.title, Path(a.source).name, a.date or "", a.chunks] for a in self.engine.articles()]
 
     def build(self, examples: Sequence[str] = SEED_EXAMPLES) -> gr.Blocks:
         """The page."""
@@ -233,19 +227,6 @@ class ChatApp:
         return page
 
 
-def ensure_index(config: Config) -> None:
-    """Build the index from the bundled seeds, with a progress bar, if there is none yet."""
-    from index.build import IndexWriter
-    from index.store import IndexStore
-    from qa.cli import default_articles
-
-    try:
-        IndexStore.open(config.index_dir)
-    except IndexNotFound:
-        print(f"No index at {config.index_dir} yet: building one from {default_articles()[0]} …", flush=True)
-        print(IndexWriter(config, progress=True).build(default_articles()).summary(), flush=True)
-
-
 def serve(
     config: Config,
     host: str = "127.0.0.1",
@@ -254,8 +235,7 @@ def serve(
     examples: Sequence[str] = SEED_EXAMPLES,
 ) -> None:
     """Start the chat on ``host:port`` (blocking), building the seed index first if there is none."""
-    ensure_index(config)
-    app = ChatApp(config)
+    app = ChatApp(config, QA.open_or_build(config, progress=True, say=lambda line: print(line, flush=True)))
     page = app.build(examples)
     print(f"Article QA: open http://{host}:{port} in a browser (Ctrl+C stops it)", flush=True)
     page.launch(

