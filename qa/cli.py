@@ -419,7 +419,7 @@ def _evaluate(args: argparse.Namespace, config: Config) -> int:
     except (ValueError, KeyError) as exc:
         print(f"error: {path}: not SQuAD-format data ({exc})", file=sys.stderr)
         return 1
-    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
     return 0
 
 

@@ -26,7 +26,7 @@ from qa.conversation import followup_context
 from qa.errors import BadQuestion, EmptyQuestion, ModelMismatch
 from qa.read import make_reader
 from qa.retrieve import HybridRetriever
-from qa.types import Answer
+from qa.types import Answer, Passage
 
 __all__ = ["MAX_QUESTION_CHARS", "QA", "SUPPORTED_SUFFIXES", "ask", "clean_question", "rebuild_hint"]
 
@@ -177,9 +177,16 @@ class QA:
         return self.ask_timed(question, history, k)[0]
 
     def ask_timed(
-        self, question: str, history: Sequence[object] | None = None, k: int | None = None
+        self,
+        question: str,
+        history: Sequence[object] | None = None,
+        k: int | None = None,
+        passages: Sequence[Passage] | None = None,
     ) -> tuple[Answer, dict[str, float]]:
-        """Like :meth:`ask`, also returning milliseconds spent to ``embed``, ``retrieve`` and ``answer``."""
+        """Like :meth:`ask`, also returning milliseconds spent to ``embed``, ``retrieve`` and ``answer``.
+
+        ``passages``, when given, are read instead of retrieved ones (``qa eval --oracle`` gives the gold paragraph).
+        """
         question = clean_question(question)
         k = self.config.k if k is None else k
         if not isinstance(k, int) or k <= 0:
@@ -191,9 +198,10 @@ class QA:
         t0 = time.perf_counter()
         vector = self.encoder.encode([query])[0]
         t1 = time.perf_counter()
-        passages = retriever.retrieve(query, vector, max(k, self.reader.depth))
+        if passages is None:
+            passages = retriever.retrieve(query, vector, max(k, self.reader.depth))
         t2 = time.perf_counter()
-        answer = self.reader.read(question, passages, store, question_vector=vector, context=context, k=k)
+        answer = self.reader.read(question, list(passages), store, question_vector=vector, context=context, k=k)
         t3 = time.perf_counter()
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000}
         return answer, timings

@@ -8,7 +8,10 @@ mapped into article offsets, so retrieval is scored by span: a retrieved chunk
 Example::
 
     report = evaluate("../shared/data/squad/dev-v1.1.json", limit=500)
-    print(report["f1"], report["recall@5"])
+    print(report.f1, report.recall[5])
+
+Questions go through the same path as :meth:`qa.engine.QA.ask` (embed, retrieve, read); with
+``oracle`` the gold paragraph replaces retrieval.
 """
 
 from __future__ import annotations
@@ -18,8 +21,7 @@ import hashlib
 import json
 import re
 import statistics
-import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from index.ingest import Article, content_hash
@@ -49,6 +51,58 @@ class SquadQuestion:
     spans: tuple[tuple[int, int], ...]
     paragraph: tuple[int, int]
     impossible: bool
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """What ``qa eval`` measured (``to_dict`` is its ``--json``; the README of ``qa eval`` explains each figure).
+
+    Rates are in [0, 1]; ``recall`` maps k to recall@k; scores at a threshold are dicts with
+    ``f1``, ``em``, ``has_ans_f1``, ``no_ans_f1`` and ``abstention_accuracy``.
+    """
+
+    file: str
+    version: str
+    mode: str
+    reader: str
+    questions: int
+    answerable: int
+    unanswerable: int
+    recall: dict[int, float]
+    evidence_hit: float
+    exact_match: float
+    f1: float
+    f1_never_abstaining: float
+    has_ans_f1: float
+    no_ans_f1: float
+    abstention_accuracy: float
+    threshold: float
+    best_threshold: float
+    best_threshold_scores: dict[str, float]
+    calibrated_threshold: float
+    calibrated_threshold_scores: dict[str, float]
+    latency_ms: dict[str, float]
+    build_seconds: float
+    chunks: int
+    chunks_per_second: float
+    build_reused: bool
+    index_dir: str
+
+    def to_dict(self) -> dict:
+        """A JSON-serializable dict, figures rounded to 4 places, recall as ``recall@k`` keys."""
+
+        def rounded(value):
+            if isinstance(value, float):
+                return round(value, 4)
+            if isinstance(value, dict):
+                return {k: rounded(v) for k, v in value.items()}
+            return value
+
+        data = {key: rounded(value) for key, value in asdict(self).items() if key != "recall"}
+        recall = {f"recall@{k}": round(v, 4) for k, v in self.recall.items()}
+        position = list(data).index("evidence_hit")
+        items = list(data.items())
+        return dict(items[:position] + list(recall.items()) + items[position:])
 
 
 def load_squad(path: str | Path) -> tuple[list[Article], list[SquadQuestion], str]:
@@ -220,30 +274,19 @@ def evaluate(
     config = config or Config()
     articles, questions, version = load_squad(path)
     build = build_eval_index(articles, config, rebuild, progress)
-    engine = QA(config=config)
-    # Every would-be answer is kept (threshold 0); the thresholds are applied below.
-    reader = make_reader(config, min_confidence=0.0)
+    # Every would-be answer is kept (threshold 0), so that thresholds can be applied below.
+    engine = QA(config=config.with_overrides(min_confidence=0.0))
     default_threshold = make_reader(config).min_confidence
     asked = sample_questions(questions, limit)
     texts = {a.id: a for a in articles}
 
-    def run(question: SquadQuestion) -> tuple[list[Passage], object, dict[str, float]]:
-        t0 = time.perf_counter()
-        vector = engine.encoder.encode([question.question])[0]
-        t1 = time.perf_counter()
+    def run(question: SquadQuestion):
+        gold = None
         if oracle:
             start, end = question.paragraph
             article = texts[question.article_id]
-            retrieved = [
-                Passage(-1, article.id, article.title, article.source, start, end, article.text[start:end], 1.0)
-            ]
-        else:
-            retrieved = engine.retriever.retrieve(question.question, vector, max(reader.depth, *RECALL_AT))
-        t2 = time.perf_counter()
-        answer = reader.read(question.question, retrieved, engine.store, question_vector=vector, k=max(RECALL_AT))
-        t3 = time.perf_counter()
-        # Recall is measured on the passages the answer returns: fused, then reranked by the reader.
-        return list(answer.passages), answer, {"embed": t1 - t0, "retrieve": t2 - t1, "answer": t3 - t2}
+            gold = [Passage(-1, article.id, article.title, article.source, start, end, article.text[start:end], 1.0)]
+        return engine.ask_timed(question.question, k=max(RECALL_AT), passages=gold)
 
     for question in asked[:WARMUP_QUESTIONS]:
         run(question)
@@ -251,11 +294,12 @@ def evaluate(
     out = open(dump, "w", encoding="utf-8") if dump else None  # noqa: SIM115
     try:
         for question in tqdm(asked, desc="questions", unit="q", disable=not progress or None):
-            retrieved, answer, timing = run(question)
-            for stage, seconds in timing.items():
-                latency[stage].append(seconds * 1000)
-            latency["total"].append(sum(timing.values()) * 1000)
-            record = score_question(question, retrieved, answer)
+            answer, timing = run(question)
+            for stage, milliseconds in timing.items():
+                latency[stage].append(milliseconds)
+            latency["total"].append(sum(timing.values()))
+            # Recall is measured on the passages the answer returns (the answer's own passage first).
+            record = score_question(question, list(answer.passages), answer)
             records.append(record)
             if out:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -267,43 +311,40 @@ def evaluate(
     default = _scores_at(records, default_threshold)
     threshold_scores = _threshold_scores(records)
     best_threshold, calibrated_threshold = _best_threshold(threshold_scores), _calibrated_threshold(threshold_scores)
-    best, calibrated = threshold_scores[best_threshold], threshold_scores[calibrated_threshold]
-    report = {
-        "file": str(path),
-        "version": version,
-        "mode": "oracle" if oracle else "retrieval",
-        "questions": len(records),
-        "answerable": len(answerable),
-        "unanswerable": len(records) - len(answerable),
-        **{f"recall@{k}": _mean(r[f"hit@{k}"] for r in answerable) for k in RECALL_AT},
-        "evidence_hit": _mean(r["evidence_hit"] for r in answerable),
-        "exact_match": default["em"],
-        "f1": default["f1"],
-        "f1_never_abstaining": _mean(r["f1"] for r in answerable),
-        "has_ans_f1": default.get("has_ans_f1", 0.0),
-        "no_ans_f1": default.get("no_ans_f1", 0.0),
-        "abstention_accuracy": default["abstention_accuracy"],
-        "reader": config.reader,
-        "threshold": default_threshold,
-        "best_threshold": best_threshold,
-        "best_threshold_scores": {k: round(v, 4) for k, v in best.items()},
-        "calibrated_threshold": calibrated_threshold,
-        "calibrated_threshold_scores": {k: round(v, 4) for k, v in calibrated.items()},
-        "latency_ms": {
+    stages = ("embed", "retrieve", "answer")
+    return EvalReport(
+        file=str(path),
+        version=version,
+        mode="oracle" if oracle else "retrieval",
+        reader=config.reader,
+        questions=len(records),
+        answerable=len(answerable),
+        unanswerable=len(records) - len(answerable),
+        recall={k: _mean(r[f"hit@{k}"] for r in answerable) for k in RECALL_AT},
+        evidence_hit=_mean(r["evidence_hit"] for r in answerable),
+        exact_match=default["em"],
+        f1=default["f1"],
+        f1_never_abstaining=_mean(r["f1"] for r in answerable),
+        has_ans_f1=default.get("has_ans_f1", 0.0),
+        no_ans_f1=default.get("no_ans_f1", 0.0),
+        abstention_accuracy=default["abstention_accuracy"],
+        threshold=default_threshold,
+        best_threshold=best_threshold,
+        best_threshold_scores=threshold_scores[best_threshold],
+        calibrated_threshold=calibrated_threshold,
+        calibrated_threshold_scores=threshold_scores[calibrated_threshold],
+        latency_ms={
             "p50": percentile(latency["total"], 0.5),
             "p95": percentile(latency["total"], 0.95),
-            **{f"{stage}_p50": percentile(latency[stage], 0.5) for stage in ("embed", "retrieve", "answer")},
-            **{f"{stage}_p95": percentile(latency[stage], 0.95) for stage in ("embed", "retrieve", "answer")},
+            **{f"{stage}_p50": percentile(latency[stage], 0.5) for stage in stages},
+            **{f"{stage}_p95": percentile(latency[stage], 0.95) for stage in stages},
         },
-        "build_seconds": build["seconds"],
-        "chunks": build["chunks"],
-        "chunks_per_second": build["chunks_per_second"],
-        "build_reused": build["reused"],
-        "index_dir": str(config.index_dir),
-    }
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()} | {
-        "latency_ms": {k: round(v, 2) for k, v in report["latency_ms"].items()}
-    }
+        build_seconds=build["seconds"],
+        chunks=build["chunks"],
+        chunks_per_second=build["chunks_per_second"],
+        build_reused=build["reused"],
+        index_dir=str(config.index_dir),
+    )
 
 
 def _mean(values) -> float:
@@ -340,33 +381,32 @@ def score_question(question: SquadQuestion, retrieved: list[Passage], answer) ->
     }
 
 
-def format_report(report: dict) -> str:
+def format_report(report: EvalReport) -> str:
     """The figures as a short table for people."""
+    r = report
     lines = [
-        f"{report['file']} (SQuAD {report['version']}, {report['mode']}): {report['questions']} questions "
-        f"({report['answerable']} answerable, {report['unanswerable']} not)",
-        f"  retrieval   recall@1 {report['recall@1']:.3f}  recall@5 {report['recall@5']:.3f}  "
-        f"recall@10 {report['recall@10']:.3f}",
-        f"  evidence    top cited sentence holds a gold answer: {report['evidence_hit']:.3f}",
-        f"  answer      EM {report['exact_match']:.3f}  F1 {report['f1']:.3f}  "
-        f"(never abstaining: F1 {report['f1_never_abstaining']:.3f})",
+        f"{r.file} (SQuAD {r.version}, {r.mode}, {r.reader} reader): {r.questions} questions "
+        f"({r.answerable} answerable, {r.unanswerable} not)",
+        "  retrieval   " + "  ".join(f"recall@{k} {v:.3f}" for k, v in r.recall.items()),
+        f"  evidence    top cited sentence holds a gold answer: {r.evidence_hit:.3f}",
+        f"  answer      EM {r.exact_match:.3f}  F1 {r.f1:.3f}  (never abstaining: F1 {r.f1_never_abstaining:.3f})",
     ]
-    if report["unanswerable"]:
-        best, calibrated = report["best_threshold_scores"], report["calibrated_threshold_scores"]
+    if r.unanswerable:
+        best, calibrated = r.best_threshold_scores, r.calibrated_threshold_scores
         lines += [
-            f"  at threshold {report['threshold']}: HasAns F1 {report['has_ans_f1']:.3f}  "
-            f"NoAns F1 {report['no_ans_f1']:.3f}  abstention accuracy {report['abstention_accuracy']:.3f}",
-            f"  best threshold {report['best_threshold']}: F1 {best['f1']:.3f}  HasAns F1 {best['has_ans_f1']:.3f}  "
+            f"  at threshold {r.threshold:.4g}: HasAns F1 {r.has_ans_f1:.3f}  "
+            f"NoAns F1 {r.no_ans_f1:.3f}  abstention accuracy {r.abstention_accuracy:.3f}",
+            f"  best threshold {r.best_threshold:.4g}: F1 {best['f1']:.3f}  HasAns F1 {best['has_ans_f1']:.3f}  "
             f"NoAns F1 {best['no_ans_f1']:.3f}",
-            f"  calibrated threshold {report['calibrated_threshold']} (HasAns F1 within {CALIBRATION_TOLERANCE} of "
+            f"  calibrated threshold {r.calibrated_threshold:.4g} (HasAns F1 within {CALIBRATION_TOLERANCE} of "
             f"never abstaining): F1 {calibrated['f1']:.3f}  HasAns F1 {calibrated['has_ans_f1']:.3f}  "
             f"NoAns F1 {calibrated['no_ans_f1']:.3f}",
         ]
-    latency = report["latency_ms"]
+    latency = r.latency_ms
     lines += [
         f"  latency     p50 {latency['p50']:.1f} ms  p95 {latency['p95']:.1f} ms  (embed p50 "
         f"{latency['embed_p50']:.1f}, retrieve {latency['retrieve_p50']:.1f}, answer {latency['answer_p50']:.1f})",
-        f"  build       {report['build_seconds']:.1f} s, {report['chunks']} chunks, "
-        f"{report['chunks_per_second']:.1f} chunks/s{' (cached index)' if report['build_reused'] else ''}",
+        f"  build       {r.build_seconds:.1f} s, {r.chunks} chunks, "
+        f"{r.chunks_per_second:.1f} chunks/s{' (cached index)' if r.build_reused else ''}",
     ]
     return "\n".join(lines)
