@@ -37,9 +37,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from compare_retrieval import _langchain  # noqa: E402
 
 from index.annotate import Annotator  # noqa: E402
-from index.build import IndexWriter, _Generation  # noqa: E402
+from index.build import IndexWriter  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
 from index.embed import Encoder  # noqa: E402
+from index.generation import Generation  # noqa: E402
 from qa.config import Config  # noqa: E402
 from qa.evaluate import load_squad  # noqa: E402
 
@@ -73,7 +74,7 @@ def stage_seconds(articles, config: Config) -> dict[str, float]:
         (Chunker, "split"): "chunking",
         (Encoder, "encode_with_spans"): "chunk pass (chunk and pooled sentence vectors)",
         (Encoder, "encode"): "sentences encoded alone",
-        (_Generation, "commit"): "commit (lexical index, FAISS, manifest)",
+        (Generation, "commit"): "commit (lexical index, FAISS, manifest)",
     }
 
     def timed(method, step):

@@ -7,8 +7,9 @@ import shutil
 
 import pytest
 
-from index.build import IndexWriter, writer_lock
+from index.build import IndexWriter
 from index.embed import Encoder
+from index.lock import writer_lock
 from index.store import IndexStore
 from qa import QA
 from qa.config import Config
@@ -159,7 +160,7 @@ def test_a_forked_child_does_not_keep_the_writer_lock(tmp_path):
     import multiprocessing
     import time
 
-    from index.build import writer_lock
+    from index.lock import writer_lock
 
     context = multiprocessing.get_context("fork")
     ready = context.Event()

@@ -127,7 +127,7 @@ def test_second_writer_is_told_which_process_holds_the_index(tmp_path, live_inde
         [
             sys.executable,
             "-c",
-            "import sys, time; from index.build import writer_lock; from pathlib import Path\n"
+            "import sys, time; from index.lock import writer_lock; from pathlib import Path\n"
             "with writer_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(600)",
             str(live_index),
         ],
@@ -147,7 +147,7 @@ def test_second_writer_is_told_which_process_holds_the_index(tmp_path, live_inde
 
 
 def test_failed_write_says_so_and_leaves_the_index_unchanged(live_index, monkeypatch, capsys, tmp_path):
-    import index.build
+    import index.generation
 
     before = counts(live_index)
     generations = sorted(p.name for p in live_index.iterdir())
@@ -155,7 +155,7 @@ def test_failed_write_says_so_and_leaves_the_index_unchanged(live_index, monkeyp
     def disk_full(path):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(index.build, "_fsync_tree", disk_full)
+    monkeypatch.setattr(index.generation, "_fsync_tree", disk_full)
     extra = tmp_path / "extra.txt"
     extra.write_text("Ferry news\n\nThe new ferry entered service in 2020.")
     assert main(["index", "add", str(extra), "--index", str(live_index)]) == 1
