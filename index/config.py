@@ -62,8 +62,7 @@ class Config:
             model when querying, :data:`DEFAULT_MODEL` when building.
         chunk_tokens: chunk size in the model's tokens (capped below the model's limit).
         chunk_overlap: overlap between consecutive chunks, in tokens.
-        batch_size: texts per embedding batch (8: the int8 ONNX model embeds 510 SQuAD chunks in 4.5-4.75 s
-            at 8, 4.8 s at 16, 5.3 s at 32; torch takes the same at 8 and 32).
+        batch_size: texts per embedding batch (the fastest measured for the int8 model, see BENCHMARKS.md).
         k: passages returned with an answer and shown as sources.
         rerank_depth: fused passages the heuristic reader reads; it reorders them by their best sentence
             and keeps the ``k`` best (the span reader reads ``reader_passages``).
@@ -82,8 +81,8 @@ class Config:
         max_upload_mb: the largest file the chat accepts as an upload, in MB.
         concurrency: questions the chat answers at the same time (more wait in a queue).
         backend: how a build runs the embedding model: ``"auto"`` (the default: int8 ONNX for the bundled
-            model, about 2 ms per question instead of 9 with recall@5 unchanged on SQuAD; torch for any
-            other model), ``"onnx"`` or ``"torch"``; an index records its backend and is always queried with it.
+            model, faster with the same recall, see BENCHMARKS.md; torch for any other model), ``"onnx"`` or
+            ``"torch"``; an index records its backend and is always queried with it.
         workers: processes that run spaCy over a build's large batches, and batches the ONNX model
             embeds at once, each on its share of the CPU threads (:func:`default_workers`); 1 keeps
             everything in one process and one batch at a time.
@@ -94,10 +93,12 @@ class Config:
         sentence_vectors: how a build makes the sentence vectors the answerer scores: ``"mixed"`` (the
             mean of the sentence's token vectors in its chunk's forward pass, averaged with the sentence
             encoded alone) or ``"pooled"`` (the first only: the model reads each chunk once, a faster
-            build, F1 0.006 lower on SQuAD 1.1; see BENCHMARKS.md).
+            build; see BENCHMARKS.md). Only the heuristic reader uses them.
         search_threads: FAISS's threads in a process that answers questions (``QA`` sets it process-wide;
-            1 is about 1 ms faster at the median and 7 ms at p95 on SQuAD here, see BENCHMARKS.md); 0 leaves
-            FAISS's default.
+            one thread answers a single question fastest, see BENCHMARKS.md); 0 leaves FAISS's default.
+        host: the address the chat listens on (this machine only by default).
+        port: the chat's port.
+        closest_passages: passages shown with a "not found" answer (CLI and chat).
     """
 
     index_dir: Path = field(default_factory=default_index_dir)
@@ -123,11 +124,14 @@ class Config:
     probes: int = 16
     search_threads: int = 1
     sentence_vectors: str = "mixed"
+    host: str = "127.0.0.1"
+    port: int = 7860
+    closest_passages: int = 3
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
         positive = ("chunk_tokens", "batch_size", "k", "rerank_depth", "candidates", "rrf_k", "concurrency", "workers")
-        positive += ("probes", "reader_passages")
+        positive += ("probes", "reader_passages", "port", "closest_passages")
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:

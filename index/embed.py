@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.config import BACKENDS, DEFAULT_MODEL, default_workers
+from index.config import BACKENDS, DEFAULT_MODEL, Config, default_workers
 
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 ONNX_FILE = "model-int8.onnx"
@@ -99,7 +99,8 @@ class Encoder:
         model: a sentence-transformers model name or local path.
         device: torch device (``"cpu"`` by default).
         backend: ``"torch"``, ``"onnx"`` (int8, exported and cached on first use; see the module) or
-            ``"auto"`` (:func:`resolve_backend`); :attr:`backend` is the one chosen.
+            ``"auto"`` (:func:`resolve_backend`, the default, as in :class:`~index.config.Config`); :attr:`backend` is
+            the one chosen.
         workers: with the ``onnx`` backend, how many batches of a long list of texts run at once,
             each in a thread with its share of the CPUs (on 2 cores, two single-threaded runs embed
             about 1.2x faster than one run on two threads: a batch's small matrices split poorly
@@ -108,7 +109,11 @@ class Encoder:
     """
 
     def __init__(
-        self, model: str = DEFAULT_MODEL, device: str = "cpu", backend: str = "torch", workers: int | None = None
+        self,
+        model: str = DEFAULT_MODEL,
+        device: str = "cpu",
+        backend: str = Config.backend,
+        workers: int | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}. Currently, backend is {backend!r}")

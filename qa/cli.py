@@ -149,10 +149,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
 
     serve = commands.add_parser("serve", help="open the chat in the browser (builds the seed index if there is none)")
-    serve.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)"
-    )
-    serve.add_argument("--port", type=port_number, default=7860, help="port (default: %(default)s)")
+    serve.add_argument("--host", help=f"address to listen on (default: {Config.host}, this machine only)")
+    serve.add_argument("--port", type=port_number, help=f"port (default: {Config.port})")
     serve.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (default: $QA_AUTH, else none)")
     serve.add_argument(
         "--max-upload-mb", type=positive_float, help=f"largest upload (default: {Config.max_upload_mb:g})"
@@ -246,6 +244,8 @@ def _config(args: argparse.Namespace) -> Config:
         search_threads=getattr(args, "search_threads", None),
         sentence_vectors=getattr(args, "sentence_vectors", None),
         reader=getattr(args, "reader", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
         reader_passages=getattr(args, "reader_passages", None),
         min_confidence=getattr(args, "min_confidence", None),
     )
@@ -257,7 +257,7 @@ def _print_answer(answer) -> None:
         print(answer.message)
         if answer.passages:
             print("\nClosest passages:")
-            for passage in answer.passages[:3]:
+            for passage in answer.passages[: Config.closest_passages]:
                 snippet = " ".join(passage.text.split())[:160]
                 print(f"  - {safe(passage.title)} ({safe_name(passage.source)}): {safe(snippet)}…")
         return
@@ -306,7 +306,7 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    serve(config, host=args.host, port=args.port, auth=auth, examples=() if args.no_examples else SEED_EXAMPLES)
+    serve(config, auth=auth, examples=() if args.no_examples else SEED_EXAMPLES)
     return 0
 
 

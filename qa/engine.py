@@ -211,7 +211,7 @@ _engines: dict[Path, QA] = {}
 _engines_lock = threading.Lock()
 
 
-def ask(question: str, index: str | os.PathLike | None = None, k: int = 5) -> Answer:
+def ask(question: str, index: str | os.PathLike | None = None, k: int | None = None) -> Answer:
     """Answer one question from the index at ``index`` (default: ``$QA_INDEX_DIR`` or the user data dir).
 
     The engine is loaded once per index and reused.

@@ -252,11 +252,10 @@ def cite(store, passage: Passage, start: int, end: int) -> Citation:
 class HeuristicReader(Reader):
     """The earlier sentence-scoring answerer (:class:`qa.answer.ExtractiveAnswerer`) behind the reader interface."""
 
-    MIN_CONFIDENCE = 0.47
-    """Its threshold, calibrated on SQuAD 2.0 development data when it was the default (see BENCHMARKS.md)."""
-
     def __init__(self, min_confidence: float | None = None, depth: int = 30) -> None:
-        self.min_confidence = self.MIN_CONFIDENCE if min_confidence is None else min_confidence
+        from qa.answer import MIN_CONFIDENCE
+
+        self.min_confidence = MIN_CONFIDENCE if min_confidence is None else min_confidence
         self.depth = depth  # it reads them all and reorders them by their best sentence
 
     def read(self, question, passages, store, *, question_vector=None, context="", k=None) -> Answer:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from index.store import IndexStore
+from qa.config import Config
 from qa.types import Passage
 
 
@@ -26,7 +27,7 @@ class HybridRetriever:
         rrf_k: the fusion constant (60 in the original paper).
     """
 
-    def __init__(self, store: IndexStore, candidates: int = 50, rrf_k: int = 60) -> None:
+    def __init__(self, store: IndexStore, candidates: int = Config.candidates, rrf_k: int = Config.rrf_k) -> None:
         if candidates <= 0:
             raise ValueError(f"candidates must be greater than 0. Currently, candidates is {candidates}")
         if rrf_k <= 0:

@@ -4,7 +4,7 @@ Example::
 
     from qa.config import Config
     from ui.app import serve
-    serve(Config(), host="127.0.0.1", port=7860)
+    serve(Config(port=7860))
 """
 
 from __future__ import annotations
@@ -229,14 +229,13 @@ class ChatApp:
 
 def serve(
     config: Config,
-    host: str = "127.0.0.1",
-    port: int = 7860,
     auth: tuple[str, str] | None = None,
     examples: Sequence[str] = SEED_EXAMPLES,
 ) -> None:
-    """Start the chat on ``host:port`` (blocking), building the seed index first if there is none."""
+    """Start the chat on ``config.host:config.port`` (blocking), building the seed index first if there is none."""
     app = ChatApp(config, QA.open_or_build(config, progress=True, say=lambda line: print(line, flush=True)))
     page = app.build(examples)
+    host, port = config.host, config.port
     print(f"Article QA: open http://{host}:{port} in a browser (Ctrl+C stops it)", flush=True)
     page.launch(
         server_name=host,

@@ -16,9 +16,9 @@ import re
 from pathlib import PurePath
 from urllib.parse import urlparse
 
+from qa.config import Config
 from qa.types import Alternative, Answer, Citation, Passage
 
-CLOSEST_PASSAGES = 3
 """Passages shown when the answer is not in the articles."""
 SNIPPET_CHARS = 600
 """Longer passages are cut (with an ellipsis) in the Sources list."""
@@ -101,7 +101,7 @@ def _alternatives(answer: Answer, alternatives: tuple[Alternative, ...]) -> str:
 def render_answer(answer: Answer) -> str:
     """The chat reply for an answer, as one line of safe HTML."""
     if not answer.found:
-        closest = answer.passages[:CLOSEST_PASSAGES]
+        closest = answer.passages[: Config.closest_passages]
         note = " These are the closest passages:" if closest else ""
         return (
             f'<div class="qa-reply qa-not-found"><p><strong>{escape(answer.message)}</strong>{note}</p>'
