@@ -281,10 +281,11 @@ def test_chat_in_a_real_browser(server, tmp_path):
 
 
 def test_serve_listens_on_this_machine_only_by_default():
-    from qa.cli import _parser
+    from qa.cli import _config, _parser
 
     args = _parser().parse_args(["serve"])
-    assert args.host == "127.0.0.1" and args.auth is None
+    assert _config(args).host == "127.0.0.1" and args.auth is None
+    assert _config(_parser().parse_args(["serve", "--host", "0.0.0.0"])).host == "0.0.0.0"
 
 
 def test_auth_from_flag_or_environment(monkeypatch):
