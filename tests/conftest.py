@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures"
-ARTICLES = FIXTURES / "articles"
+from tests.support import ARTICLES
+
+# The whole suite, its subprocesses included, keeps caches (the ONNX export of the embedding model,
+# evaluation indexes) and data in a temp dir, never in the user's ~/.cache or ~/.local/share.
+_SCRATCH = tempfile.mkdtemp(prefix="article-qa-tests-")
+os.environ["XDG_CACHE_HOME"] = os.path.join(_SCRATCH, "cache")
+os.environ["XDG_DATA_HOME"] = os.path.join(_SCRATCH, "data")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_SCRATCH, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from index.store import IndexStore
 from qa import QA
 from qa.config import Config
 from qa.errors import BadArticle, IndexLocked, IndexNotFound, ModelMismatch, NoArticles, NotAnIndex
-from tests.conftest import ARTICLES
+from tests.support import ARTICLES
 
 
 class CountingEncoder(Encoder):

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from index.chunk import Chunker
 from index.ingest import Article, read_articles
-from tests.conftest import ARTICLES
+from tests.support import ARTICLES
 
 
 @pytest.fixture(scope="module")

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
 from qa.cli import main
-from tests.conftest import ARTICLES
+from tests.support import ARTICLES
 
 
 @pytest.fixture
-def built(tmp_path, capsys):
+def built(tmp_path, fixture_index):
+    """A private copy of the fixture index (built once per run), which a test may change."""
     index_dir = tmp_path / "cli-index"
-    assert main(["index", "build", str(ARTICLES), "--index", str(index_dir)]) == 0
-    capsys.readouterr()
+    shutil.copytree(fixture_index, index_dir)
     return index_dir
 
 

@@ -11,8 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from index.store import IndexStore
 from qa import QA
-from tests.test_answer import FACTOIDS, HARDER, UNANSWERABLE
-from tests.test_crash_safety import ROOT, qa_command, write_bulletins
+from tests.support import FACTOIDS, HARDER, ROOT, UNANSWERABLE, qa_command, write_bulletins
 
 QUESTIONS = [q for q, _ in FACTOIDS + HARDER] + UNANSWERABLE + ["When was it started?"]
 

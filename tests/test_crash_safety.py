@@ -21,29 +21,14 @@ from qa import QA
 from qa.cli import main
 from qa.config import Config
 from qa.errors import IndexCorrupt, IndexLocked
-from tests.conftest import ARTICLES
+from tests.support import ARTICLES, ROOT, qa_command, write_bulletins
 
-ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "Where is Kestrel Works based?"
-
-
-def qa_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "qa.cli", *args]
 
 
 def counts(index_dir: Path) -> tuple[int, int, int]:
     manifest = IndexStore.open(index_dir).manifest
     return manifest.articles, manifest.chunks, manifest.sentences
-
-
-def write_bulletins(folder: Path, number: int) -> Path:
-    folder.mkdir()
-    path = folder / "bulletins.jsonl"
-    with open(path, "w") as out:
-        for i in range(number):
-            record = {"id": f"b{i}", "text": f"Bulletin {i}: the ferry on route {i} carried {i * 7 + 3} passengers."}
-            out.write(json.dumps(record) + "\n")
-    return folder
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from qa.cli import main
 from qa.evaluate import f1_score, load_squad, normalize_answer
-from tests.conftest import FIXTURES
+from tests.support import FIXTURES
 
 SQUAD = FIXTURES / "squad"
 REQUIRED_KEYS = {

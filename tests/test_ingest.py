@@ -8,7 +8,7 @@ import pytest
 
 from index.ingest import read_articles
 from qa.errors import BadArticle
-from tests.conftest import ARTICLES
+from tests.support import ARTICLES
 
 
 def by_title(report):

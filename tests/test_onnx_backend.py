@@ -8,7 +8,7 @@ import pytest
 from index.embed import Encoder, onnx_cache_dir
 from index.store import IndexStore
 from qa import QA
-from tests.conftest import ARTICLES
+from tests.support import ARTICLES
 
 SENTENCES = [
     "Kestrel Works, the engineering firm based in Bristol, won a rail depot contract.",

@@ -15,7 +15,7 @@ from qa import QA
 from qa.cli import main
 from qa.config import Config
 from qa.errors import BadSetting, IndexWriteError
-from tests.conftest import ARTICLES
+from tests.support import ARTICLES
 
 
 def test_auto_is_exact_for_small_corpora_and_an_inverted_file_beyond():
