@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import signal
@@ -52,51 +53,32 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
-def _at_least(low: int, what: str):
-    def parse(text: str) -> int:
+def _number(kind: type, what: str, *, above: float | None = None, low: float | None = None, high: float | None = None):
+    """An argparse type: ``kind(text)``, finite, ``> above``, ``>= low`` and ``<= high``, else "must be WHAT"."""
+
+    def parse(text: str):
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}") from None
-        if value < low:
+            value = None
+        if (
+            value is None
+            or not math.isfinite(value)
+            or (above is not None and value <= above)
+            or (low is not None and value < low)
+            or (high is not None and value > high)
+        ):
             raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}")
         return value
 
     return parse
 
 
-positive_int = _at_least(1, "a positive integer")
-non_negative_int = _at_least(0, "0 or more")
-
-
-def port_number(text: str) -> int:
-    """A TCP port from the command line (1-65535)."""
-    value = positive_int(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number (1-65535), not {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """A positive finite number from the command line."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
-    return value
-
-
-def probability(text: str) -> float:
-    """A number in [0, 1] from the command line."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {text!r}")
-    return value
+positive_int = _number(int, "a positive integer", low=1)
+non_negative_int = _number(int, "0 or more", low=0)
+port_number = _number(int, "a port number (1-65535)", low=1, high=65535)
+positive_float = _number(float, "a positive number", above=0.0)
+probability = _number(float, "a number from 0 to 1", low=0.0, high=1.0)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
