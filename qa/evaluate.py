@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import os
 import re
 import statistics
 from dataclasses import asdict, dataclass
@@ -176,7 +177,8 @@ def eval_index_dir(path: Path, config: Config) -> Path:
     if backend != "torch":
         settings += f"-{backend}"
     settings = re.sub(r"[^A-Za-z0-9.-]+", "_", settings)
-    return Path("~/.cache/article-qa/eval").expanduser() / f"{path.stem}-{digest}-{settings}"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser()
+    return cache / "article-qa" / "eval" / f"{path.stem}-{digest}-{settings}"
 
 
 def build_eval_index(articles: list[Article], config: Config, rebuild: bool = False, progress: bool = False) -> dict:
