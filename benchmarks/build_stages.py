@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from index.annotate import Annotator, _pieces, load_spacy  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
-from index.embed import ONNX_FILE, ONNX_FLOAT_FILE, Encoder, export_onnx, onnx_encode  # noqa: E402
+from index.embed import Encoder, onnx_encode  # noqa: E402
+from index.onnx_export import ONNX_FILE, ONNX_FLOAT_FILE, export_onnx  # noqa: E402
 from qa.config import Config  # noqa: E402
 from qa.evaluate import load_squad  # noqa: E402
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import shutil
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.onnx_export import quantize_int8
 from qa.read import MODEL_FILE, READER_FILE
 from qa.spans import MAX_ANSWER_TOKENS, load_tokenizer
 from training.data import add_unanswerable, load_examples, make_features
@@ -49,7 +49,6 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, iterations: int = 50) -> tuple[fl
 
 def _onnx_export(checkpoint: Path, scratch: Path) -> None:
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModelForQuestionAnswering
 
     model = AutoModelForQuestionAnswering.from_pretrained(str(checkpoint)).eval()
@@ -83,11 +82,7 @@ def _onnx_export(checkpoint: Path, scratch: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
-    logging.disable(logging.WARNING)  # the quantizer's advice to pre-process is for image models
-    try:
-        quantize_dynamic(str(scratch / "model-float.onnx"), str(scratch / MODEL_FILE), weight_type=QuantType.QInt8)
-    finally:
-        logging.disable(logging.NOTSET)
+    quantize_int8(scratch / "model-float.onnx", scratch / MODEL_FILE)
     (scratch / "model-float.onnx").unlink()
 
 
