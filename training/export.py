@@ -156,6 +156,19 @@ def export_reader(checkpoint: Path, export_dir: Path, args: argparse.Namespace) 
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _threshold_note(meta: dict) -> str:
+    chosen = meta.get("threshold_from")
+    if not chosen:
+        return " (the best validation F1, each question given its own paragraph)"
+    return (
+        f", the best F1 on the validation split asked through the whole pipeline (index, retrieval, the "
+        f"{chosen['reader_passages']} best passages read): {chosen['questions']} questions, {chosen['unanswerable']} "
+        f"without an answer in the index; F1 {chosen['f1']:.3f} (answerable {chosen['has_ans_f1']:.3f}, unanswerable "
+        f"{chosen['no_ans_f1']:.3f}; never declining: {chosen['f1_never_abstaining']:.3f} on the answerable ones). "
+        "Chosen by `python -m training.pipeline_threshold`"
+    )
+
+
 def model_card(meta: dict) -> str:
     """The model card: what the reader is, what it was trained on, how well it does, how to rebuild it."""
     v, t = meta["validation_int8"], meta["training"]
@@ -188,11 +201,11 @@ and quantized to int8 by ONNX Runtime (`{MODEL_FILE}`).
 
 Confidence: `1 / (1 + exp(-({meta["calibration"]["a"]:.4f} * margin + {meta["calibration"]["b"]:.4f})))`, where margin
 is the span's score minus the "no answer" score; calibrated on the validation split to the
-probability that the answer is right (F1 ≥ {RIGHT_F1}). Declines below {meta["threshold"]:.2f}.
+probability that the answer is right (F1 ≥ {RIGHT_F1}). Declines below {meta["threshold"]:.2f}{_threshold_note(meta)}.
 
 ## Reproduce
 ```sh
-.venv/bin/python -m training.train_reader --data ../shared/data/qa-train
+.venv/bin/python -m training.train_reader --data ../shared/data/qa-train   # trains, exports, chooses the threshold
 ```
 
 ## Licence

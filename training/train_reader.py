@@ -8,8 +8,9 @@ It trains on the training files with a held-out validation split (see :mod:`trai
 logs loss and validation EM/F1 to ``<out>/log.jsonl``, checkpoints to ``<out>/checkpoint``
 every ``--save-every`` steps (run the same command again to resume), keeps the checkpoint
 with the best validation F1 in ``<out>/best``, and finally exports that one with
-:mod:`training.export` (int8 ONNX, tokenizer, model card with the validation scores).
-Nothing here reads the SQuAD evaluation files.
+:mod:`training.export` (int8 ONNX, tokenizer, model card with the validation scores) and
+chooses its "not found" threshold with :mod:`training.pipeline_threshold`. Nothing here reads
+the SQuAD evaluation files.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in float32 (slower on a CPU)")
     parser.add_argument("--no-export", dest="export_model", action="store_false")
+    parser.add_argument(
+        "--reader-passages", type=int, default=8, help="passages read when the threshold is chosen (Config's default)"
+    )
     args = parser.parse_args(argv)
     for name in ("batch_size", "save_every", "eval_every", "threads"):
         if getattr(args, name) <= 0:
@@ -241,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         from training.export import export_reader
 
         export_reader(best, args.export, args)
+        from training.pipeline_threshold import choose_threshold
+
+        print(json.dumps(choose_threshold(args.export, args.data, args.reader_passages, None)), file=sys.stderr)
         print(f"reader written to {args.export}", file=sys.stderr)
     return 0
 
