@@ -111,8 +111,8 @@ class Config:
     candidates: int = 50
     rrf_k: int = 60
     min_confidence: float | None = None
-    reader: str = "heuristic"
-    reader_passages: int = 8
+    reader: str = "span"
+    reader_passages: int = 4
     reader_dir: Path | None = None
     strict: bool = False
     follow_links: bool = False

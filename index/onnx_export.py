@@ -17,15 +17,16 @@ ONNX_FILE = "model-int8.onnx"
 ONNX_FLOAT_FILE = "model.onnx"
 
 
-def quantize_int8(float_path: Path, int8_path: Path) -> None:
-    """Quantize an ONNX graph's weights to int8 (dynamic quantization: activations scaled per batch)."""
+def quantize_int8(float_path: Path, int8_path: Path, per_channel: bool = False) -> None:
+    """Quantize an ONNX graph's weights to int8 (dynamic quantization: activations scaled per batch;
+    ``per_channel``: one weight scale per output channel instead of one per matrix)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     logging.disable(logging.WARNING)  # its advice to pre-process is for image models
     try:  # the quantizer configures the root logger (and then every library logs at DEBUG)
-        quantize_dynamic(str(float_path), str(int8_path), weight_type=QuantType.QInt8)
+        quantize_dynamic(str(float_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=per_channel)
     finally:
         logging.disable(logging.NOTSET)
         root.setLevel(level)

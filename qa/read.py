@@ -37,8 +37,9 @@ READER_FILE = "reader.json"
 READER_FILES = (MODEL_FILE, READER_FILE, "tokenizer.json")
 SPANS_PER_PASSAGE = 3
 """Candidate spans kept from each passage (the best one, and others for alternatives)."""
-DISAGREEMENT_MARGIN = 0.15
-"""An answer from another article within this much probability of the best is shown beside it."""
+DISAGREEMENT_ODDS = 1.3
+"""An answer from another article is shown beside the best when the odds that it is right are within this factor
+of the best's (probabilities crowd together near 1, odds do not)."""
 MAX_ALTERNATIVES = 2
 
 
@@ -89,7 +90,7 @@ class SpanReader(Reader):
         self,
         model_dir: str | os.PathLike | None = None,
         min_confidence: float | None = None,
-        passages: int = 8,
+        passages: int = 4,
         threads: int | None = None,
     ) -> None:
         if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
@@ -133,6 +134,9 @@ class SpanReader(Reader):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.log_severity_level = 3
+        # Idle threads must not spin: right after a question the embedding model's session runs, and
+        # spinning threads of one session slow the other's.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = onnxruntime.InferenceSession(
                 str(self.model_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"]
@@ -149,7 +153,7 @@ class SpanReader(Reader):
     def probability(self, margin: float) -> float:
         """The calibrated probability that a span with this margin over "no answer" is right."""
         a, b = self.calibration
-        return 1.0 / (1.0 + math.exp(-(a * margin + b)))
+        return 1.0 / (1.0 + math.exp(-min(max(a * margin + b, -50.0), 50.0)))
 
     def spans(self, question: str, passages: list[Passage]) -> list[tuple[float, Passage, int, int]]:
         """``(probability, passage, start, end)`` of the candidate answers, best first; article offsets."""
@@ -170,10 +174,11 @@ class SpanReader(Reader):
         for window, passage, starts, ends in zip(windows, owners, start_logits, end_logits, strict=True):
             for span in best_spans(window, starts, ends, SPANS_PER_PASSAGE, self.max_answer_tokens):
                 key = (passage.article_id, passage.start + span.start, passage.start + span.end)
-                candidate = (self.probability(span.margin), passage, key[1], key[2])
-                if key not in found or candidate[0] > found[key][0]:
-                    found[key] = candidate
-        return sorted(found.values(), key=lambda c: (-c[0], c[1].article_id, c[2]))
+                if key not in found or span.margin > found[key][0]:
+                    found[key] = (span.margin, passage, key[1], key[2])
+        # Ranked by margin: the probability is a monotone map of it that saturates near 0 and 1.
+        ranked = sorted(found.values(), key=lambda c: (-c[0], c[1].article_id, c[2]))
+        return [(self.probability(margin), passage, start, end) for margin, passage, start, end in ranked]
 
     def read(
         self,
@@ -217,7 +222,7 @@ class SpanReader(Reader):
         seen = {best_passage.article_id}
         alternatives: list[Alternative] = []
         for probability, passage, start, end in candidates[1:]:
-            if probability < max(self.min_confidence, best_probability - DISAGREEMENT_MARGIN):
+            if probability < self.min_confidence or _odds(best_probability) > DISAGREEMENT_ODDS * _odds(probability):
                 break
             if passage.article_id in seen or len(alternatives) >= MAX_ALTERNATIVES:
                 continue
@@ -228,6 +233,10 @@ class SpanReader(Reader):
             seen.add(passage.article_id)
             alternatives.append(Alternative(text, round(probability, 4), start, end, cite(store, passage, start, end)))
         return alternatives
+
+
+def _odds(probability: float) -> float:
+    return probability / max(1.0 - probability, 1e-12)
 
 
 def cite(store, passage: Passage, start: int, end: int) -> Citation:

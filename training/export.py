@@ -31,20 +31,35 @@ from training.data import add_unanswerable, load_examples, make_features
 from training.validate import predict, score
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
+PER_CHANNEL = True
+"""Quantize the reader's weights with one scale per output channel: on the validation split, answerable F1
+0.747 against 0.726 with one scale per matrix (the float model: 0.752)."""
 RIGHT_F1 = 0.5
 """An answer counts as right for calibration when its F1 against a gold answer is at least this."""
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, iterations: int = 50) -> tuple[float, float]:
-    """(a, b) of ``P(y) = 1 / (1 + exp(-(a x + b)))`` by Newton's method, lightly regularized."""
-    a, b = 1.0, 0.0
+def fit_logistic(x: np.ndarray, y: np.ndarray, iterations: int = 100) -> tuple[float, float]:
+    """(a, b) of ``P(y) = 1 / (1 + exp(-(a x + b)))``, by damped Newton steps on standardized ``x``, lightly
+    regularized (so that nearly separable data cannot send the slope to infinity)."""
+    x = np.clip(np.asarray(x, dtype=np.float64), -50.0, 50.0)
+    mean, scale = float(x.mean()), float(x.std()) or 1.0
+    z = (x - mean) / scale
+    w = np.zeros(2)
+
+    def loss(w: np.ndarray) -> float:
+        t = w[0] * z + w[1]
+        return float(np.sum(np.logaddexp(0.0, t) - y * t) + 0.5 * w[0] ** 2)
+
     for _ in range(iterations):
-        p = 1 / (1 + np.exp(-(a * x + b)))
-        w = p * (1 - p) + 1e-9
-        grad = np.array([np.sum((p - y) * x) + 1e-3 * a, np.sum(p - y)])
-        hess = np.array([[np.sum(w * x * x) + 1e-3, np.sum(w * x)], [np.sum(w * x), np.sum(w)]])
-        a, b = np.array([a, b]) - np.linalg.solve(hess, grad)
-    return float(a), float(b)
+        p = 1 / (1 + np.exp(-(w[0] * z + w[1])))
+        d = p * (1 - p) + 1e-9
+        grad = np.array([np.sum((p - y) * z) + w[0], np.sum(p - y)])
+        hess = np.array([[np.sum(d * z * z) + 1.0, np.sum(d * z)], [np.sum(d * z), np.sum(d) + 1e-6]])
+        step, current = np.linalg.solve(hess, grad), loss(w)
+        while loss(w - step) > current and np.abs(step).max() > 1e-9:
+            step = step / 2
+        w = w - step
+    return float(w[0] / scale), float(w[1] - w[0] * mean / scale)
 
 
 def _onnx_export(checkpoint: Path, scratch: Path) -> None:
@@ -82,7 +97,7 @@ def _onnx_export(checkpoint: Path, scratch: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
-    quantize_int8(scratch / "model-float.onnx", scratch / MODEL_FILE)
+    quantize_int8(scratch / "model-float.onnx", scratch / MODEL_FILE, per_channel=PER_CHANNEL)
     (scratch / "model-float.onnx").unlink()
 
 
@@ -116,6 +131,7 @@ def export_reader(checkpoint: Path, export_dir: Path, args: argparse.Namespace) 
         declined = np.array([score(e, "") for e in val_examples])
         answerable = np.array([e.answerable for e in val_examples])
         a, b = fit_logistic(margins, ((answered[:, 1] >= RIGHT_F1) & answerable).astype(float))
+        margins = np.clip(margins, -50.0, 50.0)
         probability = 1 / (1 + np.exp(-(a * margins + b)))
         best_threshold, best = 0.5, np.zeros(2)
         for threshold in np.arange(0.05, 0.951, 0.01):
@@ -191,13 +207,16 @@ and quantized to int8 by ONNX Runtime (`{MODEL_FILE}`).
 - Epochs {t["epochs"]}, batch {t["batch_size"]}, peak learning rate {t["lr"]} (warm-up {t["warmup"]}, linear
   decay), weight decay {t["weight_decay"]}, windows of {meta["max_tokens"]} tokens with {meta["stride"]} shared,
   bf16 autocast on the CPU: {t["bf16"]}; seed {t["seed"]}.
+- Shipped checkpoint: step {meta["validation_float"].get("step", "?")} (the best validation F1 of the checkpoints
+  scored every {t["eval_every"]} steps and at the end); float32 validation answerable F1
+  {meta["validation_float"].get("has_ans_f1", float("nan")):.3f}. Weights quantized with one scale per output channel.
 
 ## Validation (int8 model, each question given its own paragraph)
 | | value |
 |---|---|
 | questions (unanswerable) | {v["questions"]} ({v["unanswerable"]}) |
 | answerable: EM / F1 | {v["has_ans_em"]:.3f} / {v["has_ans_f1"]:.3f} |
-| all, declining below the threshold: EM / F1 | {v["em_at_threshold"]:.3f} / {v["f1_at_threshold"]:.3f} |
+| all, declining at this table's best threshold: EM / F1 | {v["em_at_threshold"]:.3f} / {v["f1_at_threshold"]:.3f} |
 
 Confidence: `1 / (1 + exp(-({meta["calibration"]["a"]:.4f} * margin + {meta["calibration"]["b"]:.4f})))`, where margin
 is the span's score minus the "no answer" score; calibrated on the validation split to the

@@ -57,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in float32 (slower on a CPU)")
     parser.add_argument("--no-export", dest="export_model", action="store_false")
     parser.add_argument(
-        "--reader-passages", type=int, default=8, help="passages read when the threshold is chosen (Config's default)"
+        "--reader-passages", type=int, default=4, help="passages read when the threshold is chosen (Config's default)"
     )
     args = parser.parse_args(argv)
     for name in ("batch_size", "save_every", "eval_every", "threads"):
