@@ -266,12 +266,15 @@ class HeuristicReader(Reader):
 
         self.min_confidence = MIN_CONFIDENCE if min_confidence is None else min_confidence
         self.depth = depth  # it reads them all and reorders them by their best sentence
+        self._answerer = None
 
     def read(self, question, passages, store, *, question_vector=None, context="", k=None) -> Answer:
         """See :meth:`Reader.read`; needs ``question_vector``."""
         from qa.answer import ExtractiveAnswerer
 
-        answerer = ExtractiveAnswerer(store, self.min_confidence)
+        answerer = self._answerer
+        if answerer is None or answerer.store is not store:  # one per index generation, as its caches are
+            answerer = self._answerer = ExtractiveAnswerer(store, self.min_confidence)
         return answerer.answer(question, question_vector, passages, context=context, k=k)
 
 
