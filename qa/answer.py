@@ -31,6 +31,7 @@ import numpy as np
 from index.annotate import NOUN_PHRASE, Span, tag
 from index.store import IndexStore, SentenceRecord
 from index.terms import stem, stop_words, term_spans, terms
+from qa.metrics import same_value
 from qa.types import Alternative, Answer, Citation, Passage
 
 PERSON = ("PERSON", "ORG", "NORP", "GPE")
@@ -347,7 +348,7 @@ class ExtractiveAnswerer:
                 continue
             text = self.store.article_text(article_id)[other.start : other.end]
             value = normalize_words(text)
-            if not value or f" {value} " in f" {best_text} " or f" {best_text} " in f" {value} ":
+            if same_value(value, best_text):
                 continue  # the same value, or one contains the other ("2021" / "March 2021")
             seen_articles.add(article_id)
             citation = self._cite(other.sentence)

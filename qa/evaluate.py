@@ -28,7 +28,6 @@ from pathlib import Path
 from index.ingest import Article, content_hash
 from qa.config import Config
 from qa.metrics import f1_score, normalize_answer
-from qa.read import make_reader
 from qa.types import Passage
 
 WARMUP_QUESTIONS = 10
@@ -278,7 +277,9 @@ def evaluate(
     build = build_eval_index(articles, config, rebuild, progress)
     # Every would-be answer is kept (threshold 0), so that thresholds can be applied below.
     engine = QA(config=config.with_overrides(min_confidence=0.0))
-    default_threshold = make_reader(config).min_confidence
+    default_threshold = config.min_confidence
+    if default_threshold is None:  # the engine's reader, which reads with threshold 0, knows its own
+        default_threshold = engine.reader.calibrated_threshold
     asked = sample_questions(questions, limit)
     texts = {a.id: a for a in articles}
 

@@ -33,3 +33,9 @@ def f1_score(prediction: str, gold: str) -> float:
 def exact_match(prediction: str, gold: str) -> float:
     """1.0 when prediction and gold are equal after normalization, else 0.0."""
     return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def same_value(value: str, other: str) -> bool:
+    """Whether two normalized answers state the same value: equal, empty, or one holding the other as whole
+    words ("2021" / "march 2021"). Used to keep a different-looking copy of an answer out of its alternatives."""
+    return not value or f" {value} " in f" {other} " or f" {other} " in f" {value} "

@@ -28,7 +28,7 @@ import numpy as np
 
 from qa.config import READERS
 from qa.errors import ReaderModelError
-from qa.metrics import normalize_answer
+from qa.metrics import normalize_answer, same_value
 from qa.spans import MAX_ANSWER_TOKENS, SpecialTokens, best_spans, encode_texts, load_tokenizer, pad_batch, windows_for
 from qa.types import Alternative, Answer, Citation, Passage
 
@@ -53,10 +53,12 @@ def default_reader_dir() -> Path:
 class Reader:
     """The reader interface: the answer to a question from retrieved passages (best first).
 
-    ``depth`` is how many retrieved passages it wants to read.
+    ``depth`` is how many retrieved passages it wants to read; ``calibrated_threshold`` the confidence
+    below which it declines unless told otherwise.
     """
 
     depth: int = 8
+    calibrated_threshold: float
 
     def read(
         self,
@@ -145,10 +147,15 @@ class SpanReader(Reader):
             raise ReaderModelError(self.model_dir / MODEL_FILE, "is damaged (ONNX Runtime cannot load it)") from exc
 
     @property
+    def calibrated_threshold(self) -> float:
+        """The threshold calibrated with the model (its ``reader.json``)."""
+        self.load()
+        return self.threshold
+
+    @property
     def min_confidence(self) -> float:
         """The probability below which the answer is "not found"."""
-        self.load()
-        return self.threshold if self._min_confidence is None else self._min_confidence
+        return self.calibrated_threshold if self._min_confidence is None else self._min_confidence
 
     def probability(self, margin: float) -> float:
         """The calibrated probability that a span with this margin over "no answer" is right."""
@@ -203,7 +210,7 @@ class SpanReader(Reader):
         shown = [passage, *(p for p in passages if p is not passage)][:k]
         return Answer(
             question=question,
-            text=passage.text[start - passage.start : end - passage.start],
+            text=_span_text(passage, start, end),
             found=True,
             score=round(probability, 4),
             article_id=passage.article_id,
@@ -218,7 +225,7 @@ class SpanReader(Reader):
     def _alternatives(self, store, candidates) -> list[Alternative]:
         """Different answers from other articles that score nearly as well as the best (the articles disagree)."""
         best_probability, best_passage, best_start, best_end = candidates[0]
-        best_text = normalize_answer(best_passage.text[best_start - best_passage.start : best_end - best_passage.start])
+        best_text = normalize_answer(_span_text(best_passage, best_start, best_end))
         seen = {best_passage.article_id}
         alternatives: list[Alternative] = []
         for probability, passage, start, end in candidates[1:]:
@@ -226,13 +233,17 @@ class SpanReader(Reader):
                 break
             if passage.article_id in seen or len(alternatives) >= MAX_ALTERNATIVES:
                 continue
-            text = passage.text[start - passage.start : end - passage.start]
-            value = normalize_answer(text)
-            if not value or f" {value} " in f" {best_text} " or f" {best_text} " in f" {value} ":
-                continue  # the same value, or one holds the other ("2021" / "March 2021")
+            text = _span_text(passage, start, end)
+            if same_value(normalize_answer(text), best_text):
+                continue
             seen.add(passage.article_id)
             alternatives.append(Alternative(text, round(probability, 4), start, end, cite(store, passage, start, end)))
         return alternatives
+
+
+def _span_text(passage: Passage, start: int, end: int) -> str:
+    """The text of ``[start, end)`` (article offsets) inside ``passage``."""
+    return passage.text[start - passage.start : end - passage.start]
 
 
 def _odds(probability: float) -> float:
@@ -264,6 +275,7 @@ class HeuristicReader(Reader):
     def __init__(self, min_confidence: float | None = None, depth: int = 30) -> None:
         from qa.answer import MIN_CONFIDENCE
 
+        self.calibrated_threshold = MIN_CONFIDENCE
         self.min_confidence = MIN_CONFIDENCE if min_confidence is None else min_confidence
         self.depth = depth  # it reads them all and reorders them by their best sentence
         self._answerer = None

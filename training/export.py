@@ -28,7 +28,7 @@ from index.onnx_export import quantize_int8
 from qa.read import MODEL_FILE, READER_FILE
 from qa.spans import MAX_ANSWER_TOKENS, load_tokenizer
 from training.data import add_unanswerable, load_examples, make_features
-from training.validate import predict, score
+from training.validate import best_threshold, predict, score
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 PER_CHANNEL = True
@@ -133,11 +133,8 @@ def export_reader(checkpoint: Path, export_dir: Path, args: argparse.Namespace) 
         a, b = fit_logistic(margins, ((answered[:, 1] >= RIGHT_F1) & answerable).astype(float))
         margins = np.clip(margins, -50.0, 50.0)
         probability = 1 / (1 + np.exp(-(a * margins + b)))
-        best_threshold, best = 0.5, np.zeros(2)
-        for threshold in np.arange(0.05, 0.951, 0.01):
-            mean = np.where((probability >= threshold)[:, None], answered, declined).mean(axis=0)
-            if mean[1] > best[1]:
-                best_threshold, best = float(threshold), mean
+        grid = np.arange(0.05, 0.951, 0.01)
+        threshold, best = best_threshold(probability, answered, declined, grid, (0.5, np.zeros(2)), inclusive=True)
         forced = answered[answerable]
         validation = {
             "questions": len(val_examples),
@@ -158,7 +155,7 @@ def export_reader(checkpoint: Path, export_dir: Path, args: argparse.Namespace) 
             "stride": args.stride,
             "max_answer_tokens": MAX_ANSWER_TOKENS,
             "calibration": {"a": round(a, 6), "b": round(b, 6)},
-            "threshold": round(best_threshold, 2),
+            "threshold": round(threshold, 2),
             "validation_int8": validation,
             "validation_float": trained,
             "training": {k: str(v) for k, v in vars(args).items() if k not in ("out", "export")},

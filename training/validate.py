@@ -46,6 +46,28 @@ def score(example: Example, text: str) -> tuple[float, float]:
     return max(exact_match(text, g) for g in golds), max(f1_score(text, g) for g in golds)
 
 
+def best_threshold(
+    scores: np.ndarray,
+    answered: np.ndarray,
+    declined: np.ndarray,
+    thresholds,
+    start: tuple[float, np.ndarray],
+    inclusive: bool = False,
+) -> tuple[float, np.ndarray]:
+    """The threshold with the best mean F1, and the mean (EM, F1) there, answering where ``scores`` exceed
+    it (or reach it, ``inclusive``) and declining elsewhere; ``start`` is the (threshold, mean) to beat.
+
+    ``answered`` and ``declined`` hold each example's (EM, F1) when answered and when declined.
+    """
+    best_at, best = start
+    for threshold in thresholds:
+        answering = scores >= threshold if inclusive else scores > threshold
+        mean = np.where(answering[:, None], answered, declined).mean(axis=0)
+        if mean[1] > best[1]:
+            best_at, best = float(threshold), mean
+    return best_at, best
+
+
 def validate(logits: Logits, examples: list[Example], features: list[list[Feature]]) -> dict[str, float]:
     """EM/F1 on the answerable examples (best span always given), and on all at the best margin threshold.
 
@@ -57,17 +79,15 @@ def validate(logits: Logits, examples: list[Example], features: list[list[Featur
     declined = np.array([score(e, "") for e in examples])
     margins = np.array([p.margin for p in predictions])
     forced = answered[[e.answerable for e in examples]]
-    best_threshold, best = -1e9, answered.mean(axis=0)
-    for threshold in np.unique(np.round(margins, 2)):
-        mean = np.where((margins > threshold)[:, None], answered, declined).mean(axis=0)
-        if mean[1] > best[1]:
-            best_threshold, best = float(threshold), mean
+    threshold, best = best_threshold(
+        margins, answered, declined, np.unique(np.round(margins, 2)), (-1e9, answered.mean(axis=0))
+    )
     return {
         "has_ans_em": round(float(forced[:, 0].mean()), 4),
         "has_ans_f1": round(float(forced[:, 1].mean()), 4),
         "em": round(float(best[0]), 4),
         "f1": round(float(best[1]), 4),
-        "threshold": round(float(best_threshold), 3),
+        "threshold": round(float(threshold), 3),
         "questions": len(examples),
         "unanswerable": len(examples) - len(forced),
     }
