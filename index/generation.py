@@ -9,6 +9,7 @@ this tool wrote (marked with :data:`~index.store.GENERATION_MARKER`) are ever re
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -122,19 +123,26 @@ class Generation:
         encoder: Encoder,
         annotator: Annotator,
         batch_size: int,
-        sentence_vectors_setting: str = "mixed",
+        settings: dict,
     ) -> int:
-        """Chunk, annotate and embed articles into this generation; returns the number of chunks."""
+        """Chunk, annotate and embed articles into this generation; returns the number of chunks.
+
+        ``settings`` are the index's (its manifest's fields): ``annotations`` says whether entities,
+        noun phrases, sentence terms and sentence vectors (for the heuristic reader) are made, and
+        ``sentence_vectors`` how.
+        """
         added_at = now()
-        annotations = list(annotator.annotate(articles))
+        full = settings.get("annotations", "full") == "full"
+        annotations = list(annotator.annotate(articles, full=full))
         chunks: list[Chunk] = []
         placed: list[tuple[int, int, int]] = []  # each sentence's (chunk, start, end) in that chunk's text
         for article, (sentences, _) in zip(articles, annotations, strict=True):
             article_chunks = list(chunker.split(article))
-            placed += [
-                (len(chunks) + i if i >= 0 else -1, start, end)
-                for i, start, end in _place_sentences(sentences, article_chunks)
-            ]
+            if full:  # sentence vectors are pooled from the chunk pass
+                placed += [
+                    (len(chunks) + i if i >= 0 else -1, start, end)
+                    for i, start, end in _place_sentences(sentences, article_chunks)
+                ]
             chunks += article_chunks
         spans: list[list[tuple[int, int]]] = [[] for _ in chunks]
         where = []  # each sentence's (chunk, row among that chunk's spans), or None
@@ -143,10 +151,14 @@ class Generation:
             if i >= 0:
                 spans[i].append((start, end))
         chunk_vectors, span_vectors = encoder.encode_with_spans([c.text for c in chunks], spans, batch_size)
-        zeros = np.zeros(chunk_vectors.shape[1], dtype=np.float32)
-        sentence_vectors = [span_vectors[at[0]][at[1]] if at else zeros for at in where]
-        mixed = sentence_vectors_setting == "mixed"
-        sentence_vectors = iter(_fill_missing(sentence_vectors, articles, annotations, encoder, batch_size, mixed))
+        if full:
+            zeros = np.zeros(chunk_vectors.shape[1], dtype=np.float32)
+            sentence_vectors = [span_vectors[at[0]][at[1]] if at else zeros for at in where]
+            mixed = settings.get("sentence_vectors") == "mixed"
+            sentence_vectors = _fill_missing(sentence_vectors, articles, annotations, encoder, batch_size, mixed)
+            sentence_blobs = iter([vector.tobytes() for vector in sentence_vectors])
+        else:  # sentences only: no vectors of their own (stored empty)
+            sentence_blobs = itertools.repeat(b"")
         self.db.executemany(
             "INSERT INTO articles(id, title, text, source, origin, content_hash, url, date, added_at)"
             " VALUES (?,?,?,?,?,?,?,?,?)",
@@ -164,16 +176,10 @@ class Generation:
         for article, (sentences, spans) in zip(articles, annotations, strict=True):
             rows = []
             for sentence in sentences:
-                sentence_terms = set(terms(article.text[sentence.start : sentence.end]))
+                sentence_terms = set(terms(article.text[sentence.start : sentence.end])) if full else set()
                 df.update(sentence_terms)
                 rows.append(
-                    (
-                        article.id,
-                        sentence.start,
-                        sentence.end,
-                        " ".join(sorted(sentence_terms)),
-                        next(sentence_vectors).tobytes(),
-                    )
+                    (article.id, sentence.start, sentence.end, " ".join(sorted(sentence_terms)), next(sentence_blobs))
                 )
             self.db.executemany("INSERT INTO sentences(article_id, start, end, terms, vector) VALUES (?,?,?,?,?)", rows)
             self.db.executemany(

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.config import BACKENDS, READERS, SENTENCE_VECTORS, Config, default_articles, default_index_dir
+from qa.config import ANNOTATIONS, BACKENDS, READERS, SENTENCE_VECTORS, Config, default_articles, default_index_dir
 from qa.errors import QAError
 
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -181,8 +181,15 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--sentence-vectors",
             choices=SENTENCE_VECTORS,
-            help="mixed: each sentence read in its chunk and alone; pooled: in its chunk only, a faster "
-            "build (default: mixed)",
+            help="with --annotations full, the heuristic reader's sentence vectors: mixed: each sentence "
+            "read in its chunk and alone; pooled: in its chunk only, a faster build (default: mixed)",
+        )
+        sub.add_argument(
+            "--annotations",
+            choices=ANNOTATIONS,
+            help="sentences: sentence boundaries only, all the span reader needs; full: also entities, noun "
+            "phrases and sentence vectors for --reader heuristic, a slower build (default: sentences; "
+            "qa eval --reader heuristic builds full)",
         )
     for sub in (build, add, evaluate):
         sub.add_argument(
@@ -225,6 +232,7 @@ def _config(args: argparse.Namespace) -> Config:
         probes=getattr(args, "probes", None),
         search_threads=getattr(args, "search_threads", None),
         sentence_vectors=getattr(args, "sentence_vectors", None),
+        annotations=getattr(args, "annotations", None),
         reader=getattr(args, "reader", None),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
@@ -392,6 +400,8 @@ def _evaluate(args: argparse.Namespace, config: Config) -> int:
         print(f"error: {path} does not exist (SQuAD files: see ../shared/data/README.md)", file=sys.stderr)
         return 1
     config = config.with_overrides(rerank_depth=args.depth)
+    if config.reader == "heuristic" and args.annotations is None:  # what it reads is only in a full build
+        config = config.with_overrides(annotations="full")
     if args.index is None:
         config = config.with_overrides(index_dir=eval_index_dir(path, config))
     try:

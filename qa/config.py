@@ -1,6 +1,7 @@
 """All settings in one place (defined in :mod:`index.config`, the lowest layer)."""
 
 from index.config import (
+    ANNOTATIONS,
     BACKENDS,
     DEFAULT_MODEL,
     READERS,
@@ -12,6 +13,7 @@ from index.config import (
 )
 
 __all__ = [
+    "ANNOTATIONS",
     "BACKENDS",
     "DEFAULT_MODEL",
     "READERS",

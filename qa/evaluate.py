@@ -170,7 +170,9 @@ def eval_index_dir(path: Path, config: Config) -> Path:
     from index.embed import resolve_backend
 
     settings = f"{config.build_model}-{config.chunk_tokens}-{config.chunk_overlap}-b{BUILD_METHOD}"
-    if config.sentence_vectors != "mixed":
+    if config.annotations != "full":  # (a full build is what indexes cached before this setting hold)
+        settings += f"-{config.annotations}"
+    elif config.sentence_vectors != "mixed":
         settings += f"-{config.sentence_vectors}"
     backend = resolve_backend(config.build_model, config.backend)
     if backend != "torch":

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import READERS
-from qa.errors import ReaderModelError
+from qa.errors import BadSetting, ReaderModelError
 from qa.metrics import normalize_answer, same_value
 from qa.spans import MAX_ANSWER_TOKENS, SpecialTokens, best_spans, encode_texts, load_tokenizer, pad_batch, windows_for
 from qa.types import Alternative, Answer, Citation, Passage
@@ -281,9 +281,18 @@ class HeuristicReader(Reader):
         self._answerer = None
 
     def read(self, question, passages, store, *, question_vector=None, context="", k=None) -> Answer:
-        """See :meth:`Reader.read`; needs ``question_vector``."""
+        """See :meth:`Reader.read`; needs ``question_vector`` and an index built with ``annotations="full"``.
+
+        Raises:
+            BadSetting: the index has sentences only (the default build), not the entities and vectors this reads.
+        """
         from qa.answer import ExtractiveAnswerer
 
+        if store.manifest.annotations != "full":
+            raise BadSetting(
+                f"the heuristic reader needs an index built with --annotations full; the index at "
+                f"{store.index_dir} has sentences only (rebuild it with qa index build --annotations full)"
+            )
         answerer = self._answerer
         if answerer is None or answerer.store is not store:  # one per index generation, as its caches are
             answerer = self._answerer = ExtractiveAnswerer(store, self.min_confidence)

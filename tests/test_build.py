@@ -193,7 +193,25 @@ def test_annotating_in_worker_processes_gives_the_same_result(monkeypatch):
     assert multiprocessing.active_children() == []
 
 
-def test_sentence_vectors_are_mixed_by_default_and_pooled_on_request(build_index, tmp_path):
+def test_default_build_finds_sentences_only_and_the_heuristic_reader_asks_for_a_full_one(fixture_index):
+    from qa.errors import BadSetting
+
+    store = IndexStore.open(fixture_index)
+    assert store.manifest.annotations == "sentences" and store.verify() == []
+    for record in store.articles():
+        text = store.article_text(record.id)
+        sentences = store.sentences(record.id, 0, len(text))
+        assert len(sentences) >= text.count(". ") and all(s.vector.size == 0 and not s.terms for s in sentences)
+        assert all(text[s.start : s.end] == text[s.start : s.end].strip() for s in sentences)
+        assert store.spans(record.id, 0, len(text)) == []
+    answer = QA(fixture_index).ask("Where is Kestrel Works based?")
+    assert answer.text == "Bristol" and "Bristol" in answer.citations[0].quote
+    heuristic = QA(fixture_index, config=Config(index_dir=fixture_index, reader="heuristic"))
+    with pytest.raises(BadSetting, match="--annotations full"):
+        heuristic.ask("Where is Kestrel Works based?")
+
+
+def test_full_annotations_mix_sentence_vectors_by_default_and_pool_them_on_request(build_index, tmp_path):
     import numpy as np
 
     def vectors(index_dir):
@@ -204,14 +222,18 @@ def test_sentence_vectors_are_mixed_by_default_and_pooled_on_request(build_index
                 found[(record.id, sentence.start)] = sentence.vector
         return store.manifest.sentence_vectors, found
 
-    mixed_setting, mixed = vectors(build_index([ARTICLES])[0])
-    pooled_dir, _ = build_index([ARTICLES], index_dir=tmp_path / "pooled", sentence_vectors="pooled")
+    mixed_setting, mixed = vectors(build_index([ARTICLES], annotations="full")[0])
+    pooled_dir = tmp_path / "pooled"
+    build_index([ARTICLES], index_dir=pooled_dir, annotations="full", sentence_vectors="pooled")
     pooled_setting, pooled = vectors(pooled_dir)
     assert (mixed_setting, pooled_setting) == ("mixed", "pooled") and mixed.keys() == pooled.keys()
     cosines = [float(mixed[key] @ pooled[key]) for key in mixed]
     assert all(abs(float(np.linalg.norm(v)) - 1) < 1e-3 for v in mixed.values())
     assert min(cosines) > 0.8 and sorted(cosines)[len(cosines) // 2] < 0.99  # related, yet not the same
-    engine = QA(tmp_path / "pooled")
+    store = IndexStore.open(pooled_dir)
+    labels = {s.label for r in store.articles() for s in store.spans(r.id, 0, len(store.article_text(r.id)))}
+    assert {"PERSON", "NP"} <= labels  # entities and noun phrases are stored too
+    engine = QA(pooled_dir, config=Config(index_dir=pooled_dir, reader="heuristic"))
     assert engine.ask("Where is Kestrel Works based?").text == "Bristol"
 
 
