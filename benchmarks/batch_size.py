@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from index.annotate import Annotator  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
-from index.embed import Encoder  # noqa: E402
+from index.embed import make_encoder  # noqa: E402
 from qa.config import BACKENDS, Config  # noqa: E402
 from qa.evaluate import load_squad  # noqa: E402
 
@@ -38,7 +38,7 @@ def main() -> int:
     args = parser.parse_args()
     articles = load_squad(args.file)[0][: args.articles]
     config = Config()
-    encoders = {workers: Encoder(backend=args.backend, workers=workers) for workers in args.workers}
+    encoders = {workers: make_encoder(backend=args.backend, workers=workers) for workers in args.workers}
     tokenizer, max_tokens = encoders[args.workers[0]].tokenizer, encoders[args.workers[0]].max_tokens
     chunker = Chunker(tokenizer, config.chunk_tokens, config.chunk_overlap, max_tokens)
     texts = [chunk.text for article in articles for chunk in chunker.split(article)]

@@ -40,13 +40,13 @@ from compare_retrieval import _langchain  # noqa: E402
 from index.annotate import Annotator  # noqa: E402
 from index.build import IndexWriter  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
-from index.embed import Encoder  # noqa: E402
+from index.embed import Encoder, TorchEncoder  # noqa: E402
 from index.generation import Generation  # noqa: E402
 from qa.config import Config  # noqa: E402
 from qa.evaluate import load_squad  # noqa: E402
 
 
-class SeparateSentenceEncoder(Encoder):
+class SeparateSentenceEncoder(TorchEncoder):
     """The torch model used as before issue 6: sentences are encoded on their own, not pooled."""
 
     def encode_with_spans(self, texts, spans, batch_size=32):
@@ -120,7 +120,7 @@ def main() -> int:
         "plain torch build": lambda: build_seconds(
             articles,
             config.with_overrides(backend="torch", workers=1, annotations="full", sentence_vectors="pooled"),
-            SeparateSentenceEncoder(backend="torch"),
+            SeparateSentenceEncoder(),
         ),
         "LangChain FAISS.from_documents": lambda: _langchain(articles, str(MODEL_DIR))[1:],
     }

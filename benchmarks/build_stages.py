@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from index.annotate import Annotator, _pieces, load_spacy  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
-from index.embed import Encoder, onnx_encode  # noqa: E402
+from index.embed import Encoder, TorchEncoder, onnx_encode  # noqa: E402
 from index.onnx_export import ONNX_FILE, ONNX_FLOAT_FILE, export_onnx  # noqa: E402
 from qa.config import Config  # noqa: E402
 from qa.evaluate import load_squad  # noqa: E402
@@ -93,7 +93,7 @@ def main() -> int:
     articles, questions, _ = load_squad(args.file)
     articles = articles[: args.articles]
     question_texts = [q.question for q in questions][:300]
-    encoder = Encoder(backend="torch")  # the baseline the ONNX export is compared with
+    encoder = TorchEncoder()  # the baseline the ONNX export is compared with
     profile = stage_times(articles, encoder)
     chunk_texts, sentence_texts = profile.pop("texts")
     backends = {"torch": lambda texts, batch_size=32: encoder.encode(texts, batch_size=batch_size)}

@@ -181,11 +181,11 @@ def main() -> int:
         disk = {p.name: p.stat().st_size for p in generation.iterdir() if p.is_file()}
         disk["bm25/"] = sum(p.stat().st_size for p in (generation / "bm25").iterdir())
 
-        from index.embed import Encoder
+        from index.embed import OnnxEncoder
         from index.store import IndexStore
         from qa import QA
 
-        encoder = Encoder(backend="onnx")
+        encoder = OnnxEncoder()
         encoder.encode(["warm the model up"])
         before = rss_mb()
         started = time.perf_counter()

@@ -23,7 +23,7 @@ from pathlib import Path
 from index.annotate import Annotator
 from index.chunk import Chunker
 from index.config import Config
-from index.embed import Encoder, resolve_backend
+from index.embed import Encoder, make_encoder, resolve_backend
 from index.errors import BadArticle, IndexWriteError, NoArticles
 from index.generation import Generation, collect_garbage, now
 from index.ingest import Article, ArticleStream
@@ -133,7 +133,7 @@ class IndexWriter:
     def _encoder_for(self, model: str, backend: str) -> Encoder:
         backend = resolve_backend(model, backend)
         if self._encoder is None or self._encoder.backend != backend:  # an index is embedded one way only
-            self._encoder = Encoder(model, backend=backend, workers=self.config.workers)
+            self._encoder = make_encoder(model, backend, self.config.workers)
         return self._encoder
 
     def _load_models(self, encoder: Encoder, annotations: str) -> None:

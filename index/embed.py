@@ -13,7 +13,7 @@ scales activations per batch, a text embedded alone and in a batch differ slight
 
 Example::
 
-    encoder = Encoder()            # loads on first use
+    encoder = make_encoder()       # the backend the setting calls for; loads on first use
     vectors = encoder.encode(["A sentence.", "Another one."])
 """
 
@@ -87,99 +87,80 @@ def _offline() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-class Encoder:
-    """A sentence-transformers model that loads on first use.
+def load_sentence_transformer(name: str, device: str = "cpu"):
+    """The ``SentenceTransformer`` of a model name or path, loaded offline (the default from its package)."""
+    _offline()
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # the per-load "Loading weights" bar is noise
+    # The chunker measures whole articles with the tokenizer; the "longer than the
+    # maximum sequence length" warning that follows is expected there.
+    transformers_logging.set_verbosity_error()
+    return SentenceTransformer(resolve_model_location(name), device=device)
+
+
+def make_encoder(
+    model: str = DEFAULT_MODEL, backend: str = Config.backend, workers: int | None = None, device: str = "cpu"
+) -> Encoder:
+    """The encoder of a model with the backend that runs it (nothing is loaded until first use).
 
     Args:
         model: a sentence-transformers model name or local path.
-        device: torch device (``"cpu"`` by default).
-        backend: ``"torch"``, ``"onnx"`` (int8, exported and cached on first use; see the module) or
-            ``"auto"`` (:func:`resolve_backend`, the default, as in :class:`~index.config.Config`); :attr:`backend` is
-            the one chosen.
-        workers: with the ``onnx`` backend, how many batches of a long list of texts run at once,
-            each in a thread with its share of the CPUs (on 2 cores, two single-threaded runs embed
-            about 1.2x faster than one run on two threads: a batch's small matrices split poorly
-            across threads). A single batch, such as a question, runs alone on all of them.
-            ``None``: :func:`~qa.config.default_workers`.
+        backend: ``"torch"`` (:class:`TorchEncoder`), ``"onnx"`` (:class:`OnnxEncoder`) or ``"auto"``
+            (:func:`resolve_backend`, the default, as in :class:`~index.config.Config`).
+        workers: with the ``onnx`` backend, batches run at once (see :class:`OnnxEncoder`);
+            ``None``: :func:`~index.config.default_workers`.
+        device: the torch device of the ``torch`` backend.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}. Currently, backend is {backend!r}")
+    if resolve_backend(model, backend) == "onnx":
+        return OnnxEncoder(model, workers)
+    return TorchEncoder(model, workers, device)
+
+
+class Encoder:
+    """What turns texts into unit vectors: the interface the index and the engine use.
+
+    A backend gives the model's :attr:`dimension`, :attr:`max_tokens` and :attr:`tokenizer`, and one forward
+    pass over a batch (:meth:`_forward`); :meth:`encode` and :meth:`encode_with_spans` are built on it.
+    Use :func:`make_encoder` to get the one a model and backend setting call for.
+
+    Args:
+        model: a sentence-transformers model name or local path (recorded as :func:`canonical_model_name`).
+        workers: batches of a long list of texts run at once, where the backend can (``None``:
+            :func:`~index.config.default_workers`).
     """
 
-    def __init__(
-        self,
-        model: str = DEFAULT_MODEL,
-        device: str = "cpu",
-        backend: str = Config.backend,
-        workers: int | None = None,
-    ) -> None:
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}. Currently, backend is {backend!r}")
+    backend: str = ""
+
+    def __init__(self, model: str = DEFAULT_MODEL, workers: int | None = None) -> None:
         workers = default_workers() if workers is None else workers
         if not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a positive integer. Currently, workers is {workers!r}")
         self.workers = workers
         self.name = canonical_model_name(model)
-        self.device = device
-        self.backend = resolve_backend(self.name, backend)
-        self._model = None
-        self._sessions: dict[bool, object] = {}  # shared between threads or not -> ONNX Runtime session
-        self._tokenizing = threading.Lock()
-        self._tokenizer = None
-        self._onnx_folder: Path | None = None
-        self._onnx_export: dict | None = None
-        self._lock = threading.RLock()  # loading the ONNX session may first load the torch model to export it
-
-    @property
-    def model(self):
-        """The loaded ``SentenceTransformer`` (loaded on first access)."""
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    _offline()
-                    from sentence_transformers import SentenceTransformer
-                    from transformers.utils import logging as transformers_logging
-
-                    transformers_logging.disable_progress_bar()  # the per-load "Loading weights" bar is noise
-                    # The chunker measures whole articles with the tokenizer; the "longer than the
-                    # maximum sequence length" warning that follows is expected there.
-                    transformers_logging.set_verbosity_error()
-
-                    self._model = SentenceTransformer(resolve_model_location(self.name), device=self.device)
-        return self._model
-
-    def load(self) -> None:
-        """Load the model now (with the ``onnx`` backend, its session and tokenizer) instead of on first use."""
-        if self.backend == "onnx":
-            self._onnx_session()
-            if self.workers > 1:
-                self._onnx_session(shared=True)
-        self.tokenizer  # noqa: B018 -- the property loads it
+        self._lock = threading.RLock()
 
     @property
     def dimension(self) -> int:
         """Length of the vectors this model returns."""
-        if self.backend == "onnx":
-            return int(self._onnx_session().get_outputs()[0].shape[1])
-        return int(self.model.get_embedding_dimension())
+        raise NotImplementedError
 
     @property
     def max_tokens(self) -> int:
         """The model's maximum input length in tokens (special tokens included)."""
-        if self.backend == "onnx":
-            return int(self._onnx_meta()["max_tokens"])
-        return int(self.model.max_seq_length)
+        raise NotImplementedError
 
     @property
     def tokenizer(self):
         """The model's Hugging Face tokenizer."""
-        if self.backend == "onnx":
-            if self._tokenizer is None:
-                _offline()
-                from transformers import AutoTokenizer
-                from transformers.utils import logging as transformers_logging
+        raise NotImplementedError
 
-                transformers_logging.set_verbosity_error()
-                self._tokenizer = AutoTokenizer.from_pretrained(str(self._onnx_dir()))
-            return self._tokenizer
-        return self.model.tokenizer
+    def load(self) -> None:
+        """Load the model now instead of on first use."""
+        self.tokenizer  # noqa: B018 -- the property loads it
 
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one row per text.
@@ -187,27 +168,14 @@ class Encoder:
         Args:
             texts: the texts; longer ones are truncated by the model to its limit.
             batch_size: texts per forward pass.
-            progress: show a progress bar on the terminal (torch backend).
+            progress: show a progress bar on the terminal (where the backend has one).
         """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if self.backend == "onnx":
-            return self._encode_onnx(texts, batch_size)
-        vectors = self.model.encode(
-            texts,
-            batch_size=batch_size,
-            show_progress_bar=progress,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
-
-    def _encode_onnx(self, texts: list[str], batch_size: int) -> np.ndarray:
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
 
         def run(session, rows: np.ndarray) -> None:
-            tokenized = self._tokenize([texts[i] for i in rows])
-            vectors[rows] = session.run(["embedding"], onnx_inputs(session, tokenized))[0]
+            vectors[rows] = self._forward([texts[i] for i in rows], session, tokens=False)[0]
 
         self._each_batch(texts, batch_size, run)
         return vectors
@@ -234,7 +202,7 @@ class Encoder:
         span_vectors = [np.zeros((len(ranges), dimension), dtype=np.float32) for ranges in spans]
 
         def run(session, rows: np.ndarray) -> None:
-            pooled, states, offsets = self._forward([texts[i] for i in rows], session)
+            pooled, states, offsets = self._forward([texts[i] for i in rows], session, tokens=True)
             vectors[rows] = pooled
             for row, text_states, text_offsets in zip(rows, states, offsets, strict=True):
                 text_offsets = np.asarray(text_offsets, dtype=np.int64).reshape(-1, 2)
@@ -244,19 +212,133 @@ class Encoder:
         return vectors, span_vectors
 
     def _each_batch(self, texts: list[str], batch_size: int, run) -> None:
-        """Call ``run(session, rows)`` for each batch of ``texts``' row numbers (``session`` is None
-        with torch); with the onnx backend, up to :attr:`workers` batches run at once."""
+        """Call ``run(session, rows)`` for each batch of ``texts``' row numbers, one after another."""
+        for rows in longest_first_batches(texts, batch_size):
+            run(None, rows)
+
+    def _forward(self, texts: list[str], session=None, tokens: bool = True) -> tuple[np.ndarray, list, list]:
+        """Unit vectors of a batch of texts and, with ``tokens``, each text's token vectors (first token
+        first) and their character offsets (padding and special tokens have empty ones)."""
+        raise NotImplementedError
+
+
+class TorchEncoder(Encoder):
+    """A sentence-transformers model run by sentence-transformers on torch (any model, any pooling).
+
+    Args:
+        model, workers: as for :class:`Encoder` (batches run one after another).
+        device: torch device (``"cpu"`` by default).
+    """
+
+    backend = "torch"
+
+    def __init__(self, model: str = DEFAULT_MODEL, workers: int | None = None, device: str = "cpu") -> None:
+        super().__init__(model, workers)
+        self.device = device
+        self._model = None
+
+    @property
+    def model(self):
+        """The loaded ``SentenceTransformer`` (loaded on first access)."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = load_sentence_transformer(self.name, self.device)
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        """Length of the vectors this model returns."""
+        return int(self.model.get_embedding_dimension())
+
+    @property
+    def max_tokens(self) -> int:
+        """The model's maximum input length in tokens (special tokens included)."""
+        return int(self.model.max_seq_length)
+
+    @property
+    def tokenizer(self):
+        """The model's Hugging Face tokenizer."""
+        return self.model.tokenizer
+
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text (see :meth:`Encoder.encode`)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            texts, batch_size=batch_size, show_progress_bar=progress, convert_to_numpy=True, normalize_embeddings=True
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _forward(self, texts: list[str], session=None, tokens: bool = True) -> tuple[np.ndarray, list, list]:
+        tokenized = self.tokenizer(texts, truncation=True, max_length=self.max_tokens, return_offsets_mapping=True)
+        outputs = self.model.encode(texts, batch_size=len(texts), output_value=None, convert_to_tensor=False)
+        pooled = np.stack([out["sentence_embedding"].float().numpy() for out in outputs])
+        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return pooled, [out["token_embeddings"].float().numpy() for out in outputs], tokenized["offset_mapping"]
+
+
+class OnnxEncoder(Encoder):
+    """A mean-pooling model exported to int8 ONNX (see the module) and run by ONNX Runtime.
+
+    The export is made on first use (from the torch model, locally) and cached under :func:`onnx_cache_dir`.
+
+    Args:
+        model: as for :class:`Encoder`.
+        workers: how many batches of a long list of texts run at once, each in a thread with its
+            share of the CPUs (on 2 cores, two single-threaded runs embed faster than one run on
+            two threads, see BENCHMARKS.md: a batch's small matrices split poorly across threads).
+            A single batch, such as a question, runs alone on all of them.
+    """
+
+    backend = "onnx"
+
+    def __init__(self, model: str = DEFAULT_MODEL, workers: int | None = None) -> None:
+        super().__init__(model, workers)
+        self._sessions: dict[bool, object] = {}  # shared between threads or not -> ONNX Runtime session
+        self._tokenizing = threading.Lock()
+        self._tokenizer = None
+        self._folder: Path | None = None
+        self._export: dict | None = None
+
+    def load(self) -> None:
+        """Load the session(s) and tokenizer now (exporting the model first if it has no cached export)."""
+        self._session()
+        if self.workers > 1:
+            self._session(shared=True)
+        self.tokenizer  # noqa: B018 -- the property loads it
+
+    @property
+    def dimension(self) -> int:
+        """Length of the vectors this model returns."""
+        return int(self._session().get_outputs()[0].shape[1])
+
+    @property
+    def max_tokens(self) -> int:
+        """The model's maximum input length in tokens (special tokens included)."""
+        return int(self._meta()["max_tokens"])
+
+    @property
+    def tokenizer(self):
+        """The model's Hugging Face tokenizer (saved with the export)."""
+        if self._tokenizer is None:
+            _offline()
+            from transformers import AutoTokenizer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.set_verbosity_error()
+            self._tokenizer = AutoTokenizer.from_pretrained(str(self.export_dir()))
+        return self._tokenizer
+
+    def _each_batch(self, texts: list[str], batch_size: int, run) -> None:
+        """As :meth:`Encoder._each_batch`, with up to :attr:`workers` batches at once."""
         batches = longest_first_batches(texts, batch_size)
-        if self.backend != "onnx":
-            for rows in batches:
-                run(None, rows)
-            return
         if self.workers == 1 or len(batches) == 1:
-            session = self._onnx_session()
+            session = self._session()
             for rows in batches:
                 run(session, rows)
             return
-        session = self._onnx_session(shared=True)
+        session = self._session(shared=True)
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="encode")
         try:
             for _ in pool.map(lambda rows: run(session, rows), batches):
@@ -264,29 +346,20 @@ class Encoder:
         finally:
             pool.shutdown(cancel_futures=True)  # on Ctrl-C, do not run the batches still queued
 
-    def _tokenize(self, texts: list[str], **options):
-        # One call at a time: a fast tokenizer changes its own padding and truncation state
+    def _forward(self, texts: list[str], session=None, tokens: bool = True) -> tuple[np.ndarray, list, list]:
+        # One tokenizer call at a time: a fast tokenizer changes its own padding and truncation state
         # when called, which fails ("Already borrowed") when two threads do it at once.
         with self._tokenizing:
-            return onnx_tokenize(self.tokenizer, texts, self.max_tokens, **options)
+            tokenized = onnx_tokenize(self.tokenizer, texts, self.max_tokens, return_offsets_mapping=tokens)
+        if not tokens:
+            return session.run(["embedding"], onnx_inputs(session, tokenized))[0], [], []
+        pooled, states = session.run(["embedding", "tokens"], onnx_inputs(session, tokenized))
+        return pooled, list(states), list(tokenized["offset_mapping"])
 
-    def _forward(self, texts: list[str], session=None) -> tuple[np.ndarray, list[np.ndarray], list]:
-        """Unit vectors of a batch of texts, each text's token vectors (first token first) and
-        their character offsets (padding and special tokens have empty ones)."""
-        if self.backend == "onnx":  # the same tokens feed the graph and give the offsets
-            tokenized = self._tokenize(texts, return_offsets_mapping=True)
-            pooled, states = session.run(["embedding", "tokens"], onnx_inputs(session, tokenized))
-            return pooled, list(states), list(tokenized["offset_mapping"])
-        tokenized = self.tokenizer(texts, truncation=True, max_length=self.max_tokens, return_offsets_mapping=True)
-        outputs = self.model.encode(texts, batch_size=len(texts), output_value=None, convert_to_tensor=False)
-        pooled = np.stack([out["sentence_embedding"].float().numpy() for out in outputs])
-        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return pooled, [out["token_embeddings"].float().numpy() for out in outputs], tokenized["offset_mapping"]
-
-    def _onnx_dir(self) -> Path:
+    def export_dir(self) -> Path:
         """The cached export of this model (made on first use, under a lock, never downloaded)."""
-        if self._onnx_folder is not None:
-            return self._onnx_folder
+        if self._folder is not None:
+            return self._folder
         location = resolve_model_location(self.name)
         where = Path(location).resolve() if Path(location).exists() else location
         key = hashlib.sha1(f"{where} {ONNX_EXPORT_VERSION}".encode())
@@ -296,16 +369,16 @@ class Encoder:
             with open(folder.parent / ".lock", "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be exporting the same model
                 if not (folder / ONNX_FILE).is_file():
-                    export_onnx(self.model, folder)
-        self._onnx_folder = folder
+                    export_onnx(load_sentence_transformer(self.name), folder)
+        self._folder = folder
         return folder
 
-    def _onnx_meta(self) -> dict:
-        if self._onnx_export is None:
-            self._onnx_export = json.loads((self._onnx_dir() / "export.json").read_text(encoding="utf-8"))
-        return self._onnx_export
+    def _meta(self) -> dict:
+        if self._export is None:
+            self._export = json.loads((self.export_dir() / "export.json").read_text(encoding="utf-8"))
+        return self._export
 
-    def _onnx_session(self, shared: bool = False):
+    def _session(self, shared: bool = False):
         """The ONNX Runtime session; ``shared``: the one whose runs share the CPUs with
         ``workers - 1`` others (each on its share of the threads)."""
         if shared not in self._sessions:
@@ -317,7 +390,7 @@ class Encoder:
                     options.log_severity_level = 3
                     if shared:
                         options.intra_op_num_threads = max(1, (os.cpu_count() or 1) // self.workers)
-                    path = self._onnx_dir() / ONNX_FILE
+                    path = self.export_dir() / ONNX_FILE
                     self._sessions[shared] = onnxruntime.InferenceSession(
                         str(path), options, providers=["CPUExecutionProvider"]
                     )

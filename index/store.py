@@ -142,6 +142,25 @@ class SentenceRecord:
     vector: np.ndarray
 
 
+@dataclass(frozen=True)
+class Stretch:
+    """A stretch of an article (a chunk, or any range) with all that reading and citing it need.
+
+    ``text`` is ``article_text[start:end]``; ``sentences`` are ``(start, end, text)`` of the article's
+    sentences that overlap the stretch, whole (the first and last may reach outside it).
+    """
+
+    article_id: str
+    start: int
+    end: int
+    text: str
+    title: str
+    source: str
+    url: str | None
+    date: str | None
+    sentences: tuple[tuple[int, int, str], ...]
+
+
 def rebuild_hint(index_dir: Path) -> str:
     """The sentence telling a user how to rebuild an index."""
     return f"Rebuild it with: qa index build [PATH ...] --index {index_dir}"
@@ -385,6 +404,40 @@ class IndexStore:
         marks = ",".join("?" * len(chunk_ids))
         rows = self._db.execute(f"SELECT id, article_id, start, end FROM chunks WHERE id IN ({marks})", chunk_ids)
         return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+    def chunk_stretches(self, chunk_ids: list[int]) -> dict[int, Stretch]:
+        """``chunk_id -> Stretch`` for the given chunks: everything a question needs from the index, in one call."""
+        spans = self.chunk_spans(chunk_ids)
+        found = self.stretches([spans[chunk_id] for chunk_id in chunk_ids if chunk_id in spans])
+        return dict(zip([chunk_id for chunk_id in chunk_ids if chunk_id in spans], found, strict=True))
+
+    def stretches(self, ranges: list[tuple[str, int, int]]) -> list[Stretch]:
+        """A :class:`Stretch` for each ``(article_id, start, end)`` range, in order."""
+        if not ranges:
+            return []
+        ids = sorted({article_id for article_id, _, _ in ranges})
+        marks = ",".join("?" * len(ids))
+        meta = {
+            row[0]: row[1:]
+            for row in self._db.execute(f"SELECT id, title, source, url, date FROM articles WHERE id IN ({marks})", ids)
+        }
+        where = " OR ".join(["(article_id = ? AND start < ? AND end > ?)"] * len(ranges))
+        rows = self._db.execute(
+            f"SELECT article_id, start, end FROM sentences WHERE {where} ORDER BY article_id, start",
+            [value for article_id, start, end in ranges for value in (article_id, end, start)],
+        )
+        sentences: dict[str, list[tuple[int, int]]] = {}
+        for article_id, start, end in rows:
+            sentences.setdefault(article_id, []).append((start, end))
+        found = []
+        for article_id, start, end in ranges:
+            text = self.article_text(article_id)
+            title, source, url, date = meta.get(article_id, ("", "", None, None))
+            overlapping = tuple(
+                (s, e, text[s:e]) for s, e in dict.fromkeys(sentences.get(article_id, ())) if s < end and e > start
+            )
+            found.append(Stretch(article_id, start, end, text[start:end], title, source, url, date, overlapping))
+        return found
 
     def article_text(self, article_id: str) -> str:
         """The full text of an article (recently used texts are cached)."""

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from index.build import BuildReport, IndexWriter
-from index.embed import Encoder, canonical_model_name
+from index.embed import Encoder, canonical_model_name, make_encoder
 from index.errors import IndexNotFound
 from index.ingest import SUPPORTED_SUFFIXES
 from index.store import ArticleRecord, IndexStore, Manifest, current_generation, rebuild_hint
@@ -90,7 +90,7 @@ class QA:
             raise ModelMismatch(self.config.index_dir, self.store.manifest.model, encoder.name)
         if encoder is not None and encoder.backend != self.store.manifest.backend:
             encoder = None  # the question must be embedded as the index was
-        self.encoder = encoder or Encoder(self.store.manifest.model, backend=self.store.manifest.backend)
+        self.encoder = encoder or make_encoder(self.store.manifest.model, self.store.manifest.backend)
 
     def _open(self) -> None:
         store = IndexStore.open(self.config.index_dir, model=self.config.model)

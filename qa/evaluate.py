@@ -28,6 +28,7 @@ from pathlib import Path
 from index.ingest import Article, content_hash
 from qa.config import Config
 from qa.metrics import f1_score, normalize_answer
+from qa.retrieve import passage_of
 from qa.types import Passage
 
 WARMUP_QUESTIONS = 10
@@ -283,14 +284,12 @@ def evaluate(
     if default_threshold is None:  # the engine's reader, which reads with threshold 0, knows its own
         default_threshold = engine.reader.calibrated_threshold
     asked = sample_questions(questions, limit)
-    texts = {a.id: a for a in articles}
 
     def run(question: SquadQuestion):
         gold = None
         if oracle:
             start, end = question.paragraph
-            article = texts[question.article_id]
-            gold = [Passage(-1, article.id, article.title, article.source, start, end, article.text[start:end], 1.0)]
+            gold = [passage_of(engine.store.stretches([(question.article_id, start, end)])[0], -1, 1.0)]
         return engine.ask_timed(question.question, k=max(RECALL_AT), passages=gold)
 
     for question in asked[:WARMUP_QUESTIONS]:

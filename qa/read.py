@@ -13,7 +13,7 @@ Two backends behind one interface (:class:`Reader`, chosen by :func:`make_reader
 Example::
 
     reader = SpanReader()                 # loads on first use
-    answer = reader.read(question, passages, store)
+    answer = reader.read(question, passages)
 """
 
 from __future__ import annotations
@@ -64,13 +64,17 @@ class Reader:
         self,
         question: str,
         passages: list[Passage],
-        store,
+        store=None,
         *,
         question_vector: np.ndarray | None = None,
         context: str = "",
         k: int | None = None,
     ) -> Answer:
-        """The answer to ``question`` from ``passages``, or "not found"; keeps the ``k`` best passages."""
+        """The answer to ``question`` from ``passages``, or "not found"; keeps the ``k`` best passages.
+
+        ``store`` (the open index) is for a reader that looks beyond the passages, as the heuristic one does;
+        the span reader needs the passages alone (they carry their sentences and their article's metadata).
+        """
         raise NotImplementedError
 
 
@@ -191,7 +195,7 @@ class SpanReader(Reader):
         self,
         question: str,
         passages: list[Passage],
-        store,
+        store=None,
         *,
         question_vector: np.ndarray | None = None,
         context: str = "",
@@ -216,13 +220,13 @@ class SpanReader(Reader):
             article_id=passage.article_id,
             start=start,
             end=end,
-            citations=(cite(store, passage, start, end),),
+            citations=(cite(passage, start, end),),
             passages=tuple(shown),
             message="",
-            alternatives=tuple(self._alternatives(store, candidates)),
+            alternatives=tuple(self._alternatives(candidates)),
         )
 
-    def _alternatives(self, store, candidates) -> list[Alternative]:
+    def _alternatives(self, candidates) -> list[Alternative]:
         """Different answers from other articles that score nearly as well as the best (the articles disagree)."""
         best_probability, best_passage, best_start, best_end = candidates[0]
         best_text = normalize_answer(_span_text(best_passage, best_start, best_end))
@@ -237,7 +241,7 @@ class SpanReader(Reader):
             if same_value(normalize_answer(text), best_text):
                 continue
             seen.add(passage.article_id)
-            alternatives.append(Alternative(text, round(probability, 4), start, end, cite(store, passage, start, end)))
+            alternatives.append(Alternative(text, round(probability, 4), start, end, cite(passage, start, end)))
         return alternatives
 
 
@@ -250,22 +254,20 @@ def _odds(probability: float) -> float:
     return probability / max(1.0 - probability, 1e-12)
 
 
-def cite(store, passage: Passage, start: int, end: int) -> Citation:
-    """The sentence(s) of the article holding ``[start, end)``, as a citation."""
-    sentences = store.sentences(passage.article_id, start, end)
-    text = store.article_text(passage.article_id)
-    quote_start = min((s.start for s in sentences), default=start)
-    quote_end = max((s.end for s in sentences), default=end)
-    article = store.article(passage.article_id)
+def cite(passage: Passage, start: int, end: int) -> Citation:
+    """The sentence(s) of the passage's article holding ``[start, end)``, as a citation (from the passage alone)."""
+    holding = [(s, e) for s, e, _ in passage.sentences if s < end and e > start]
+    quote_start = min((s for s, _ in holding), default=start)
+    quote_end = max((e for _, e in holding), default=end)
     return Citation(
         article_id=passage.article_id,
         title=passage.title,
         source=passage.source,
         start=quote_start,
         end=quote_end,
-        quote=text[quote_start:quote_end],
-        url=article.url if article else None,
-        date=article.date if article else None,
+        quote=passage.excerpt(quote_start, quote_end),
+        url=passage.url,
+        date=passage.date,
     )
 
 
@@ -280,7 +282,7 @@ class HeuristicReader(Reader):
         self.depth = depth  # it reads them all and reorders them by their best sentence
         self._answerer = None
 
-    def read(self, question, passages, store, *, question_vector=None, context="", k=None) -> Answer:
+    def read(self, question, passages, store=None, *, question_vector=None, context="", k=None) -> Answer:
         """See :meth:`Reader.read`; needs ``question_vector`` and an index built with ``annotations="full"``.
 
         Raises:

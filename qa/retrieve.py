@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.store import IndexStore
+from index.store import IndexStore, Stretch
 from qa.config import Config
 from qa.types import Passage
 
@@ -54,25 +54,38 @@ class HybridRetriever:
             for rank, (chunk_id, _) in enumerate(hits):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank + 1)
         best = sorted(fused, key=lambda cid: -fused[cid])[:k]
-        spans = self.store.chunk_spans(best)
+        stretches = self.store.chunk_stretches(best)
         dense_scores, lexical_scores = dict(dense), dict(lexical)
         top = 2.0 / (self.rrf_k + 1)  # a chunk ranked first by both retrievers
-        passages = []
-        for chunk_id in best:
-            article_id, start, end = spans[chunk_id]
-            article = self.store.article(article_id)
-            passages.append(
-                Passage(
-                    chunk_id=chunk_id,
-                    article_id=article_id,
-                    title=article.title if article else "",
-                    source=article.source if article else "",
-                    start=start,
-                    end=end,
-                    text=self.store.article_text(article_id)[start:end],
-                    score=round(fused[chunk_id] / top, 6),
-                    dense_score=dense_scores.get(chunk_id),
-                    lexical_score=lexical_scores.get(chunk_id),
-                )
+        return [
+            passage_of(
+                stretches[chunk_id],
+                chunk_id,
+                round(fused[chunk_id] / top, 6),
+                dense_scores.get(chunk_id),
+                lexical_scores.get(chunk_id),
             )
-        return passages
+            for chunk_id in best
+            if chunk_id in stretches
+        ]
+
+
+def passage_of(
+    stretch: Stretch, chunk_id: int, score: float, dense_score: float | None = None, lexical_score: float | None = None
+) -> Passage:
+    """The :class:`Passage` of a stretch of an article the index returned, with its retrieval scores."""
+    return Passage(
+        chunk_id=chunk_id,
+        article_id=stretch.article_id,
+        title=stretch.title,
+        source=stretch.source,
+        start=stretch.start,
+        end=stretch.end,
+        text=stretch.text,
+        score=score,
+        dense_score=dense_score,
+        lexical_score=lexical_score,
+        url=stretch.url,
+        date=stretch.date,
+        sentences=stretch.sentences,
+    )

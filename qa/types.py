@@ -26,6 +26,10 @@ class Passage:
         score: fused retrieval score in [0, 1]; higher is more relevant.
         dense_score: cosine similarity to the question, or ``None`` if not a dense hit.
         lexical_score: BM25 score, or ``None`` if not a BM25 hit.
+        url: the article's URL, when known.
+        date: the article's publication date, when known.
+        sentences: ``(start, end, text)`` of the article's sentences that overlap the passage, whole
+            (so that a citation can quote a sentence the chunk cuts); the reader needs nothing else.
     """
 
     chunk_id: int
@@ -38,6 +42,28 @@ class Passage:
     score: float
     dense_score: float | None = None
     lexical_score: float | None = None
+    url: str | None = None
+    date: str | None = None
+    sentences: tuple[tuple[int, int, str], ...] = ()
+
+    def excerpt(self, start: int, end: int) -> str:
+        """``article_text[start:end]``, for a range inside the passage and the sentences it carries.
+
+        Raises:
+            ValueError: part of the range is in neither.
+        """
+        pieces = sorted([(self.start, self.text), *((s, text) for s, _, text in self.sentences)])
+        taken, at = [], start
+        for offset, text in pieces:
+            if at >= end:
+                break
+            if offset <= at < offset + len(text):
+                stop = min(end, offset + len(text))
+                taken.append(text[at - offset : stop - offset])
+                at = stop
+        if at < end:
+            raise ValueError(f"[{start}, {end}) is not inside passage {self.chunk_id} of {self.article_id}")
+        return "".join(taken)
 
 
 @dataclass(frozen=True)

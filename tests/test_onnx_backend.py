@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.embed import Encoder, onnx_cache_dir
+from index.embed import OnnxEncoder, TorchEncoder, make_encoder, onnx_cache_dir
 from index.store import IndexStore
 from qa import QA
 from tests.support import ARTICLES
@@ -22,7 +22,7 @@ def onnx_encoder(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(cache))
-        encoder = Encoder(backend="onnx")
+        encoder = OnnxEncoder()
         encoder.encode(["export happens here"])
         yield encoder
 
@@ -41,10 +41,10 @@ def test_onnx_vectors_are_unit_length_and_close_to_torch(onnx_encoder, torch_enc
 def test_export_is_made_once_and_reused(onnx_encoder, monkeypatch):
     import index.embed
 
-    folder = onnx_encoder._onnx_dir()
+    folder = onnx_encoder.export_dir()
     assert folder.is_relative_to(onnx_cache_dir()) and (folder / "model-int8.onnx").is_file()
     monkeypatch.setattr(index.embed, "export_onnx", lambda *_: pytest.fail("exported again"))
-    again = Encoder(backend="onnx")
+    again = OnnxEncoder()
     assert again.dimension == onnx_encoder.dimension and again.max_tokens == onnx_encoder.max_tokens
 
 
@@ -87,7 +87,7 @@ def test_sentence_vectors_pooled_from_the_text_pass_are_near_their_own(backend, 
 def test_batches_run_at_once_give_the_same_vectors_in_the_same_rows(onnx_encoder):
     texts = [f"{SENTENCES[i % 3]} Report {i}: {'more words ' * (i % 7)}" for i in range(30)]
     spans = [[(0, len(SENTENCES[i % 3])), (len(SENTENCES[i % 3]) + 1, len(text))] for i, text in enumerate(texts)]
-    one_at_a_time, at_once = Encoder(backend="onnx", workers=1), Encoder(backend="onnx", workers=3)
+    one_at_a_time, at_once = OnnxEncoder(workers=1), OnnxEncoder(workers=3)
     assert np.allclose(at_once.encode(texts, batch_size=4), one_at_a_time.encode(texts, batch_size=4), atol=1e-5)
     (vectors, pooled), (vectors_1, pooled_1) = (
         encoder.encode_with_spans(texts, spans, batch_size=4) for encoder in (at_once, one_at_a_time)
@@ -99,13 +99,13 @@ def test_batches_run_at_once_give_the_same_vectors_in_the_same_rows(onnx_encoder
 
 def test_unknown_backend_names_the_choices():
     with pytest.raises(ValueError, match="backend must be one of auto, torch, onnx"):
-        Encoder(backend="tensorflow")
+        make_encoder(backend="tensorflow")
 
 
 def test_auto_backend_is_onnx_for_the_bundled_model_and_torch_for_others():
     from index.embed import resolve_backend
 
-    assert Encoder(backend="auto").backend == "onnx"
-    assert Encoder("sentence-transformers/all-MiniLM-L6-v2", backend="auto").backend == "onnx"
-    assert Encoder("someone/a-cls-pooling-model", backend="auto").backend == "torch"  # not loaded here
+    assert isinstance(make_encoder(backend="auto"), OnnxEncoder)
+    assert make_encoder("sentence-transformers/all-MiniLM-L6-v2", backend="auto").backend == "onnx"
+    assert isinstance(make_encoder("someone/a-cls-pooling-model", backend="auto"), TorchEncoder)  # not loaded here
     assert resolve_backend("someone/a-cls-pooling-model", "onnx") == "onnx"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 
 import pytest
 
@@ -63,55 +62,39 @@ def fake_reader_dir(tmp_path_factory):
     return folder
 
 
-@dataclass
-class _Sentence:
-    start: int
-    end: int
-
-
-@dataclass
-class _Article:
-    url: str | None = "https://example.com/a"
-    date: str | None = "2024-01-02"
-
-
-class FakeStore:
-    """Articles split into sentences at '. '; what a reader asks the index for."""
+class Articles:
+    """Fixture articles, split into sentences at '. ', made into passages as retrieval returns them."""
 
     def __init__(self, texts: dict[str, str]) -> None:
         self.texts = texts
 
-    def article_text(self, article_id: str) -> str:
-        return self.texts[article_id]
-
-    def article(self, article_id: str) -> _Article:
-        return _Article()
-
-    def sentences(self, article_id: str, start: int, end: int) -> list[_Sentence]:
+    def sentences(self, article_id: str) -> list[tuple[int, int, str]]:
         text, found, first = self.texts[article_id], [], 0
         while first < len(text):
             stop = text.find(". ", first)
             stop = len(text) if stop < 0 else stop + 1
-            if first < end and stop > start:
-                found.append(_Sentence(first, stop))
+            found.append((first, stop, text[first:stop]))
             first = stop + 1
         return found
 
 
-def passage(store: FakeStore, article_id: str, start: int = 0, end: int | None = None, rank: int = 0) -> Passage:
-    text = store.texts[article_id]
+def passage(articles: Articles, article_id: str, start: int = 0, end: int | None = None, rank: int = 0) -> Passage:
+    text = articles.texts[article_id]
     end = len(text) if end is None else end
-    return Passage(rank, article_id, article_id.title(), f"{article_id}.txt", start, end, text[start:end], 1.0)
+    sentences = tuple(s for s in articles.sentences(article_id) if s[0] < end and s[1] > start)
+    title, source = article_id.title(), f"{article_id}.txt"
+    url = "https://example.com/a"
+    return Passage(rank, article_id, title, source, start, end, text[start:end], 1.0, url=url, sentences=sentences)
 
 
 ARTICLE = "The harbour opened in May. Its pier runs alpha to the old omega lighthouse. Boats came."
 
 
 def test_answer_has_exact_article_offsets_and_its_sentence(fake_reader_dir):
-    store = FakeStore({"harbour": "Intro text here. " + ARTICLE})
+    articles = Articles({"harbour": "Intro text here. " + ARTICLE})
     reader = SpanReader(fake_reader_dir)
-    answer = reader.read("Where does the pier run?", [passage(store, "harbour", 17)], store)
-    text = store.texts["harbour"]
+    answer = reader.read("Where does the pier run?", [passage(articles, "harbour", 17)])
+    text = articles.texts["harbour"]
     assert answer.found and answer.text == "alpha to the old omega"
     assert text[answer.start : answer.end] == answer.text
     citation = answer.citations[0]
@@ -120,39 +103,50 @@ def test_answer_has_exact_article_offsets_and_its_sentence(fake_reader_dir):
     assert 0.9 < answer.score <= 1.0
 
 
+def test_a_sentence_the_chunk_cuts_is_quoted_whole(fake_reader_dir):
+    text = "Intro text here. " + ARTICLE
+    articles = Articles({"harbour": text})
+    cut = text.index("alpha") - 4  # the chunk starts inside "Its pier runs ..." and ends inside it too
+    chunk = passage(articles, "harbour", cut, text.index("lighthouse"))
+    answer = SpanReader(fake_reader_dir).read("Where does the pier run?", [chunk])
+    citation = answer.citations[0]
+    assert answer.text == "alpha to the old omega" and citation.start < chunk.start and citation.end > chunk.end
+    assert citation.quote == text[citation.start : citation.end] == "Its pier runs alpha to the old omega lighthouse."
+
+
 def test_nothing_to_answer_is_not_found(fake_reader_dir):
-    store = FakeStore({"plain": "The harbour opened in May. Boats came and went all summer long."})
-    answer = SpanReader(fake_reader_dir).read("Where does the pier run?", [passage(store, "plain")], store)
+    articles = Articles({"plain": "The harbour opened in May. Boats came and went all summer long."})
+    answer = SpanReader(fake_reader_dir).read("Where does the pier run?", [passage(articles, "plain")])
     assert not answer.found and answer.text == "" and answer.score < 0.5 and answer.passages
 
 
 def test_the_best_span_across_passages_wins_and_leads_the_sources(fake_reader_dir):
-    store = FakeStore({"plain": "Nothing here. Really nothing.", "harbour": ARTICLE})
-    passages = [passage(store, "plain", rank=0), passage(store, "harbour", rank=1)]
-    answer = SpanReader(fake_reader_dir).read("Where?", passages, store, k=2)
+    articles = Articles({"plain": "Nothing here. Really nothing.", "harbour": ARTICLE})
+    passages = [passage(articles, "plain", rank=0), passage(articles, "harbour", rank=1)]
+    answer = SpanReader(fake_reader_dir).read("Where?", passages, k=2)
     assert answer.article_id == "harbour" and answer.passages[0].article_id == "harbour"
 
 
 def test_articles_that_disagree_give_an_alternative(fake_reader_dir):
-    store = FakeStore({"one": ARTICLE, "two": "A report says the pier runs alpha to the new omega buoy. Fine."})
-    answer = SpanReader(fake_reader_dir).read("Where?", [passage(store, "one"), passage(store, "two")], store)
+    articles = Articles({"one": ARTICLE, "two": "A report says the pier runs alpha to the new omega buoy. Fine."})
+    answer = SpanReader(fake_reader_dir).read("Where?", [passage(articles, "one"), passage(articles, "two")])
     assert answer.found and len(answer.alternatives) == 1
     alternative = answer.alternatives[0]
     assert {answer.text, alternative.text} == {"alpha to the old omega", "alpha to the new omega"}
-    assert store.texts[alternative.citation.article_id][alternative.start : alternative.end] == alternative.text
+    assert articles.texts[alternative.citation.article_id][alternative.start : alternative.end] == alternative.text
 
 
 def test_an_answer_deep_in_a_long_passage_is_found(fake_reader_dir):
     filler = " ".join(f"Line {i} tells of nets and ropes." for i in range(120))
-    store = FakeStore({"long": filler + " " + ARTICLE})
-    answer = SpanReader(fake_reader_dir).read("Where?", [passage(store, "long")], store)
-    assert answer.found and store.texts["long"][answer.start : answer.end] == "alpha to the old omega"
+    articles = Articles({"long": filler + " " + ARTICLE})
+    answer = SpanReader(fake_reader_dir).read("Where?", [passage(articles, "long")])
+    assert answer.found and articles.texts["long"][answer.start : answer.end] == "alpha to the old omega"
 
 
 def test_only_the_configured_number_of_passages_is_read(fake_reader_dir):
-    store = FakeStore({"plain": "Nothing here. Really nothing.", "harbour": ARTICLE})
-    passages = [passage(store, "plain", rank=0), passage(store, "harbour", rank=1)]
-    assert not SpanReader(fake_reader_dir, passages=1).read("Where?", passages, store).found
+    articles = Articles({"plain": "Nothing here. Really nothing.", "harbour": ARTICLE})
+    passages = [passage(articles, "plain", rank=0), passage(articles, "harbour", rank=1)]
+    assert not SpanReader(fake_reader_dir, passages=1).read("Where?", passages).found
 
 
 @pytest.mark.parametrize(

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
+from index.store import Stretch
 from qa.retrieve import HybridRetriever
-
-
-@dataclass
-class _Article:
-    title: str
-    source: str
 
 
 class FakeStore:
@@ -36,14 +29,16 @@ class FakeStore:
     def lexical_search(self, query, n):
         return self.lexical[:n]
 
-    def chunk_spans(self, chunk_ids):
-        return {cid: (self.chunk_articles[cid], 0, len(self.texts[self.chunk_articles[cid]])) for cid in chunk_ids}
-
-    def article(self, article_id):
-        return _Article(article_id.upper(), f"{article_id}.txt")
-
-    def article_text(self, article_id):
-        return self.texts[article_id]
+    def chunk_stretches(self, chunk_ids):
+        found = {}
+        for chunk_id in chunk_ids:
+            article_id = self.chunk_articles[chunk_id]
+            text = self.texts[article_id]
+            sentences = ((0, len(text), text),)
+            found[chunk_id] = Stretch(
+                article_id, 0, len(text), text, article_id.upper(), f"{article_id}.txt", None, "2024-05-01", sentences
+            )
+        return found
 
 
 def test_a_chunk_both_retrievers_like_beats_one_only_one_ranks_first():
@@ -64,11 +59,12 @@ def test_scores_are_fused_ranks_scaled_to_one_for_first_in_both():
     assert scores == pytest.approx([(1 / 61) / (2 / 61), (1 / 62) / (2 / 61)], abs=1e-6)
 
 
-def test_passages_carry_the_article_and_exact_text():
+def test_passages_carry_the_article_its_sentences_and_exact_text():
     store = FakeStore(dense=[(3, 0.9)], lexical=[])
     [passage] = HybridRetriever(store).retrieve("q", np.zeros(3), k=1)
-    assert (passage.article_id, passage.title, passage.source) == ("c", "C", "c.txt")
+    assert (passage.article_id, passage.title, passage.source, passage.date) == ("c", "C", "c.txt", "2024-05-01")
     assert store.texts["c"][passage.start : passage.end] == passage.text
+    assert passage.sentences == ((0, len(passage.text), passage.text),)
 
 
 def test_each_retriever_is_asked_for_enough_candidates():

@@ -41,6 +41,25 @@ def test_dense_and_lexical_search_rank_best_first(store, encoder):
     assert store.lexical_search("", 5) == []
 
 
+def test_a_stretch_carries_its_text_metadata_and_whole_sentences(store):
+    article = next(a for a in store.articles() if a.url)
+    text = store.article_text(article.id)
+    whole = store.sentences(article.id, 0, len(text))
+    second = whole[1]
+    cut_start, cut_end = second.start + 3, second.end - 3  # a range that cuts one sentence at both ends
+    [stretch] = store.stretches([(article.id, cut_start, cut_end)])
+    assert stretch.text == text[cut_start:cut_end]
+    assert (stretch.title, stretch.source, stretch.url, stretch.date) == (
+        article.title, article.source, article.url, article.date
+    )
+    assert stretch.sentences == ((second.start, second.end, text[second.start : second.end]),)
+    chunk_ids = [chunk_id for chunk_id, _ in store.lexical_search("Kestrel Works Bristol", 3)]
+    by_chunk = store.chunk_stretches(chunk_ids)
+    assert list(by_chunk) == chunk_ids and all(s.sentences for s in by_chunk.values())
+    for chunk in by_chunk.values():
+        assert chunk.sentences[0][0] <= chunk.start and chunk.sentences[-1][1] >= chunk.end - 1
+
+
 def test_lookup_tells_new_unchanged_changed_conflict_and_duplicate(store, tmp_path):
     indexed = {a.id: a for a in read_articles([ARTICLES]).articles}
     kestrel = indexed["kestrel-rail"]
