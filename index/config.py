@@ -98,6 +98,13 @@ class Config:
             encoded alone) or ``"pooled"`` (the first only: the model reads each chunk once, a faster
             build; see BENCHMARKS.md). Only the heuristic reader uses them, in an index built with
             ``annotations="full"``.
+        part_chars: a text (or JSON Lines) file longer than this many characters is read as consecutive
+            parts of at most this size, each its own article ("file, part N"): memory stays bounded
+            however large the file.
+        parallel_min_chars: with ``annotations="full"`` and ``workers`` above 1, a batch of articles with at
+            least this much text is shared out among spaCy worker processes (starting them costs seconds).
+        approximate_from: corpus size (chunks) from which ``vector_index="auto"`` chooses an approximate
+            (inverted-file) index instead of exact search.
         annotations: what a build finds in the articles beside the chunks: ``"sentences"`` (the default:
             sentence boundaries from spaCy's rule-based sentencizer, all the span reader needs to cite) or
             ``"full"`` (spaCy's parser and entity recognizer for sentences, entities and noun phrases, plus
@@ -134,6 +141,9 @@ class Config:
     search_threads: int = 1
     sentence_vectors: str = "mixed"
     annotations: str = "sentences"
+    part_chars: int = 250_000
+    parallel_min_chars: int = 200_000
+    approximate_from: int = 200_000
     host: str = "127.0.0.1"
     port: int = 7860
     closest_passages: int = 3
@@ -141,11 +151,15 @@ class Config:
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
         positive = ("chunk_tokens", "batch_size", "k", "rerank_depth", "candidates", "rrf_k", "concurrency", "workers")
-        positive += ("probes", "reader_passages", "port", "closest_passages")
+        positive += ("probes", "reader_passages", "port", "closest_passages", "part_chars", "approximate_from")
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer. Currently, {name} is {value!r}")
+        if not isinstance(self.parallel_min_chars, int) or self.parallel_min_chars < 0:
+            raise ValueError(
+                f"parallel_min_chars must be 0 or more. Currently, parallel_min_chars is {self.parallel_min_chars!r}"
+            )
         if not isinstance(self.search_threads, int) or self.search_threads < 0:
             raise ValueError(f"search_threads must be 0 or more. Currently, search_threads is {self.search_threads!r}")
         if self.sentence_vectors not in SENTENCE_VECTORS:

@@ -7,9 +7,9 @@ is downloaded. Any other sentence-transformers name or local path also works.
 Two backends run the model: ``torch`` (sentence-transformers itself) and ``onnx``: the
 model exported locally, once, with ``torch.onnx`` (mean pooling and normalization in the
 graph), quantized to int8 by ONNX Runtime, cached under ``$XDG_CACHE_HOME/article-qa/onnx``
-and run by ``onnxruntime`` directly (about 2 ms per question instead of about 10). Its
-vectors are close to the float model's (cosine about 0.96), and, because dynamic quantization
-scales activations per batch, a text embedded alone and in a batch differ slightly (about 0.99).
+and run by ``onnxruntime`` directly: several times faster per question, with vectors close to the
+float model's (BENCHMARKS.md has the figures). Because dynamic quantization scales activations
+per batch, a text embedded alone and in a batch differ slightly.
 
 Example::
 
@@ -162,7 +162,7 @@ class Encoder:
         """Load the model now instead of on first use."""
         self.tokenizer  # noqa: B018 -- the property loads it
 
-    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = Config.batch_size, progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one row per text.
 
         Args:
@@ -181,7 +181,7 @@ class Encoder:
         return vectors
 
     def encode_with_spans(
-        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 32
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = Config.batch_size
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Vectors of texts and of character spans inside them, from one forward pass per text.
 
@@ -261,7 +261,7 @@ class TorchEncoder(Encoder):
         """The model's Hugging Face tokenizer."""
         return self.model.tokenizer
 
-    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = Config.batch_size, progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one row per text (see :meth:`Encoder.encode`)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import shutil
 import signal
@@ -24,10 +25,11 @@ import numpy as np
 
 from index.annotate import Annotator, Sentence
 from index.chunk import Chunk, Chunker
+from index.config import Config
 from index.embed import Encoder
 from index.errors import IndexWriteError
 from index.ingest import Article
-from index.store import (
+from index.layout import (
     BM25_DIR,
     BM25_IDS,
     CURRENT,
@@ -160,9 +162,9 @@ class Generation:
         else:  # sentences only: no vectors of their own (stored empty)
             sentence_blobs = itertools.repeat(b"")
         self.db.executemany(
-            "INSERT INTO articles(id, title, text, source, origin, content_hash, url, date, added_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?)",
-            [(a.id, a.title, a.text, a.source, a.origin, a.content_hash, a.url, a.date, added_at) for a in articles],
+            "INSERT INTO articles(id, title, text, source, origin, content_hash, url, date, added_at,"
+            " author, site, excluded, excluded_chars) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [_article_row(article, added_at) for article in articles],
         )
         ids = []
         for chunk in chunks:
@@ -192,7 +194,7 @@ class Generation:
         )
         return len(chunks)
 
-    def commit(self, manifest_fields: dict) -> Manifest:
+    def commit(self, manifest_fields: dict, approximate_from: int = Config.approximate_from) -> Manifest:
         """Write the lexical index, vectors and manifest, then make this generation live.
 
         An exact vector index that has grown past what its ``vector_index`` setting allows is moved
@@ -201,7 +203,7 @@ class Generation:
         import bm25s
         import faiss
 
-        factory = choose_index(manifest_fields["vector_index"], self.vectors.ntotal)
+        factory = choose_index(manifest_fields["vector_index"], self.vectors.ntotal, approximate_from)
         if is_exact(self.vectors):  # convert() leaves it as it is when the setting still says exact
             self.vectors = convert(self.vectors, factory)
 
@@ -250,6 +252,26 @@ class Generation:
         finally:
             if blocked:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+
+
+def _article_row(a: Article, added_at: str) -> tuple:
+    """The ``articles`` table's row of an article, in the column order of the INSERT above."""
+    excluded = json.dumps(a.excluded)
+    return (
+        a.id,
+        a.title,
+        a.text,
+        a.source,
+        a.origin,
+        a.content_hash,
+        a.url,
+        a.date,
+        added_at,
+        a.author,
+        a.site,
+        excluded,
+        a.excluded_chars,
+    )
 
 
 def _place_sentences(sentences: Sequence[Sentence], chunks: Sequence[Chunk]) -> list[tuple[int, int, int]]:

@@ -1,11 +1,13 @@
 """Read articles from files and folders.
 
-Supported: ``.txt`` and ``.md`` (the text as a person sees it), ``.html``/``.htm``
-(visible text), ``.json`` (an object or a list of objects) and ``.jsonl`` (one
-object per line). Bad files are reported with their path (and line) and
+Supported: ``.txt`` and ``.md`` (the text as a person sees it; Markdown front matter as
+metadata), ``.html``/``.htm`` (the article's main text and metadata, see ``index.html``),
+``.json`` (an object or a list of objects) and ``.jsonl`` (one object per line). Lines that
+are not article content (repeated titles, share bars, footers) are kept in the text but
+excluded from indexing (``index.boilerplate``). Bad files are reported with their path (and line) and
 skipped, or, with ``strict=True``, raised.
 
-Reading streams: a text file longer than :data:`PART_CHARS` becomes consecutive
+Reading streams: a text file longer than ``Config.part_chars`` becomes consecutive
 parts (cut at paragraph, line or word boundaries), each one article, and JSONL
 is read line by line, so memory does not grow with the file. HTML and JSON must
 be parsed whole and are refused above :data:`MAX_PARSED_BYTES`.
@@ -19,7 +21,6 @@ Example::
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import itertools
 import json
@@ -27,9 +28,14 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
+from index.boilerplate import excluded_ranges, front_matter, included_ranges
+from index.config import Config
 from index.errors import BadArticle
+from index.html import read_page
+from index.textfile import MAX_TITLE_CHARS, first_line_title, iter_lines, iter_text, normalize_newlines
 
 TEXT_SUFFIXES = {".txt", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -38,23 +44,10 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
 
 TEXT_FIELDS = ("text", "body", "content")
 DATE_FIELDS = ("date", "published")
-MAX_TITLE_CHARS = 200
-_SNIFF_BYTES = 8192
-_BLOCK_BYTES = 1 << 20
-PART_CHARS = 250_000
-"""A text file longer than this (in characters) is indexed as consecutive parts of at most this size."""
+AUTHOR_FIELDS = ("author", "byline")
+WHOLE_PAGE_NOTE = "no article found in the page; indexed all its visible text"
 MAX_PARSED_BYTES = 64 << 20
 """HTML and JSON files are parsed whole; larger ones are refused (JSONL and text files stream)."""
-
-# Elements whose text is not part of the article a reader sees.
-_HTML_DROP = ["script", "style", "noscript", "template", "nav", "aside", "footer", "form", "iframe", "svg"]
-_HTML_DROP_SET = frozenset(_HTML_DROP)
-_HTML_BLOCKS = [
-    "p", "div", "section", "article", "main", "header", "li", "ul", "ol", "dl", "dt", "dd",
-    "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "tr", "br", "hr",
-    "figure", "figcaption", "td", "th",
-]  # fmt: skip
-_HTML_BLOCK_SET = frozenset(_HTML_BLOCKS)
 
 
 @dataclass(frozen=True)
@@ -68,8 +61,13 @@ class Article:
         source: where it was read from, as the user named it (``path`` or ``path:line``).
         origin: a key for "the same article, maybe changed": resolved path plus record.
         content_hash: SHA-1 of ``text``.
-        url: the record's URL, if any.
-        date: the record's date, if any.
+        url: the article's URL, if known (a record's ``url``, front matter, a page's canonical URL).
+        date: the publication date, if known (ISO ``YYYY-MM-DD`` when it could be read as a date).
+        author: the byline, if known.
+        site: the site's name, if known (from a page's metadata).
+        excluded: ``[start, end)`` ranges of ``text`` that are not article content (front matter,
+            repeated titles, share bars, footers; see ``index.boilerplate``): stored, never indexed.
+        notes: what a user should know about how it was read (e.g. a page read as full visible text).
     """
 
     id: str
@@ -80,6 +78,15 @@ class Article:
     content_hash: str
     url: str | None = None
     date: str | None = None
+    author: str | None = None
+    site: str | None = None
+    excluded: tuple[tuple[int, int], ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def excluded_chars(self) -> int:
+        """How many characters of the text are not indexed."""
+        return sum(end - start for start, end in self.excluded)
 
 
 @dataclass
@@ -96,189 +103,6 @@ def content_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def _encoding_of(head: bytes, blocks: Iterable[bytes], path: object) -> str:
-    """``utf-16`` (with a BOM), ``utf-8-sig`` if every block is valid UTF-8, else ``cp1252`` (legacy 8-bit)."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    if b"\x00" in head:
-        raise BadArticle(path, "looks like a binary file, not text")
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        for block in blocks:
-            decoder.decode(block)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8-sig"
-
-
-def _decode(decoder: codecs.IncrementalDecoder, block: bytes, encoding: str, path: object, final: bool) -> str:
-    try:
-        return decoder.decode(block, final=final)
-    except UnicodeDecodeError as exc:
-        raise BadArticle(path, f"not valid {encoding.upper()} text ({exc.reason})") from exc
-
-
-def _check_not_binary(sample: str, path: object) -> None:
-    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f")
-    if sample and controls / len(sample) > 0.05:
-        raise BadArticle(path, "looks like a binary file, not text")
-
-
-def _read_blocks(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as stream:
-        while block := stream.read(_BLOCK_BYTES):
-            yield block
-
-
-def iter_text(path: Path, display: object, part_chars: int | None = PART_CHARS) -> Iterator[str]:
-    """A text file's decoded text, line ends made ``\\n``, streamed in parts.
-
-    UTF-8 (BOM stripped) first, UTF-16 when it has a BOM, and Windows-1252 for
-    legacy 8-bit text. Memory holds one part and one block, however large the file.
-
-    Args:
-        path: the file.
-        display: the name to use in errors.
-        part_chars: the longest part; ``None`` yields the whole text at once. Parts are
-            cut after a blank line, else a line end, else a space, near the limit, and
-            ``"".join(parts)`` is the whole text.
-
-    Raises:
-        BadArticle: the file looks binary, or its bytes are not valid in its encoding.
-    """
-    with open(path, "rb") as stream:
-        head = stream.read(_SNIFF_BYTES)
-    encoding = _encoding_of(head, _read_blocks(path), display)
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace" if encoding == "cp1252" else "strict")
-    buffer, checked = "", False
-    blocks = _read_blocks(path)
-    while True:
-        block = next(blocks, b"")
-        buffer += _decode(decoder, block, encoding, display, final=not block)
-        if not checked:
-            _check_not_binary(buffer[:_SNIFF_BYTES], display)
-            checked = True
-        held = "\r" if block and buffer.endswith("\r") else ""  # a CRLF may straddle two blocks
-        buffer = normalize_newlines(buffer[: len(buffer) - len(held)])
-        while part_chars is not None and len(buffer) > part_chars:
-            cut = _cut_point(buffer, part_chars)
-            yield buffer[:cut]
-            buffer = buffer[cut:]
-        buffer += held
-        if not block:
-            break
-    if buffer:
-        yield buffer
-
-
-def _cut_point(text: str, limit: int) -> int:
-    """Where to end a part of at most ``limit`` characters: after a paragraph, a line, or a word if possible."""
-    floor = limit // 2
-    for separator in ("\n\n", "\n", " "):
-        found = text.rfind(separator, floor, limit)
-        if found >= 0:
-            return found + len(separator)
-    return limit
-
-
-def _lines(parts: Iterable[str]) -> Iterator[str]:
-    """The lines of streamed text (without their line ends); a line longer than a part is joined once."""
-    pending: list[str] = []
-    for part in parts:
-        lines = part.split("\n")
-        if len(lines) == 1:
-            pending.append(part)
-            continue
-        lines[0] = "".join([*pending, lines[0]])
-        pending = [lines.pop()]
-        yield from lines
-    tail = "".join(pending)
-    if tail:
-        yield tail
-
-
-def normalize_newlines(text: str) -> str:
-    """CRLF and lone CR become LF."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def first_line_title(text: str) -> str:
-    """The first non-empty line, without Markdown heading marks, as a title."""
-    for line in text.split("\n"):
-        line = line.strip().lstrip("#").strip()
-        if line:
-            return line[:MAX_TITLE_CHARS]
-    return ""
-
-
-class _VisibleText:
-    """An lxml parser target that keeps the visible text of a page, in one pass, with no tree.
-
-    No tree means no limit on nesting and time linear in the page: a page of 100,000 nested
-    ``<div>`` elements reads in a fraction of a second.
-    """
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.title: list[str] = []
-        self.heading: list[str] | None = None
-        self._hidden = 0  # depth inside elements whose text is not shown
-        self._in_title = False
-        self._in_h1 = False
-
-    def start(self, tag: str, attrib) -> None:
-        tag = tag.lower()
-        if self._hidden or tag in _HTML_DROP_SET or tag == "head" or attrib.get("role") == "navigation":
-            self._hidden += 1
-        if tag == "title":
-            self._in_title = True
-        elif tag == "h1" and self.heading is None:
-            self.heading, self._in_h1 = [], True
-        if tag in _HTML_BLOCK_SET:
-            self.parts.append("\n")
-
-    def end(self, tag: str) -> None:
-        tag = tag.lower()
-        if self._hidden:
-            self._hidden -= 1
-        if tag == "title":
-            self._in_title = False
-        elif tag == "h1":
-            self._in_h1 = False
-        if tag in _HTML_BLOCK_SET:
-            self.parts.append("\n")
-
-    def data(self, text: str) -> None:
-        if self._in_title:
-            self.title.append(text)
-        if self._in_h1:
-            self.heading.append(text)
-        if not self._hidden:
-            self.parts.append(text)
-
-    def close(self) -> None:
-        return None
-
-
-def html_to_text(markup: str) -> tuple[str, str]:
-    """The visible text of an HTML page, one block per paragraph, and its title.
-
-    Scripts, styles, navigation, asides, footers and forms are dropped. Parsed by lxml's
-    HTML parser, which reads broken markup as browsers do.
-    """
-    from lxml import etree
-
-    target = _VisibleText()
-    parser = etree.HTMLParser(target=target, recover=True)
-    parser.feed(markup)
-    parser.close()
-    lines = (" ".join(line.split()) for line in "".join(target.parts).split("\n"))
-    text = "\n\n".join(line for line in lines if line)
-    title = " ".join("".join(target.title).split()) or " ".join("".join(target.heading or []).split())
-    return text, (title or first_line_title(text))[:MAX_TITLE_CHARS]
-
-
 class ArticleStream:
     """The articles under files and folders, read lazily, one file at a time.
 
@@ -292,15 +116,24 @@ class ArticleStream:
             unless ``follow_links``.
         strict: raise the first problem instead of skipping the bad item.
         follow_links: also read links in a folder that point outside it.
+        part_chars: a text or JSON Lines file is read in parts of this many characters (a text file's
+            parts are articles of their own; see ``Config.part_chars``).
 
     Raises:
         BadArticle: while iterating, with ``strict=True``, for the first bad file or record.
     """
 
-    def __init__(self, paths: Iterable[str | os.PathLike], strict: bool = False, follow_links: bool = False) -> None:
+    def __init__(
+        self,
+        paths: Iterable[str | os.PathLike],
+        strict: bool = False,
+        follow_links: bool = False,
+        part_chars: int = Config.part_chars,
+    ) -> None:
         self.paths = list(paths)
         self.strict = strict
         self.follow_links = follow_links
+        self.part_chars = part_chars
         self.problems: list[BadArticle] = []
         self.duplicates = 0
         self._sources_by_id: dict[str, tuple[str, str]] = {}
@@ -355,16 +188,31 @@ class ArticleStream:
                 )
             origin = _text(str(path.resolve()))
             if suffix in TEXT_SUFFIXES:
-                yield from self._text_articles(iter_text(path, display, PART_CHARS), display, origin, key)
+                parts = iter_text(path, display, self.part_chars)
+                yield from self._text_articles(parts, display, origin, key, markdown=suffix == ".md")
             elif suffix in HTML_SUFFIXES:
-                text, title = html_to_text("".join(iter_text(path, display, None)))
-                if not text.strip():
+                page = read_page("".join(iter_text(path, display, None)))
+                if not page.text.strip():
                     raise BadArticle(display, "has no visible text (only markup or scripts)")
-                yield self._article(text, title, display, origin, key)
+                notes = () if page.main_text else (WHOLE_PAGE_NOTE,)
+                yield self._article(
+                    page.text,
+                    page.title,
+                    display,
+                    origin,
+                    key,
+                    url=page.url,
+                    date=normalize_date(page.date),
+                    author=page.author,
+                    site=page.site,
+                    notes=notes,
+                )
             elif suffix == ".json":
                 yield from self._json_articles("".join(iter_text(path, display, None)), path, display, key)
             elif suffix == ".jsonl":
-                yield from self._jsonl_articles(_lines(iter_text(path, display, PART_CHARS)), path, display, key)
+                yield from self._jsonl_articles(
+                    iter_lines(iter_text(path, display, self.part_chars)), path, display, key
+                )
             else:
                 raise BadArticle(
                     display, f"unsupported file type '{suffix}' (supported: {', '.join(sorted(SUPPORTED_SUFFIXES))})"
@@ -374,23 +222,37 @@ class ArticleStream:
         except OSError as exc:
             self.problem(BadArticle(display, f"cannot be read ({exc.strerror or exc})"))
 
-    def _text_articles(self, parts: Iterator[str], display: str, origin: str, key: str) -> Iterator[Article]:
-        """One article for a short file; one per part for a long one, each titled and sourced by its part."""
+    def _text_articles(
+        self, parts: Iterator[str], display: str, origin: str, key: str, markdown: bool = False
+    ) -> Iterator[Article]:
+        """One article for a short file; one per part for a long one, each titled and sourced by its part.
+
+        Markdown front matter gives metadata; boilerplate lines are excluded (``index.boilerplate``).
+        """
         first = next(parts, "")
         second = next(parts, None)
-        title = first_line_title(first)
+        meta, body_start = front_matter(first) if markdown else ({}, 0)
+        title = meta.get("title") or first_line_title(first[body_start:])
+        fields = {"url": meta.get("url"), "date": normalize_date(meta.get("date")), "author": meta.get("author")}
         if second is None:
-            yield self._article(first, title, display, origin, key)
+            excluded = excluded_ranges(first, title if "title" in meta else "", body_start)
+            yield self._article(first, title, display, origin, key, excluded=excluded, **fields)
             return
         offset = 0
         for number, part in enumerate(itertools.chain([first, second], parts), start=1):
             if part.strip():
+                if number == 1:
+                    excluded = excluded_ranges(part, title if "title" in meta else "", body_start)
+                else:
+                    excluded = excluded_ranges(part, None)
                 yield self._article(
                     part,
                     f"{title} (part {number})"[:MAX_TITLE_CHARS],
                     f"{display}, part {number} (from character {offset:,})",
                     f"{origin}#part-{number}",
                     f"{key}#part-{number}",
+                    excluded=excluded,
+                    **fields,
                 )
             offset += len(part)
 
@@ -406,13 +268,20 @@ class ArticleStream:
         url: str | None = None,
         date: str | None = None,
         line: int | None = None,
+        author: str | None = None,
+        site: str | None = None,
+        excluded: list[tuple[int, int]] | None = None,
+        notes: tuple[str, ...] = (),
     ) -> Article:
         if not text.strip():
             raise BadArticle(source, "is empty (no text to index)", line)
+        excluded = tuple(excluded if excluded is not None else excluded_ranges(text, title))
+        if all(not text[start:end].strip() for start, end in included_ranges(len(text), excluded)):
+            raise BadArticle(source, "has no article text (only front matter or boilerplate lines)", line)
         digest = content_hash(text)
         article_id = given_id or hashlib.sha1(f"{key}\n{digest}".encode()).hexdigest()[:16]
         source = f"{source}:{line}" if line is not None else source
-        return Article(article_id, title, text, source, origin, digest, url, date)
+        return Article(article_id, title, text, source, origin, digest, url, date, author, site, excluded, notes)
 
     def _json_articles(self, text: str, path: Path, display: str, key: str) -> Iterator[Article]:
         try:
@@ -454,15 +323,47 @@ class ArticleStream:
             given_id = str(given_id) if given_id not in (None, "") else None
             title = record.get("title")
             title = str(title)[:MAX_TITLE_CHARS] if title else first_line_title(body)
-            date = next((str(record[f]) for f in DATE_FIELDS if record.get(f)), None)
+            date = normalize_date(next((str(record[f]) for f in DATE_FIELDS if record.get(f)), None))
             url = str(record["url"]) if record.get("url") else None
+            author = next((str(record[f]) for f in AUTHOR_FIELDS if record.get(f)), None)
             where = f"{unit} {number}" if number is not None else "record"
             origin = f"{_text(str(path.resolve()))}#{given_id or where}"
             yield self._article(
-                body, title, display, origin, f"{key}#{where}", given_id=given_id, url=url, date=date, line=number
+                body,
+                title,
+                display,
+                origin,
+                f"{key}#{where}",
+                given_id=given_id,
+                url=url,
+                date=date,
+                line=number,
+                author=author,
+                site=str(record["site"]) if record.get("site") else None,
             )
         except BadArticle as error:
             self.problem(error)
+
+
+_DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%Y/%m/%d", "%d/%m/%Y", "%B %d %Y", "%b. %d, %Y")
+
+
+def normalize_date(value: str | None) -> str | None:
+    """A publication date as ISO ``YYYY-MM-DD`` when it reads as one (ISO 8601 with or without a time,
+    or a written date such as "May 14, 2024"); otherwise the value as given, stripped; ``None`` stays."""
+    if value is None or not str(value).strip():
+        return None
+    value = str(value).strip()
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        pass
+    for pattern in _DATE_FORMATS:
+        try:
+            return datetime.strptime(value, pattern).date().isoformat()
+        except ValueError:
+            continue
+    return value
 
 
 def _text(name: str) -> str:
@@ -530,7 +431,12 @@ def iter_files(
                 yield Path(dirpath) / name
 
 
-def read_articles(paths: Iterable[str | os.PathLike], strict: bool = False, follow_links: bool = False) -> IngestReport:
+def read_articles(
+    paths: Iterable[str | os.PathLike],
+    strict: bool = False,
+    follow_links: bool = False,
+    part_chars: int = Config.part_chars,
+) -> IngestReport:
     """Read every supported article under the given files and folders, all at once.
 
     Builds stream with :class:`ArticleStream` instead; this is for small inputs and tests.
@@ -539,6 +445,7 @@ def read_articles(paths: Iterable[str | os.PathLike], strict: bool = False, foll
         paths: files and folders; folders are walked recursively.
         strict: raise the first problem instead of skipping the bad item.
         follow_links: also read links in a folder that point outside it.
+        part_chars: see :class:`ArticleStream`.
 
     Returns:
         The articles (the same content only once) and the problems skipped.
@@ -546,6 +453,6 @@ def read_articles(paths: Iterable[str | os.PathLike], strict: bool = False, foll
     Raises:
         BadArticle: with ``strict=True``, for the first bad file or record.
     """
-    stream = ArticleStream(paths, strict, follow_links)
+    stream = ArticleStream(paths, strict, follow_links, part_chars)
     articles = list(stream)
     return IngestReport(articles, stream.problems, stream.duplicates)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from index.errors import IndexLocked
-from index.store import LOCK, check_index_dir
+from index.layout import LOCK, check_index_dir
 
 _held_locks: set[int] = set()
 

@@ -1,17 +1,4 @@
-"""The index on disk, and reading it.
-
-An index directory holds generations; the file ``CURRENT`` names the live one.
-A generation holds:
-
-- ``manifest.json``: format version, model, dimension, chunking settings, counts, times;
-- ``store.sqlite``: articles (with their text), chunks, sentences (with vectors), entity
-  and noun-phrase spans, and sentence document frequencies of terms;
-- ``vectors.faiss``: the chunk vectors (inner product on unit vectors), keyed by chunk id, in
-  the FAISS index that ``index.vectors`` chooses by corpus size; read memory-mapped;
-- ``bm25/``: the bm25s lexical index of the chunks, and ``bm25_ids.npy`` mapping its rows to chunk ids.
-
-Writers build a new generation beside the live one and switch ``CURRENT`` with an
-atomic rename, so readers always see a whole index. Nothing is pickled.
+"""Reading an index: the live generation of an index folder (see ``index.layout``), searched and read.
 
 Example::
 
@@ -21,100 +8,31 @@ Example::
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from index.annotate import Span
-from index.errors import IndexCorrupt, IndexNotFound, ModelMismatch, NotAnIndex
+from index.errors import IndexCorrupt, IndexNotFound, ModelMismatch
+from index.layout import (
+    BM25_DIR,
+    BM25_IDS,
+    DATABASE,
+    MANIFEST,
+    VECTORS,
+    Manifest,
+    connect,
+    current_generation,
+    rebuild_hint,
+)
 from index.terms import terms
 from index.vectors import set_probes
 from index.vectors import vector_ids as stored_vector_ids
-
-FORMAT_VERSION = 1
-CURRENT = "CURRENT"
-LOCK = ".lock"
-MANIFEST = "manifest.json"
-DATABASE = "store.sqlite"
-VECTORS = "vectors.faiss"
-BM25_DIR = "bm25"
-BM25_IDS = "bm25_ids.npy"
-GENERATION_MARKER = ".article-qa-generation"
-"""Written first into every generation folder: only folders holding it (or, from before it existed, a
-manifest of this tool) are ever removed as old generations."""
-
-SCHEMA = """
-CREATE TABLE articles(
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL,
-    origin TEXT NOT NULL, content_hash TEXT NOT NULL, url TEXT, date TEXT, added_at TEXT NOT NULL);
-CREATE INDEX articles_origin ON articles(origin);
-CREATE INDEX articles_hash ON articles(content_hash);
-CREATE TABLE chunks(
-    id INTEGER PRIMARY KEY AUTOINCREMENT, article_id TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL);
-CREATE INDEX chunks_article ON chunks(article_id, start);
-CREATE TABLE sentences(
-    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    terms TEXT NOT NULL, vector BLOB NOT NULL);
-CREATE INDEX sentences_article ON sentences(article_id, start);
-CREATE TABLE spans(article_id TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, label TEXT NOT NULL);
-CREATE INDEX spans_article ON spans(article_id, start);
-CREATE TABLE term_df(term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
-"""
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What an index says about itself."""
-
-    format_version: int
-    model: str
-    dimension: int
-    max_tokens: int
-    chunk_tokens: int
-    chunk_overlap: int
-    articles: int
-    chunks: int
-    sentences: int
-    built_at: str
-    updated_at: str
-    backend: str = "torch"
-    vector_index: str = "auto"
-    sentence_vectors: str = "encoded"  # indexes made before sentence vectors were pooled
-    annotations: str = "full"  # indexes made before the span reader have everything the heuristic one needs
-
-    def to_json(self) -> str:
-        """The manifest as indented JSON."""
-        return json.dumps(asdict(self), indent=2)
-
-    @classmethod
-    def read(cls, path: Path, index_dir: Path) -> Manifest:
-        """Read and check a manifest file.
-
-        Raises:
-            IndexCorrupt: missing, unreadable, or from another format version.
-        """
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise IndexCorrupt(
-                f"the index at {index_dir} has an unreadable manifest ({exc}). {rebuild_hint(index_dir)}"
-            ) from exc
-        version = data.get("format_version") if isinstance(data, dict) else None
-        if version != FORMAT_VERSION:
-            raise IndexCorrupt(
-                f"the index at {index_dir} has format version {version}; this version of Article QA "
-                f"reads version {FORMAT_VERSION}. {rebuild_hint(index_dir)}"
-            )
-        try:  # fields with a default were added later; older manifests lack them
-            return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data or f.default is MISSING})
-        except KeyError as exc:
-            raise IndexCorrupt(f"the index manifest at {index_dir} lacks {exc}. {rebuild_hint(index_dir)}") from exc
 
 
 @dataclass(frozen=True)
@@ -129,6 +47,10 @@ class ArticleRecord:
     content_hash: str
     added_at: str
     chunks: int
+    author: str | None = None
+    site: str | None = None
+    excluded_chars: int = 0
+    """Characters of its text that are not indexed (front matter, boilerplate)."""
 
 
 @dataclass(frozen=True)
@@ -159,71 +81,6 @@ class Stretch:
     url: str | None
     date: str | None
     sentences: tuple[tuple[int, int, str], ...]
-
-
-def rebuild_hint(index_dir: Path) -> str:
-    """The sentence telling a user how to rebuild an index."""
-    return f"Rebuild it with: qa index build [PATH ...] --index {index_dir}"
-
-
-def current_generation(index_dir: Path) -> Path | None:
-    """The live generation directory of an index, or ``None`` if there is no index."""
-    try:
-        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise IndexCorrupt(f"cannot read {index_dir / CURRENT}: {exc}") from exc
-    if not name or "/" in name or name.startswith("."):
-        raise IndexCorrupt(f"{index_dir / CURRENT} names no generation. {rebuild_hint(index_dir)}")
-    return index_dir / name
-
-
-def is_own_generation(path: Path) -> bool:
-    """Whether ``path`` is a generation folder this tool wrote (and may therefore remove)."""
-    if not path.name.startswith("gen-") or path.is_symlink() or not path.is_dir():
-        return False
-    if (path / GENERATION_MARKER).is_file():
-        return True
-    try:
-        return "format_version" in json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError, TypeError):
-        return False
-
-
-def check_index_dir(index_dir: Path) -> None:
-    """Refuse to write into a folder that holds other things and is not an index.
-
-    An index folder is one that does not exist yet, is empty, or holds this tool's ``CURRENT``
-    file, writer lock or generations.
-
-    Raises:
-        NotAnIndex: the folder is not empty and not an index.
-    """
-    try:
-        entries = list(index_dir.iterdir())
-    except FileNotFoundError:
-        return
-    except NotADirectoryError:
-        raise NotAnIndex(index_dir) from None
-    names = {entry.name for entry in entries}
-    if not entries or CURRENT in names or LOCK in names or any(is_own_generation(e) for e in entries):
-        return
-    raise NotAnIndex(index_dir)
-
-
-def connect(path: Path, readonly: bool) -> sqlite3.Connection:
-    """An SQLite connection; read-only connections cannot change the file."""
-    if readonly:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-    else:
-        conn = sqlite3.connect(path, check_same_thread=False)
-    return conn
-
-
-def bm25_tokens(texts: list[str]) -> list[list[str]]:
-    """The lexical index's view of texts: their content terms."""
-    return [terms(text) for text in texts]
 
 
 class IndexStore:
@@ -463,7 +320,8 @@ class IndexStore:
         """Metadata of every indexed article (or of one), ordered by source."""
         query = (
             "SELECT a.id, a.title, a.source, a.url, a.date, a.content_hash, a.added_at,"
-            " (SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id) FROM articles a"
+            " (SELECT COUNT(*) FROM chunks c WHERE c.article_id = a.id), a.author, a.site, a.excluded_chars"
+            " FROM articles a"
         )
         if article_id is None:
             rows = self._db.execute(query + " ORDER BY a.source, a.id")

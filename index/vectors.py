@@ -1,11 +1,10 @@
 """The FAISS index that holds the chunk vectors, chosen by the size of the corpus.
 
-Up to :data:`APPROXIMATE_FROM` chunks the search is exact (``Flat``: every vector compared, which
-stays under about 20 ms here). Beyond, ``auto`` picks an inverted file of 8-bit scalar-quantized
-vectors (``IVF{lists},SQ8``, lists about the square root of the corpus): a quarter of the memory,
-a few milliseconds per question, and, unlike HNSW, it can remove vectors, so updates need no
-rebuild. Any FAISS factory string can be asked for instead (``--vector-index``); see
-BENCHMARKS.md for the figures behind these choices.
+Up to ``Config.approximate_from`` chunks the search is exact (``Flat``: every vector compared, fast
+enough there). Beyond, ``auto`` picks an inverted file of 8-bit scalar-quantized vectors
+(``IVF{lists},SQ8``, lists about the square root of the corpus): a quarter of the memory, and,
+unlike HNSW, it can remove vectors, so updates need no rebuild. Any FAISS factory string can be
+asked for instead (``--vector-index``); see BENCHMARKS.md for the figures behind these choices.
 
 Vectors are collected in an exact index while a build runs and moved into the chosen index when
 it is written; an approximate index is trained then, on the vectors themselves.
@@ -17,20 +16,20 @@ import math
 
 import numpy as np
 
+from index.config import Config
 from index.errors import BadSetting
 
 EXACT = "Flat"
-APPROXIMATE_FROM = 200_000
-"""Corpus size (chunks) from which ``auto`` chooses an approximate index."""
 TRAINING_POINTS_PER_LIST = 64
 """Training vectors per list of an inverted file (FAISS's k-means asks for at least 39)."""
 
 
-def choose_index(setting: str, n_vectors: int) -> str:
-    """The FAISS factory string for ``n_vectors`` chunk vectors: ``setting`` itself unless it is ``"auto"``."""
+def choose_index(setting: str, n_vectors: int, approximate_from: int = Config.approximate_from) -> str:
+    """The FAISS factory string for ``n_vectors`` chunk vectors: ``setting`` itself unless it is ``"auto"``,
+    which is exact search below ``approximate_from`` vectors and an inverted file of 8-bit vectors from there."""
     if setting != "auto":
         return setting
-    if n_vectors < APPROXIMATE_FROM:
+    if n_vectors < approximate_from:
         return EXACT
     lists = 2 ** round(math.log2(math.sqrt(n_vectors)))
     return f"IVF{lists},SQ8"

@@ -274,6 +274,8 @@ def _print_answer(answer) -> None:
 def _report(report) -> None:
     for problem in report.problems:
         print(f"warning: {terminal_safe(str(problem))}", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {terminal_safe(note)}", file=sys.stderr)
     print(terminal_safe(report.summary()))
 
 
@@ -351,7 +353,8 @@ def _list(args: argparse.Namespace, config: Config) -> int:
         return 0
     for article in articles:
         title = terminal_safe(article.title[:70])
-        print(f"{safe_name(article.id)}  {title}  ({safe_name(article.source)}, {article.chunks} chunks)")
+        excluded = f", {article.excluded_chars:,} characters not indexed" if article.excluded_chars else ""
+        print(f"{safe_name(article.id)}  {title}  ({safe_name(article.source)}, {article.chunks} chunks{excluded})")
     return 0
 
 

@@ -20,7 +20,8 @@ from index.build import BuildReport, IndexWriter
 from index.embed import Encoder, canonical_model_name, make_encoder
 from index.errors import IndexNotFound
 from index.ingest import SUPPORTED_SUFFIXES
-from index.store import ArticleRecord, IndexStore, Manifest, current_generation, rebuild_hint
+from index.layout import Manifest, current_generation, rebuild_hint
+from index.store import ArticleRecord, IndexStore
 from qa.config import Config, default_articles
 from qa.conversation import followup_context
 from qa.errors import BadQuestion, EmptyQuestion, ModelMismatch

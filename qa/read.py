@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.config import READERS
+from qa.config import READERS, Config
 from qa.errors import BadSetting, ReaderModelError
 from qa.metrics import normalize_answer, same_value
 from qa.spans import MAX_ANSWER_TOKENS, SpecialTokens, best_spans, encode_texts, load_tokenizer, pad_batch, windows_for
@@ -57,7 +57,7 @@ class Reader:
     below which it declines unless told otherwise.
     """
 
-    depth: int = 8
+    depth: int
     calibrated_threshold: float
 
     def read(
@@ -96,7 +96,7 @@ class SpanReader(Reader):
         self,
         model_dir: str | os.PathLike | None = None,
         min_confidence: float | None = None,
-        passages: int = 4,
+        passages: int = Config.reader_passages,
         threads: int | None = None,
     ) -> None:
         if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
@@ -274,7 +274,7 @@ def cite(passage: Passage, start: int, end: int) -> Citation:
 class HeuristicReader(Reader):
     """The earlier sentence-scoring answerer (:class:`qa.answer.ExtractiveAnswerer`) behind the reader interface."""
 
-    def __init__(self, min_confidence: float | None = None, depth: int = 30) -> None:
+    def __init__(self, min_confidence: float | None = None, depth: int = Config.rerank_depth) -> None:
         from qa.answer import MIN_CONFIDENCE
 
         self.calibrated_threshold = MIN_CONFIDENCE

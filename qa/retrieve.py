@@ -36,7 +36,7 @@ class HybridRetriever:
         self.candidates = candidates
         self.rrf_k = rrf_k
 
-    def retrieve(self, query: str, query_vector: np.ndarray, k: int = 5) -> list[Passage]:
+    def retrieve(self, query: str, query_vector: np.ndarray, k: int = Config.k) -> list[Passage]:
         """The ``k`` best passages for a query, best first.
 
         Args:

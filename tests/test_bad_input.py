@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-import index.ingest as ingest
 from index.chunk import Chunker
 from index.ingest import ArticleStream, read_articles
 from index.store import IndexStore
 from qa import QA
 from qa.cli import main
+from qa.config import Config
 
 GOOD = "Harbor news\n\nThe Port Alder council approved the harbor bridge on Tuesday.\n"
 
@@ -157,12 +157,12 @@ def test_100_mb_text_file_streams_in_parts_with_bounded_memory(tmp_path):
         for article in ArticleStream([path]):
             parts += 1
             lengths += len(article.text)
-            assert len(article.text) <= ingest.PART_CHARS and article.text.startswith("The harbor council")
+            assert len(article.text) <= Config.part_chars and article.text.startswith("The harbor council")
             assert f"huge.txt, part {parts}" in article.source
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert lengths == size and parts >= size // ingest.PART_CHARS
+    assert lengths == size and parts >= size // Config.part_chars
     assert peak < 16 << 20, f"reading a 100 MB file held {peak / 2**20:.1f} MB at once"
 
 
@@ -179,12 +179,11 @@ def test_one_5_mb_line_without_newline_is_cut_into_parts_that_chunk(tmp_path, en
     assert max(c.end - c.start for c in chunks) <= 128 * 12
 
 
-def test_long_file_parts_are_answerable_with_their_place_in_the_file(tmp_path, monkeypatch, encoder, build_index):
-    monkeypatch.setattr(ingest, "PART_CHARS", 400)
+def test_long_file_parts_are_answerable_with_their_place_in_the_file(tmp_path, encoder, build_index):
     filler = "Nothing of note happened in the town that week. " * 12
     text = f"Town diary\n\n{filler}\n\nThe Ferrybank lighthouse was repainted red in 1987.\n\n{filler}"
     (tmp_path / "diary.txt").write_text(text)
-    index_dir, report = build_index([tmp_path / "diary.txt"])
+    index_dir, report = build_index([tmp_path / "diary.txt"], part_chars=400)
     assert report.articles >= 3
     answer = QA(index_dir, encoder=encoder).ask("When was the Ferrybank lighthouse repainted?")
     citation = answer.citations[0]
@@ -239,8 +238,7 @@ def test_deeply_nested_json_and_html_are_refused_or_read_quickly(tmp_path):
     assert "deep.jsonl:2" in messages[1]
 
 
-def test_jsonl_line_longer_than_a_part_is_read_whole(tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "PART_CHARS", 64)
+def test_jsonl_line_longer_than_a_part_is_read_whole(tmp_path):
     body = " ".join(f"word{i}" for i in range(2000))
     (tmp_path / "long.jsonl").write_text(json.dumps({"id": "x", "text": body}) + "\n" + json.dumps({"text": "Short."}))
-    assert [a.text for a in read_articles([tmp_path]).articles] == [body, "Short."]
+    assert [a.text for a in read_articles([tmp_path], part_chars=64).articles] == [body, "Short."]

@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from index.build import IndexWriter
+from index.layout import FORMAT_VERSION
 from index.lock import writer_lock
 from index.store import IndexStore
 from qa import QA
@@ -134,7 +135,7 @@ def test_manifest_is_plain_json(build_index):
     index_dir, _ = build_index([ARTICLES / "markets.json"])
     generation = IndexStore.open(index_dir).generation
     manifest = json.loads((generation / "manifest.json").read_text())
-    assert manifest["format_version"] == 1 and manifest["articles"] == 1
+    assert manifest["format_version"] == FORMAT_VERSION and manifest["articles"] == 1
 
 
 def test_a_forked_child_does_not_keep_the_writer_lock(tmp_path):
@@ -158,17 +159,15 @@ def test_a_forked_child_does_not_keep_the_writer_lock(tmp_path):
         child.join()
 
 
-def test_annotating_in_worker_processes_gives_the_same_result(monkeypatch):
+def test_annotating_in_worker_processes_gives_the_same_result():
     import multiprocessing
 
-    import index.annotate
     from index.annotate import Annotator
     from index.ingest import ArticleStream
 
     articles = list(ArticleStream([ARTICLES]))
     alone = list(Annotator(workers=1).annotate(articles))
-    monkeypatch.setattr(index.annotate, "PARALLEL_MIN_CHARS", 0)
-    with Annotator(workers=2) as annotator:
+    with Annotator(workers=2, parallel_min_chars=0) as annotator:
         shared = list(annotator.annotate(articles))
         assert len(multiprocessing.active_children()) == 2
     assert shared == alone and any(sentences for sentences, _ in alone)

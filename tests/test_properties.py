@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from index.annotate import Annotator
 from index.chunk import MAX_CHARS_PER_TOKEN, Chunker
-from index.ingest import Article, iter_text
+from index.ingest import Article
+from index.textfile import iter_text
 
 # Pieces that break naive offset arithmetic: combining marks, emoji (with joiners and skin tones),
 # right-to-left scripts, CRLF and lone CR, NUL and other controls, very long words, odd spaces.

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from index.ingest import read_articles
-from index.store import IndexStore, check_index_dir, is_own_generation
+from index.layout import check_index_dir, is_own_generation
+from index.store import IndexStore
 from qa.errors import IndexCorrupt, IndexNotFound, ModelMismatch, NotAnIndex
 from tests.support import ARTICLES
 
@@ -50,7 +51,10 @@ def test_a_stretch_carries_its_text_metadata_and_whole_sentences(store):
     [stretch] = store.stretches([(article.id, cut_start, cut_end)])
     assert stretch.text == text[cut_start:cut_end]
     assert (stretch.title, stretch.source, stretch.url, stretch.date) == (
-        article.title, article.source, article.url, article.date
+        article.title,
+        article.source,
+        article.url,
+        article.date,
     )
     assert stretch.sentences == ((second.start, second.end, text[second.start : second.end]),)
     chunk_ids = [chunk_id for chunk_id, _ in store.lexical_search("Kestrel Works Bristol", 3)]

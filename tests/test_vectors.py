@@ -7,7 +7,6 @@ import shutil
 import faiss
 import pytest
 
-import index.vectors
 from index.build import IndexWriter
 from index.store import IndexStore
 from index.vectors import choose_index, is_exact, vector_ids
@@ -23,13 +22,13 @@ def test_auto_is_exact_for_small_corpora_and_an_inverted_file_beyond():
     assert choose_index("auto", 200_000) == "IVF512,SQ8"
     assert choose_index("auto", 1_000_000) == "IVF1024,SQ8"
     assert choose_index("HNSW32", 10) == "HNSW32"
+    assert choose_index("auto", 5, approximate_from=4) == "IVF2,SQ8"
 
 
-def test_a_corpus_past_the_threshold_gets_an_approximate_index_that_updates(tmp_path, encoder, monkeypatch):
-    monkeypatch.setattr(index.vectors, "APPROXIMATE_FROM", 4)  # "auto" now means IVF for the fixtures
+def test_a_corpus_past_the_threshold_gets_an_approximate_index_that_updates(tmp_path, encoder):
     folder = tmp_path / "articles"
     shutil.copytree(ARTICLES, folder)
-    config = Config(index_dir=tmp_path / "index")
+    config = Config(index_dir=tmp_path / "index", approximate_from=4)  # "auto" now means IVF for the fixtures
     IndexWriter(config, encoder=encoder).build([folder])
     store = IndexStore.open(config.index_dir)
     assert not is_exact(store.vectors) and faiss.try_extract_index_ivf(store.vectors) is not None

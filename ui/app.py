@@ -141,7 +141,7 @@ class ChatApp:
             return [f"✗ {error}"]
         except OSError as error:  # a full disk, an index folder that cannot be written
             return [f"✗ could not keep the upload ({error.strerror or error}); the index is unchanged"]
-        lines = [f"✗ {problem}" for problem in report.problems]
+        lines = [f"✗ {problem}" for problem in report.problems] + [f"ℹ {note}" for note in report.notes]
         done = len(report.added) + len(report.updated)
         if done:
             lines.append(
