@@ -9,6 +9,7 @@ Example::
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -30,6 +31,7 @@ from index.layout import (
     current_generation,
     rebuild_hint,
 )
+from index.scope import Scope
 from index.terms import terms
 from index.vectors import set_probes
 from index.vectors import vector_ids as stored_vector_ids
@@ -81,6 +83,7 @@ class Stretch:
     url: str | None
     date: str | None
     sentences: tuple[tuple[int, int, str], ...]
+    author: str | None = None
 
 
 class IndexStore:
@@ -236,21 +239,45 @@ class IndexStore:
         """Lists an approximate (inverted-file) vector index searches per question; no effect on exact ones."""
         set_probes(self.vectors, probes)
 
-    def dense_search(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
-        """The ``n`` chunks closest to a unit vector: ``(chunk_id, cosine)``, best first."""
-        if self.vectors.ntotal == 0:
+    def chunks_in(self, scope: Scope) -> np.ndarray:
+        """The ids of the chunks of the articles ``scope`` matches (sorted)."""
+        condition, values = scope.sql()
+        rows = self._db.execute(
+            f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE {condition} ORDER BY c.id", values
+        )
+        return np.array([row[0] for row in rows], dtype=np.int64)
+
+    def dense_search(self, vector: np.ndarray, n: int, within: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``n`` chunks closest to a unit vector: ``(chunk_id, cosine)``, best first; only chunks whose
+        ids are in ``within`` (from :meth:`chunks_in`) when it is given."""
+        import faiss
+
+        total = self.vectors.ntotal if within is None else len(within)
+        if total == 0 or self.vectors.ntotal == 0:
             return []
-        scores, ids = self.vectors.search(vector.reshape(1, -1).astype(np.float32), min(n, self.vectors.ntotal))
+        query = vector.reshape(1, -1).astype(np.float32)
+        if within is None:
+            scores, ids = self.vectors.search(query, min(n, total))
+        else:
+            selector = faiss.IDSelectorBatch(within)
+            ivf = faiss.try_extract_index_ivf(self.vectors)
+            if ivf is not None:  # the parameters replace the index's own, so they carry its probes
+                params = faiss.SearchParametersIVF(sel=selector, nprobe=ivf.nprobe)
+            else:
+                params = faiss.SearchParameters(sel=selector)
+            scores, ids = self.vectors.search(query, min(n, total), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=False) if i >= 0]
 
-    def lexical_search(self, query: str, n: int) -> list[tuple[int, float]]:
-        """The ``n`` best BM25 chunks for a query: ``(chunk_id, score)``, best first; no zero scores."""
+    def lexical_search(self, query: str, n: int, within: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``n`` best BM25 chunks for a query: ``(chunk_id, score)``, best first; no zero scores; only
+        chunks whose ids are in ``within`` when it is given (BM25's statistics stay the whole index's)."""
         query_terms = terms(query)
         if self._bm25 is None or not query_terms:
             return []
+        mask = None if within is None else np.isin(self._bm25_ids, within).astype(np.float32)
         with self._bm25_lock:
             rows, scores = self._bm25.retrieve(
-                [query_terms], k=min(n, len(self._bm25_ids)), show_progress=False, n_threads=1
+                [query_terms], k=min(n, len(self._bm25_ids)), show_progress=False, n_threads=1, weight_mask=mask
             )
         return [(int(self._bm25_ids[r]), float(s)) for r, s in zip(rows[0], scores[0], strict=False) if s > 0]
 
@@ -276,7 +303,9 @@ class IndexStore:
         marks = ",".join("?" * len(ids))
         meta = {
             row[0]: row[1:]
-            for row in self._db.execute(f"SELECT id, title, source, url, date FROM articles WHERE id IN ({marks})", ids)
+            for row in self._db.execute(
+                f"SELECT id, title, source, url, date, author FROM articles WHERE id IN ({marks})", ids
+            )
         }
         where = " OR ".join(["(article_id = ? AND start < ? AND end > ?)"] * len(ranges))
         rows = self._db.execute(
@@ -289,11 +318,12 @@ class IndexStore:
         found = []
         for article_id, start, end in ranges:
             text = self.article_text(article_id)
-            title, source, url, date = meta.get(article_id, ("", "", None, None))
+            title, source, url, date, author = meta.get(article_id, ("", "", None, None, None))
             overlapping = tuple(
                 (s, e, text[s:e]) for s, e in dict.fromkeys(sentences.get(article_id, ())) if s < end and e > start
             )
-            found.append(Stretch(article_id, start, end, text[start:end], title, source, url, date, overlapping))
+            stretch = Stretch(article_id, start, end, text[start:end], title, source, url, date, overlapping, author)
+            found.append(stretch)
         return found
 
     def article_text(self, article_id: str) -> str:
@@ -310,6 +340,17 @@ class IndexStore:
             while len(self._texts) > 256:
                 self._texts.popitem(last=False)
         return row[0]
+
+    def locate(self, article_id: str, needles: list[str]) -> tuple[int, int] | None:
+        """``(start, end)`` of the first place in an article's text where one of ``needles`` is written
+        (case-insensitive, whole words), or ``None``."""
+        text = self.article_text(article_id)
+        found = []
+        for needle in needles:
+            match = re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", text, re.IGNORECASE)
+            if match:
+                found.append((match.start(), match.end()))
+        return min(found, default=None)
 
     def article(self, article_id: str) -> ArticleRecord | None:
         """One article's metadata, or ``None`` if it is not indexed."""

@@ -21,7 +21,7 @@ from qa.errors import (
     NoArticles,
     QAError,
 )
-from qa.types import Answer, Citation, Passage
+from qa.types import Answer, Citation, Passage, Scope
 
 __all__ = [
     "QA",
@@ -39,5 +39,6 @@ __all__ = [
     "NoArticles",
     "Passage",
     "QAError",
+    "Scope",
     "ask",
 ]

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from qa.config import ANNOTATIONS, BACKENDS, READERS, SENTENCE_VECTORS, Config, default_articles, default_index_dir
 from qa.errors import QAError
+from qa.types import Scope
 
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _UNSAFE_OR_NEWLINE = re.compile(_UNSAFE.pattern[:-1] + "\n\t]")
@@ -51,6 +52,15 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _iso_date(text: str) -> str:
+    """An argparse type: an ISO date (``2024``, ``2024-03`` or ``2024-03-18``)."""
+    try:
+        Scope(since=text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an ISO date such as 2024-03-18, not {text!r}") from None
+    return text
 
 
 def _number(kind: type, what: str, *, above: float | None = None, low: float | None = None, high: float | None = None):
@@ -101,6 +111,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--model", help="embedding model (must be the index's)")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    scope = ask.add_argument_group("scope", "ask only some of the articles (all that are given must match)")
+    scope.add_argument("--site", help="part of the site name or URL, e.g. gazette or example.com")
+    scope.add_argument("--author", help="part of the byline")
+    scope.add_argument("--since", type=_iso_date, metavar="DATE", help="published on or after DATE (2024, 2024-03-18)")
+    scope.add_argument("--until", type=_iso_date, metavar="DATE", help="published on or before DATE")
+    scope.add_argument("--article", action="append", metavar="ID", help="this article (repeat for several)")
 
     evaluate = commands.add_parser("eval", help="measure answer quality and speed on SQuAD-format data")
     evaluate.add_argument("file", help="a SQuAD v1.1 or v2.0 JSON file")
@@ -255,10 +271,12 @@ def _print_answer(answer) -> None:
     for number, citation in enumerate(answer.citations):
         quote = " ".join(citation.quote.split())
         label = "" if number == 0 else "also: "
-        print(f"\n  {label}“{safe(quote)}”")
+        print(f"\n  {label}“{safe(quote)}”" if quote else "")
         print(f"  — {safe(citation.title)}")
-        details = [safe_name(citation.source), f"characters {citation.start}–{citation.end}"]
+        where = "from the article's metadata" if citation.field else f"characters {citation.start}–{citation.end}"
+        details = [safe_name(citation.source), where]
         details += [safe(d) for d in (citation.url, citation.date) if d]
+        details += [f"by {safe(citation.author)}"] if citation.author else []
         print(f"    {', '.join(details)}")
     if answer.alternatives:
         print("\n  The articles disagree; another article says:")
@@ -282,7 +300,8 @@ def _report(report) -> None:
 def _ask(args: argparse.Namespace, config: Config) -> int:
     from qa.engine import QA
 
-    answer = QA(config=config).ask(args.question, k=args.k)
+    scope = Scope(args.site, args.author, args.since, args.until, tuple(args.article or ()))
+    answer = QA(config=config).ask(args.question, k=args.k, where=scope)
     if args.json:
         print(_safe_json(answer.to_dict()))
     else:

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from index.build import BuildReport, IndexWriter
@@ -21,7 +22,9 @@ from index.embed import Encoder, canonical_model_name, make_encoder
 from index.errors import IndexNotFound
 from index.ingest import SUPPORTED_SUFFIXES
 from index.layout import Manifest, current_generation, rebuild_hint
+from index.scope import Scope
 from index.store import ArticleRecord, IndexStore
+from qa.about import answer_about, metadata_field
 from qa.config import Config, default_articles
 from qa.conversation import followup_context
 from qa.errors import BadQuestion, EmptyQuestion, ModelMismatch
@@ -160,7 +163,13 @@ class QA:
                 if current_generation(self.config.index_dir) != self.store.generation:
                     self._open()
 
-    def ask(self, question: str, history: Sequence[object] | None = None, k: int | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: Sequence[object] | None = None,
+        k: int | None = None,
+        where: Scope | None = None,
+    ) -> Answer:
         """Answer a question from the articles, or say it is not found.
 
         Args:
@@ -169,13 +178,16 @@ class QA:
                 :mod:`qa.conversation` for the accepted shapes); follow-ups such as
                 "Who founded it?" are resolved against it.
             k: passages to retrieve (default ``config.k``).
+            where: ask only the articles this :class:`~index.scope.Scope` matches (a site, an author,
+                a date range, article ids); applied inside retrieval. When it matches no article, the
+                answer is "not found" with a message that says so.
 
         Raises:
             TypeError: the question is not a string.
             EmptyQuestion: the question is empty.
             BadQuestion: the question has no words (only punctuation, symbols or emoji).
         """
-        return self.ask_timed(question, history, k)[0]
+        return self.ask_timed(question, history, k, where=where)[0]
 
     def ask_timed(
         self,
@@ -183,6 +195,7 @@ class QA:
         history: Sequence[object] | None = None,
         k: int | None = None,
         passages: Sequence[Passage] | None = None,
+        where: Scope | None = None,
     ) -> tuple[Answer, dict[str, float]]:
         """Like :meth:`ask`, also returning milliseconds spent to ``embed``, ``retrieve`` and ``answer``.
 
@@ -196,13 +209,21 @@ class QA:
         retriever, store = self.retriever, self.store  # one generation for the whole question
         context = followup_context(question, history)
         query = f"{question} {context}".strip()
+        within = None if where is None or where.is_everything else store.chunks_in(where)
+        if within is not None and not len(within):
+            message = f"No indexed article matches the scope ({where.describe()})."
+            return replace(Answer.not_found(question, 0.0, ()), message=message), {}
         t0 = time.perf_counter()
         vector = self.encoder.encode([query])[0]
         t1 = time.perf_counter()
         if passages is None:
-            passages = retriever.retrieve(query, vector, max(k, self.reader.depth))
+            passages = retriever.retrieve(query, vector, max(k, self.reader.depth), within)
         t2 = time.perf_counter()
-        answer = self.reader.read(question, list(passages), store, question_vector=vector, context=context, k=k)
+        field = metadata_field(question)
+        if field is not None:  # when was it published, who wrote it
+            answer = answer_about(question, field, list(passages), store, k)
+        else:
+            answer = self.reader.read(question, list(passages), store, question_vector=vector, context=context, k=k)
         t3 = time.perf_counter()
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000}
         return answer, timings
@@ -212,7 +233,9 @@ _engines: dict[Path, QA] = {}
 _engines_lock = threading.Lock()
 
 
-def ask(question: str, index: str | os.PathLike | None = None, k: int | None = None) -> Answer:
+def ask(
+    question: str, index: str | os.PathLike | None = None, k: int | None = None, where: Scope | None = None
+) -> Answer:
     """Answer one question from the index at ``index`` (default: ``$QA_INDEX_DIR`` or the user data dir).
 
     The engine is loaded once per index and reused.
@@ -227,4 +250,4 @@ def ask(question: str, index: str | os.PathLike | None = None, k: int | None = N
         engine = _engines.get(index_dir)
         if engine is None:
             engine = _engines[index_dir] = QA(index_dir)
-    return engine.ask(question, k=k)
+    return engine.ask(question, k=k, where=where)

@@ -268,6 +268,7 @@ def cite(passage: Passage, start: int, end: int) -> Citation:
         quote=passage.excerpt(quote_start, quote_end),
         url=passage.url,
         date=passage.date,
+        author=passage.author,
     )
 
 

@@ -36,19 +36,22 @@ class HybridRetriever:
         self.candidates = candidates
         self.rrf_k = rrf_k
 
-    def retrieve(self, query: str, query_vector: np.ndarray, k: int = Config.k) -> list[Passage]:
+    def retrieve(
+        self, query: str, query_vector: np.ndarray, k: int = Config.k, within: np.ndarray | None = None
+    ) -> list[Passage]:
         """The ``k`` best passages for a query, best first.
 
         Args:
             query: the text the lexical retriever matches.
             query_vector: the query's unit vector from the index's model.
             k: how many passages to return.
+            within: search only these chunk ids (a scope's, from ``IndexStore.chunks_in``); ``None``: all.
         """
         if k <= 0:
             raise ValueError(f"k must be greater than 0. Currently, k is {k}")
         n = max(self.candidates, k)
-        dense = self.store.dense_search(query_vector, n)
-        lexical = self.store.lexical_search(query, n)
+        dense = self.store.dense_search(query_vector, n, within)
+        lexical = self.store.lexical_search(query, n, within)
         fused: dict[int, float] = {}
         for hits in (dense, lexical):
             for rank, (chunk_id, _) in enumerate(hits):
@@ -88,4 +91,5 @@ def passage_of(
         url=stretch.url,
         date=stretch.date,
         sentences=stretch.sentences,
+        author=stretch.author,
     )

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from index.scope import Scope
+
+__all__ = ["Alternative", "Answer", "Citation", "Passage", "Scope"]
+
 NOT_FOUND_MESSAGE = "Not found in the indexed articles."
 
 
@@ -30,6 +34,7 @@ class Passage:
         date: the article's publication date, when known.
         sentences: ``(start, end, text)`` of the article's sentences that overlap the passage, whole
             (so that a citation can quote a sentence the chunk cuts); the reader needs nothing else.
+        author: the article's byline, when known.
     """
 
     chunk_id: int
@@ -45,6 +50,7 @@ class Passage:
     url: str | None = None
     date: str | None = None
     sentences: tuple[tuple[int, int, str], ...] = ()
+    author: str | None = None
 
     def excerpt(self, start: int, end: int) -> str:
         """``article_text[start:end]``, for a range inside the passage and the sentences it carries.
@@ -70,7 +76,8 @@ class Passage:
 class Citation:
     """A verbatim quote from an article that supports an answer.
 
-    ``quote == article_text[start:end]``.
+    ``quote == article_text[start:end]``. An answer taken from the article's metadata where its text
+    does not show it (a publication date, a byline) has ``field`` set ("date", "author") and an empty quote.
     """
 
     article_id: str
@@ -81,6 +88,8 @@ class Citation:
     quote: str
     url: str | None = None
     date: str | None = None
+    author: str | None = None
+    field: str | None = None
 
 
 @dataclass(frozen=True)

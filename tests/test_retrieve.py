@@ -22,11 +22,11 @@ class FakeStore:
         self.dense, self.lexical = dense, lexical
         self.asked: list[int] = []
 
-    def dense_search(self, vector, n):
+    def dense_search(self, vector, n, within=None):
         self.asked.append(n)
         return self.dense[:n]
 
-    def lexical_search(self, query, n):
+    def lexical_search(self, query, n, within=None):
         return self.lexical[:n]
 
     def chunk_stretches(self, chunk_ids):

@@ -21,6 +21,7 @@ import gradio as gr
 from qa.config import Config
 from qa.engine import MAX_QUESTION_CHARS, QA, SUPPORTED_SUFFIXES
 from qa.errors import EmptyQuestion, QAError
+from qa.types import Scope
 from ui.render import STYLE, escape, render_answer, render_message
 
 log = logging.getLogger(__name__)
@@ -87,16 +88,20 @@ class ChatApp:
         self.config = config
         self.engine = engine or QA(config=config)
 
-    def respond(self, message: str, chat: list, turns: list) -> tuple[str, list, list]:
-        """Answer ``message``; returns the cleared textbox, the chat and the conversation turns."""
+    def respond(
+        self, message: str, chat: list, turns: list, site: str = "", author: str = "", since: str = "", until: str = ""
+    ) -> tuple[str, list, list]:
+        """Answer ``message``, asked of the articles the filter fields match (empty: all); returns the cleared
+        textbox, the chat and the conversation turns."""
         chat = list(chat or [])
         turns = list(turns or [])
         question = (message or "").strip()
         try:
-            answer = self.engine.ask(question, history=turns)
+            where = Scope(*((value or "").strip() or None for value in (site, author, since, until)))
+            answer = self.engine.ask(question, history=turns, where=where)
         except EmptyQuestion:
             return "", [*chat, {"role": "assistant", "content": render_message("Please type a question.")}], turns
-        except QAError as error:
+        except (QAError, ValueError) as error:  # a bad question, or a filter date that is not a date
             reply = render_message(str(error))
         except Exception:  # the page shows a plain message; the traceback goes to the server log
             log.exception("answering %r failed", question)
@@ -160,8 +165,11 @@ class ChatApp:
         )
 
     def article_rows(self) -> list[list[object]]:
-        """One row per indexed article: title, source file, date, chunks."""
-        return [[a.title, Path(a.source).name, a.date or "", a.chunks] for a in self.engine.articles()]
+        """One row per indexed article: title, source file, site, date, author, chunks."""
+        return [
+            [a.title, Path(a.source).name, a.site or "", a.date or "", a.author or "", a.chunks]
+            for a in self.engine.articles()
+        ]
 
     def build(self, examples: Sequence[str] = SEED_EXAMPLES) -> gr.Blocks:
         """The page."""
@@ -192,6 +200,11 @@ class ChatApp:
                             elem_id="question",
                         )
                         ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    with gr.Accordion("Only ask some articles", open=False, elem_id="scope"), gr.Row():
+                        site = gr.Textbox(label="Site or URL contains", elem_id="scope-site", max_lines=1)
+                        author = gr.Textbox(label="Author contains", elem_id="scope-author", max_lines=1)
+                        since = gr.Textbox(label="Since (YYYY-MM-DD)", elem_id="scope-since", max_lines=1)
+                        until = gr.Textbox(label="Until (YYYY-MM-DD)", elem_id="scope-until", max_lines=1)
                     if examples:
                         gr.Examples(examples=[[e] for e in examples], inputs=question, label="Examples")
                     new_chat = gr.Button("New conversation", size="sm")
@@ -208,15 +221,15 @@ class ChatApp:
                         summary = gr.Markdown(self.index_summary)
                         table = gr.Dataframe(
                             value=self.article_rows,
-                            headers=["Title", "File", "Date", "Chunks"],
+                            headers=["Title", "File", "Site", "Date", "Author", "Chunks"],
                             interactive=False,
                             wrap=True,
-                            column_widths=["50%", "26%", "14%", "10%"],
+                            column_widths=["34%", "18%", "13%", "12%", "15%", "8%"],
                             max_height=360,
                             latex_delimiters=[],
                             label="Articles",
                         )
-            inputs, outputs = [question, chat, turns], [question, chat, turns]
+            inputs, outputs = [question, chat, turns, site, author, since, until], [question, chat, turns]
             question.submit(self.respond, inputs, outputs, api_visibility="private")
             ask.click(self.respond, inputs, outputs, api_visibility="private")
             new_chat.click(lambda: ([], []), None, [chat, turns], api_visibility="private")

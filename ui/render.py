@@ -50,25 +50,33 @@ def _marked(text: str, offset: int, marks: list[tuple[int, int, str]]) -> str:
     return "".join(parts)
 
 
-def _source_line(title: str, source: str, url: str | None, date: str | None, start: int, end: int) -> str:
-    """ "Title — example.com/story · 2024-05-14 · characters 10–52"."""
+def _source_line(citation: Citation) -> str:
+    """ "Title — story.html · example.com/story · 2024-05-14 · by A. Writer · characters 10–52"."""
     parts = []
+    if citation.source:
+        parts.append(escape(PurePath(citation.source).name or citation.source))  # "business.jsonl:3" keeps its line
+    url = citation.url
     if url and urlparse(url).scheme in ("http", "https"):
         parts.append(
             f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">{escape(url)}</a>'
         )
-    elif source:
-        parts.append(escape(PurePath(source).name or source))  # "business.jsonl:3" keeps its line
-    if date:
-        parts.append(escape(date))
-    parts.append(f"characters {start}–{end}")
-    return f'<span class="qa-title">{escape(title or "Untitled")}</span> — {" · ".join(parts)}'
+    if citation.date:
+        parts.append(escape(citation.date))
+    if citation.author:
+        parts.append(f"by {escape(citation.author)}")
+    if citation.field:
+        parts.append("from the article's metadata (its text does not show it)")
+    else:
+        parts.append(f"characters {citation.start}–{citation.end}")
+    return f'<span class="qa-title">{escape(citation.title or "Untitled")}</span> — {" · ".join(parts)}'
 
 
 def _citation_block(citation: Citation, answer_start: int | None, answer_end: int | None) -> str:
     marks = [(answer_start, answer_end, "qa-answer")] if answer_start is not None else []
     quote = _marked(citation.quote, citation.start, marks)
-    source = _source_line(citation.title, citation.source, citation.url, citation.date, citation.start, citation.end)
+    source = _source_line(citation)
+    if citation.field:  # a date or byline from the page's metadata: there is no quote
+        return f'<p class="qa-source">{source}</p>'
     return f'<blockquote class="qa-quote">“{quote}”</blockquote><p class="qa-source">{source}</p>'
 
 
@@ -113,7 +121,8 @@ def render_answer(answer: Answer) -> str:
         marks.setdefault(citation.article_id, []).append((citation.start, citation.end, "qa-evidence"))
     for alternative in answer.alternatives:
         marks.setdefault(alternative.citation.article_id, []).append((alternative.start, alternative.end, "qa-answer"))
-    marks.setdefault(answer.article_id or "", []).append((answer.start, answer.end, "qa-answer"))
+    if answer.start is not None:
+        marks.setdefault(answer.article_id or "", []).append((answer.start, answer.end, "qa-answer"))
     parts = [
         f'<div class="qa-reply"><p class="qa-answer-text"><strong>{escape(answer.text)}</strong></p>',
         _citation_block(supporting, answer.start, answer.end),

@@ -1,0 +1,105 @@
+"""Questions about an article rather than in it: when was it published, who wrote it.
+
+"When was the article about the ferry terminal published?" and "Who wrote the piece on coffee
+prices?" are answered from the publication date and byline of the article that retrieval finds
+best for the question. The answer is quoted from the article where its text shows the value (a
+dateline, a "By …" line), with exact offsets as always; where only the page's metadata holds it,
+the citation says so (``Citation.field``) and names the source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import date as Date
+
+from qa.types import Answer, Citation, Passage
+
+_PUBLISHED = re.compile(
+    r"^\s*(when|what (date|day|year|month)|on what (date|day)|in what year)\b.*"
+    r"\b(published|posted|written|released|dated|printed|put out|come out|came out|appear(ed)?)\b",
+    re.IGNORECASE,
+)
+_WROTE = re.compile(
+    r"^\s*(who\b.*\b(wrote|write|written|writes|authored|penned|reported|bylined?)\b"
+    r"|who('s| is| was) the (author|writer|reporter)\b|(whose|what author'?s?) (article|story|piece|report)\b"
+    r"|(what|which) (author|writer|reporter)\b)",
+    re.IGNORECASE,
+)
+FIELDS = {"date": "publication date", "author": "author"}
+
+
+def metadata_field(question: str) -> str | None:
+    """``"date"`` for a question about when an article was published, ``"author"`` for one about who
+    wrote it, ``None`` for a question about what an article says."""
+    if _PUBLISHED.search(question):
+        return "date"
+    if _WROTE.search(question):
+        return "author"
+    return None
+
+
+def date_spellings(iso: str) -> list[str]:
+    """How a date (``YYYY-MM-DD``) may be written in an article: ISO, "18 March 2024", "March 18, 2024" …"""
+    try:
+        day = Date.fromisoformat(iso[:10])
+    except ValueError:
+        return [iso]
+    month, short = day.strftime("%B"), day.strftime("%b")
+    return [
+        iso[:10],
+        f"{day.day} {month} {day.year}",
+        f"{month} {day.day}, {day.year}",
+        f"{month} {day.day} {day.year}",
+        f"{day.day} {short} {day.year}",
+        f"{short} {day.day}, {day.year}",
+        f"{short}. {day.day}, {day.year}",
+    ]
+
+
+def answer_about(question: str, field: str, passages: list[Passage], store, k: int) -> Answer:
+    """The publication date or byline (``field``) of the article of the best passage, cited (see the module).
+
+    ``store`` finds where the article's text shows the value.
+    """
+    if not passages:
+        return Answer.not_found(question, 0.0, ())
+    best = passages[0]
+    value = best.date if field == "date" else best.author
+    shown = tuple(passages[:k])
+    if not value:
+        message = f"The article that matches best, “{best.title}”, has no known {FIELDS[field]}."
+        return replace(Answer.not_found(question, 0.0, shown), message=message)
+    needles = date_spellings(value) if field == "date" else [value]
+    found = store.locate(best.article_id, needles)
+    if found is None:
+        citation = Citation(
+            article_id=best.article_id,
+            title=best.title,
+            source=best.source,
+            start=0,
+            end=0,
+            quote="",
+            url=best.url,
+            date=best.date,
+            author=best.author,
+            field=field,
+        )
+        return Answer(question, value, True, 1.0, best.article_id, None, None, (citation,), shown, "")
+    start, end = found
+    [stretch] = store.stretches([(best.article_id, start, end)])
+    quote_start = min((s for s, _, _ in stretch.sentences), default=start)
+    quote_end = max((e for _, e, _ in stretch.sentences), default=end)
+    text = store.article_text(best.article_id)
+    citation = Citation(
+        article_id=best.article_id,
+        title=best.title,
+        source=best.source,
+        start=quote_start,
+        end=quote_end,
+        quote=text[quote_start:quote_end],
+        url=best.url,
+        date=best.date,
+        author=best.author,
+    )
+    return Answer(question, text[start:end], True, 1.0, best.article_id, start, end, (citation,), shown, "")
