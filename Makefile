@@ -35,7 +35,7 @@ run: setup
 test: setup $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -323,11 +323,14 @@ class OnnxEncoder(Encoder):
         """The model's Hugging Face tokenizer (saved with the export)."""
         if self._tokenizer is None:
             _offline()
-            from transformers import AutoTokenizer
+            # The generic fast tokenizer reads the same tokenizer.json as the model's own class, without
+            # AutoTokenizer's import of torch (a second of every command's start-up).
+            from transformers import PreTrainedTokenizerFast
             from transformers.utils import logging as transformers_logging
 
             transformers_logging.set_verbosity_error()
-            self._tokenizer = AutoTokenizer.from_pretrained(str(self.export_dir()))
+            folder = str(self.export_dir())
+            self._tokenizer = PreTrainedTokenizerFast.from_pretrained(folder, model_input_names=list(ONNX_INPUTS))
         return self._tokenizer
 
     def _each_batch(self, texts: list[str], batch_size: int, run) -> None:

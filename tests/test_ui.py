@@ -104,6 +104,18 @@ def test_chat_answers_and_follows_up(chat_app):
     assert len(chat) == 4 and len(turns) == 2
 
 
+def test_the_chat_filter_scopes_the_question_and_a_bad_date_gets_a_message(chat_app):
+    _, chat, _ = chat_app.respond(
+        "Where is Kestrel Works based?", [], [], "example.com", "", "2024-01-01", "2024-12-31"
+    )
+    reply = chat[-1]["content"]
+    assert "<strong>Bristol</strong>" in reply and "2024-05-14" in reply  # the answer shows its article's date
+    _, chat, _ = chat_app.respond("Where is Kestrel Works based?", [], [], "no-such-site")
+    assert "No indexed article matches the scope (site &#39;no-such-site&#39;)" in chat[-1]["content"]
+    _, chat, _ = chat_app.respond("Where is Kestrel Works based?", [], [], "", "", "last spring")
+    assert "since must be an ISO date" in chat[-1]["content"] and "Traceback" not in chat[-1]["content"]
+
+
 def test_upload_refuses_wrong_type_and_oversize_and_keeps_the_index(chat_app, tmp_path):
     before = chat_app.engine.store.manifest.articles
     pdf = tmp_path / "report.pdf"
