@@ -5,7 +5,7 @@
     qa index add PATH ... | remove ID ... | list | stats [--json] | verify
 
 Errors are one line on stderr and exit code 1 (2 for a bad flag or value); never a traceback.
-Text from articles is made safe for the terminal before it is printed (see :func:`terminal_safe`).
+Text from articles is made safe for the terminal before it is printed (see :mod:`qa.terminal`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import argparse
 import json
 import math
 import os
-import re
 import signal
 import sys
 import threading
@@ -23,28 +22,8 @@ from pathlib import Path
 
 from qa.config import ANNOTATIONS, BACKENDS, READERS, SENTENCE_VECTORS, Config, default_articles, default_index_dir
 from qa.errors import QAError
+from qa.terminal import print_answer, print_report, safe_json, safe_name, terminal_safe
 from qa.types import Scope
-
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_OR_NEWLINE = re.compile(_UNSAFE.pattern[:-1] + "\n\t]")
-
-
-def terminal_safe(text: str, keep_newlines: bool = False) -> str:
-    """``text`` with control characters, escape sequences and bidirectional overrides shown as visible
-    escapes (``\\x1b``), so that a crafted article cannot rewrite the user's terminal."""
-    pattern = _UNSAFE if keep_newlines else _UNSAFE_OR_NEWLINE
-    return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-
-
-def safe_name(name: str) -> str:
-    """A file name or other one-line label for the terminal: quoted, with escapes, if it holds anything odd."""
-    return repr(name) if _UNSAFE_OR_NEWLINE.search(name) else name
-
-
-def _safe_json(value: object) -> str:
-    """JSON for the terminal: C0 controls are escaped by JSON itself, C1 and bidi controls here."""
-    text = json.dumps(value, ensure_ascii=False, indent=2)
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -257,55 +236,15 @@ def _config(args: argparse.Namespace) -> Config:
     )
 
 
-def _print_answer(answer) -> None:
-    safe = terminal_safe
-    if not answer.found:
-        print(answer.message)
-        if answer.passages:
-            print("\nClosest passages:")
-            for passage in answer.passages[: Config.closest_passages]:
-                snippet = " ".join(passage.text.split())[:160]
-                print(f"  - {safe(passage.title)} ({safe_name(passage.source)}): {safe(snippet)}…")
-        return
-    print(safe(answer.text))
-    for number, citation in enumerate(answer.citations):
-        quote = " ".join(citation.quote.split())
-        label = "" if number == 0 else "also: "
-        print(f"\n  {label}“{safe(quote)}”" if quote else "")
-        print(f"  — {safe(citation.title)}")
-        where = "from the article's metadata" if citation.field else f"characters {citation.start}–{citation.end}"
-        details = [safe_name(citation.source), where]
-        details += [safe(d) for d in (citation.url, citation.date) if d]
-        details += [f"by {safe(citation.author)}"] if citation.author else []
-        print(f"    {', '.join(details)}")
-    if answer.alternatives:
-        print("\n  The articles disagree; another article says:")
-        for alternative in answer.alternatives:
-            cited = alternative.citation
-            print(
-                f"  {safe(alternative.text)}  — {safe(cited.title)} "
-                f"({safe_name(cited.source)}, characters {cited.start}–{cited.end})"
-            )
-    print(f"\n  confidence {answer.score:.2f}")
-
-
-def _report(report) -> None:
-    for problem in report.problems:
-        print(f"warning: {terminal_safe(str(problem))}", file=sys.stderr)
-    for note in report.notes:
-        print(f"note: {terminal_safe(note)}", file=sys.stderr)
-    print(terminal_safe(report.summary()))
-
-
 def _ask(args: argparse.Namespace, config: Config) -> int:
     from qa.engine import QA
 
     scope = Scope(args.site, args.author, args.since, args.until, tuple(args.article or ()))
     answer = QA(config=config).ask(args.question, k=args.k, where=scope)
     if args.json:
-        print(_safe_json(answer.to_dict()))
+        print(safe_json(answer.to_dict()))
     else:
-        _print_answer(answer)
+        print_answer(answer, config.closest_passages)
     return 0
 
 
@@ -324,14 +263,14 @@ def _serve(args: argparse.Namespace, config: Config) -> int:
 def _build(args: argparse.Namespace, config: Config) -> int:
     from qa.engine import QA
 
-    _report(QA.build(args.paths or default_articles(), config=config, progress=True))
+    print_report(QA.build(args.paths or default_articles(), config=config, progress=True))
     return 0
 
 
 def _add(args: argparse.Namespace, config: Config) -> int:
     from qa.engine import QA
 
-    _report(QA(config=config).add(args.paths, progress=True))
+    print_report(QA(config=config).add(args.paths, progress=True))
     return 0
 
 
@@ -339,7 +278,7 @@ def _remove(args: argparse.Namespace, config: Config) -> int:
     from qa.engine import QA
 
     report = QA(config=config).remove(args.ids)
-    _report(report)
+    print_report(report)
     return 1 if report.missing else 0
 
 
@@ -368,7 +307,7 @@ def _list(args: argparse.Namespace, config: Config) -> int:
 
     articles = QA(config=config).articles()
     if args.json:
-        print(_safe_json([vars(a) for a in articles]))
+        print(safe_json([vars(a) for a in articles]))
         return 0
     for article in articles:
         title = terminal_safe(article.title[:70])
@@ -382,7 +321,7 @@ def _stats(args: argparse.Namespace, config: Config) -> int:
 
     stats = vars(QA(config=config).stats()) | {"index_dir": str(config.index_dir)}
     if args.json:
-        print(_safe_json(stats))
+        print(safe_json(stats))
         return 0
     for key, value in stats.items():
         print(f"{key:>15}: {terminal_safe(str(value))}")
