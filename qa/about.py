@@ -15,15 +15,18 @@ from datetime import date as Date
 
 from qa.types import Answer, Citation, Passage
 
+_PIECE = r"(article|story|piece|post|column|op-ed|editorial|interview|news item|write-up|this)"
+"""What a question about an article calls it: "When was *the article about X* published?" asks about an
+article, "When was the Book of Mormon published?" about what one says."""
 _PUBLISHED = re.compile(
-    r"^\s*(when|what (date|day|year|month)|on what (date|day)|in what year)\b.*"
+    rf"^\s*(when|what (date|day|year|month)|on what (date|day)|in what year)\b.*\b{_PIECE}\b.*"
     r"\b(published|posted|written|released|dated|printed|put out|come out|came out|appear(ed)?)\b",
     re.IGNORECASE,
 )
 _WROTE = re.compile(
-    r"^\s*(who\b.*\b(wrote|write|written|writes|authored|penned|reported|bylined?)\b"
-    r"|who('s| is| was) the (author|writer|reporter)\b|(whose|what author'?s?) (article|story|piece|report)\b"
-    r"|(what|which) (author|writer|reporter)\b)",
+    rf"^\s*(who\b.*\b(wrote|write|written|writes|authored|penned|reported|bylined?)\b.*\b{_PIECE}\b"
+    rf"|who\b.*\b(is|was|'s) the (author|writer|reporter) of\b.*\b{_PIECE}\b"
+    rf"|(whose|what author'?s?) {_PIECE}\b|(what|which) (author|writer|reporter)\b.*\b{_PIECE}\b)",
     re.IGNORECASE,
 )
 FIELDS = {"date": "publication date", "author": "author"}

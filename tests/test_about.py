@@ -19,6 +19,9 @@ from tests.support import PAGES
         ("When will the ferry terminal open?", None),
         ("Who founded Greenfield Energy?", None),
         ("When did the library reopen?", None),
+        ("When was the Book of Mormon published?", None),
+        ("Who wrote Hamlet?", None),
+        ("Who wrote the letter to the council?", None),
     ],
 )
 def test_questions_about_the_article_are_told_from_questions_about_its_content(question, field):
