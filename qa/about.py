@@ -4,13 +4,13 @@
 prices?" are answered from the publication date and byline of the article that retrieval finds
 best for the question. The answer is quoted from the article where its text shows the value (a
 dateline, a "By …" line), with exact offsets as always; where only the page's metadata holds it,
-the citation says so (``Citation.field``) and names the source.
+the citation says so (``Citation.field``) and names the source. An article without that metadata
+is read as for any other question.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import date as Date
 
 from qa.types import Answer, Citation, Passage
@@ -29,7 +29,6 @@ _WROTE = re.compile(
     rf"|(whose|what author'?s?) {_PIECE}\b|(what|which) (author|writer|reporter)\b.*\b{_PIECE}\b)",
     re.IGNORECASE,
 )
-FIELDS = {"date": "publication date", "author": "author"}
 
 
 def metadata_field(question: str) -> str | None:
@@ -60,19 +59,20 @@ def date_spellings(iso: str) -> list[str]:
     ]
 
 
-def answer_about(question: str, field: str, passages: list[Passage], store, k: int) -> Answer:
-    """The publication date or byline (``field``) of the article of the best passage, cited (see the module).
+def answer_about(question: str, field: str, passages: list[Passage], store, k: int) -> Answer | None:
+    """The publication date or byline (``field``) of the article of the best passage, cited (see the module);
+    ``None`` when that article has no such metadata (its text is then read as for any question: "When was
+    his article published in Century Magazine?" may be about what it says).
 
     ``store`` finds where the article's text shows the value.
     """
     if not passages:
-        return Answer.not_found(question, 0.0, ())
+        return None
     best = passages[0]
     value = best.date if field == "date" else best.author
     shown = tuple(passages[:k])
     if not value:
-        message = f"The article that matches best, “{best.title}”, has no known {FIELDS[field]}."
-        return replace(Answer.not_found(question, 0.0, shown), message=message)
+        return None
     needles = date_spellings(value) if field == "date" else [value]
     found = store.locate(best.article_id, needles)
     if found is None:

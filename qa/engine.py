@@ -219,10 +219,9 @@ class QA:
         if passages is None:
             passages = retriever.retrieve(query, vector, max(k, self.reader.depth), within)
         t2 = time.perf_counter()
-        field = metadata_field(question)
-        if field is not None:  # when was it published, who wrote it
-            answer = answer_about(question, field, list(passages), store, k)
-        else:
+        field = metadata_field(question)  # when was it published, who wrote it
+        answer = answer_about(question, field, list(passages), store, k) if field else None
+        if answer is None:
             answer = self.reader.read(question, list(passages), store, question_vector=vector, context=context, k=k)
         t3 = time.perf_counter()
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000}
