@@ -1,5 +1,6 @@
 """HTML reading time per page: trafilatura's main text and metadata (``index.html.read_page``) against
-the visible-text pass it falls back to (``index.html.html_to_text``), on the fixture news pages.
+the visible-text pass it falls back to (``index.html.html_to_text``), on the fixture news pages and on
+one of them padded to a real page's size with related links and comments.
 
 Each page is read ``--repeats`` times after one warm-up read of every page (imports and first-call
 set-up excluded); the table gives the median milliseconds per page.
@@ -39,6 +40,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=20, help="reads of each page (default: %(default)s)")
     args = parser.parse_args()
     pages = {path.name: path.read_text(encoding="utf-8") for path in sorted(PAGES.glob("*.html"))}
+    # A page of a real news site's size: the fixture article inside 300 related links and 300 comments.
+    links = "".join(f'<li><a href="/s{i}">Related story number {i} about the harbor</a></li>' for i in range(300))
+    comments = "".join(f"<div class='c'><p>Comment {i}: I think the council is wrong.</p></div>" for i in range(300))
+    padded = pages["ferry-terminal.html"].replace("<footer>", f"<ul>{links}</ul>{comments}<footer>")
+    pages["ferry-terminal.html, padded"] = padded
     for markup in pages.values():  # imports and first-call set-up
         read_page(markup)
     rows = {

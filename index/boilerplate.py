@@ -23,27 +23,33 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from index.textfile import strip_span
+
 FURNITURE_MAX_WORDS = 14
 """A furniture line (share bar, advertisement, app prompt) is at most this many words."""
 FOOTER_MAX_WORDS = 30
 """Every line of a footer is at most this many words (a longer line is article prose)."""
 
+# Both patterns are matched against the whole text (MULTILINE), never across a line break, so that a
+# long text costs two regex scans rather than a Python loop over its lines.
 _FURNITURE = re.compile(
-    r"^\W*(share (this|on|via)\b|share\W*$|advertisement\W*$|advertising\W*$|sponsored( content)?\W*$"
-    r"|(sign up|subscribe)\b.*\b(newsletter|updates|alerts)\b|subscribe( now| today)?\W*$"
-    r"|follow us\b|download (the|our)\b.*\bapp\b|click here\b|tap here\b|(also|must) read\b"
-    r"|read (more|next|also)\W*$|(print|email) this (article|story|page)\b|skip to (main )?content\b"
-    r"|(tweet|whatsapp|facebook|linkedin|twitter|email|print|copy link)(\W+(tweet|whatsapp|facebook|linkedin"
-    r"|twitter|email|print|copy link))*\W*$|all rights reserved\b|copyright\b|©)",
-    re.IGNORECASE,
+    r"^[^\w\n]*(share (this|on|via)\b|share[^\w\n]*$|advertisement[^\w\n]*$|advertising[^\w\n]*$"
+    r"|sponsored( content)?[^\w\n]*$|(sign up|subscribe)\b[^\n]*\b(newsletter|updates|alerts)\b"
+    r"|subscribe( now| today)?[^\w\n]*$|follow us\b|download (the|our)\b[^\n]*\bapp\b|click here\b|tap here\b"
+    r"|(also|must) read\b|read (more|next|also)[^\w\n]*$|(print|email) this (article|story|page)\b"
+    r"|skip to (main )?content\b|(tweet|whatsapp|facebook|linkedin|twitter|email|print|copy link)"
+    r"([^\w\n]+(tweet|whatsapp|facebook|linkedin|twitter|email|print|copy link))*[^\w\n]*$"
+    r"|all rights reserved\b|copyright\b|©)",
+    re.IGNORECASE | re.MULTILINE,
 )
 _FOOTER = re.compile(
-    r"^\W*(read more (news )?(on|about|from)\b|read more\W*$|end of (the )?(article|story)\b|next (story|article)\b"
-    r"|previous (story|article)\b|related (stories|articles|news|coverage|topics|links)\b"
-    r"|more (stories|news|from|on this)\b|recommended( for you| stories)?\W*$|trending( now| stories)?\W*$"
-    r"|catch all the\b.*\bnews\b|you may also like\b|(comments|leave a comment|join the conversation)\W*$"
-    r"|popular (stories|now)\b|most (read|popular)\b|tags?:)",
-    re.IGNORECASE,
+    r"^[^\w\n]*(read more (news )?(on|about|from)\b|read more[^\w\n]*$|end of (the )?(article|story)\b"
+    r"|next (story|article)\b|previous (story|article)\b|related (stories|articles|news|coverage|topics|links)\b"
+    r"|more (stories|news|from|on this)\b|recommended( for you| stories)?[^\w\n]*$"
+    r"|trending( now| stories)?[^\w\n]*$|catch all the\b[^\n]*\bnews\b|you may also like\b"
+    r"|(comments|leave a comment|join the conversation)[^\w\n]*$|popular (stories|now)\b|most (read|popular)\b"
+    r"|tags?:)",
+    re.IGNORECASE | re.MULTILINE,
 )
 _LINE = re.compile(r"[^\n]+")
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -61,32 +67,48 @@ def excluded_ranges(text: str, title: str | None = "", skip_to: int = 0) -> list
     line itself kept (``None``: no title rule, for the later parts of a long file). ``skip_to``: everything
     before this offset is excluded too (front matter).
     """
-    lines = [(m.start(), m.end(), m.group().strip()) for m in _LINE.finditer(text) if m.group().strip()]
-    lines = [(start, end, line) for start, end, line in lines if start >= skip_to]
     excluded = [(0, skip_to)] if skip_to > 0 else []
-    if not lines:
-        return excluded
-    first = lines[0][2] if not title else title.strip()
-    seen_first = lines[0][2] != first  # the first line is the title itself unless a title was given apart
-    top = title is not None
-    footer_from = None  # where the footer starts, if there is one
-    half = len(text) // 2
-    for i, (start, end, line) in enumerate(lines):
-        if top and line == first:
-            if seen_first:
-                excluded.append((start, end))
-            seen_first = True
-            continue
-        top = False
-        footer = start >= half and _FOOTER.match(line)
-        if footer and all(_words(rest) <= FOOTER_MAX_WORDS for _, _, rest in lines[i:]):
-            footer_from = start
+    if title is not None:
+        excluded += _repeated_title(text, title, skip_to)
+    footer_from = len(text)
+    for match in _FOOTER.finditer(text, max(skip_to, len(text) // 2)):
+        if _short_lines_from(text, match.start(), FOOTER_MAX_WORDS):
+            footer_from = match.start()
+            excluded.append((footer_from, len(text)))
             break
-        if _words(line) <= FURNITURE_MAX_WORDS and _FURNITURE.match(line):
-            excluded.append((start, end))
-    if footer_from is not None:
-        excluded.append((footer_from, len(text)))
+    for match in _FURNITURE.finditer(text, skip_to, footer_from):
+        end = _line_end(text, match.start())
+        if _words(text[match.start() : end]) <= FURNITURE_MAX_WORDS:
+            excluded.append(strip_span(text, match.start(), end))
     return _merged(excluded)
+
+
+def _repeated_title(text: str, title: str, skip_to: int) -> list[tuple[int, int]]:
+    """The lines at the top (after ``skip_to``) that repeat the title; the first line itself is kept."""
+    found, first, seen_first = [], None, False
+    for match in _LINE.finditer(text, skip_to):
+        line = match.group().strip()
+        if not line:
+            continue
+        if first is None:
+            first = title.strip() or line
+            seen_first = line != first  # the first line is the title itself unless a title was given apart
+        if line != first:
+            break
+        if seen_first:
+            found.append(strip_span(text, match.start(), match.end()))
+        seen_first = True
+    return found
+
+
+def _short_lines_from(text: str, start: int, max_words: int) -> bool:
+    """Whether every line from ``start`` to the end of ``text`` has at most ``max_words`` words."""
+    return all(_words(line) <= max_words for line in text[start:].split("\n"))
+
+
+def _line_end(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end
 
 
 def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

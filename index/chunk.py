@@ -16,9 +16,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from index.annotate import strip_span
 from index.boilerplate import included_ranges
 from index.ingest import Article
+from index.textfile import strip_span
 
 # Paragraphs, lines, sentence ends, clause punctuation, words. No "" (characters): splitting a long
 # run without spaces into single characters is slow (seconds per 100 KB); such runs are cut by

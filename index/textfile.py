@@ -132,3 +132,12 @@ def first_line_title(text: str) -> str:
         if line:
             return line[:MAX_TITLE_CHARS]
     return ""
+
+
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink ``[start, end)`` of ``text`` so it neither starts nor ends with whitespace."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
