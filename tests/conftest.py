@@ -12,14 +12,25 @@ import pytest
 from tests.support import ARTICLES
 
 # The whole suite, its subprocesses included, keeps caches (the ONNX export of the embedding model,
-# evaluation indexes) and data in a temp dir, never in the user's ~/.cache or ~/.local/share.
-_SCRATCH = tempfile.mkdtemp(prefix="article-qa-tests-")
+# evaluation indexes) and data in a temp dir, never in the user's ~/.cache or ~/.local/share. The
+# processes of one `pytest -n` run share it, so that the model is exported once (under its file lock).
+# (Workers inherit the environment of the process that starts them.)
+_SCRATCH = os.environ.get("ARTICLE_QA_TEST_SCRATCH") or tempfile.mkdtemp(prefix="article-qa-tests-")
+os.environ["ARTICLE_QA_TEST_SCRATCH"] = _SCRATCH
 os.environ["XDG_CACHE_HOME"] = os.path.join(_SCRATCH, "cache")
 os.environ["XDG_DATA_HOME"] = os.path.join(_SCRATCH, "data")
 
+SLOW_FIRST = ("test_crash_safety.py", "test_concurrency.py", "test_bad_input.py", "test_ui.py")
+"""Modules with the longest tests: run first, so that parallel workers finish together."""
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.fspath.basename not in SLOW_FIRST)  # stable: order kept otherwise
+
 
 def pytest_sessionfinish(session, exitstatus):
-    shutil.rmtree(_SCRATCH, ignore_errors=True)
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # the controlling process (or a serial run) cleans up, last
+        shutil.rmtree(_SCRATCH, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
