@@ -4,8 +4,9 @@
 prices?" are answered from the publication date and byline of the article that retrieval finds
 best for the question. The answer is quoted from the article where its text shows the value (a
 dateline, a "By …" line), with exact offsets as always; where only the page's metadata holds it,
-the citation says so (``Citation.field``) and names the source. An article without that metadata
-is read as for any other question.
+the citation says so (``Citation.field``) and names the source. The score is the article's passage's
+retrieval score. An article that lacks that metadata, or shares no word with what the question
+names (the least bad match is no match), is read as for any other question.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 from datetime import date as Date
 
+from index.terms import terms
 from qa.types import Answer, Citation, Passage
 
 _PIECE = r"(article|story|piece|post|column|op-ed|editorial|interview|news item|write-up|this)"
@@ -39,6 +41,22 @@ def metadata_field(question: str) -> str | None:
     if _WROTE.search(question):
         return "author"
     return None
+
+
+_ASKING_TERMS = frozenset(
+    terms(
+        "article story piece post column op-ed editorial interview news item write-up published posted written "
+        "released dated printed put out come came appeared wrote write writes authored penned reported byline "
+        "author writer reporter date day year month"
+    )
+)
+
+
+def _about(question: str, passage: Passage) -> bool:
+    """Whether the passage's article is about what the question names: it shares one of the question's
+    words beyond those that ask for a date or an author (else the best passage is only the least bad)."""
+    topic = set(terms(question)) - _ASKING_TERMS
+    return bool(topic & set(terms(f"{passage.title} {passage.text}")))
 
 
 def date_spellings(iso: str) -> list[str]:
@@ -71,7 +89,7 @@ def answer_about(question: str, field: str, passages: list[Passage], store, k: i
     best = passages[0]
     value = best.date if field == "date" else best.author
     shown = tuple(passages[:k])
-    if not value:
+    if not value or not _about(question, best):
         return None
     needles = date_spellings(value) if field == "date" else [value]
     found = store.locate(best.article_id, needles)
@@ -88,7 +106,7 @@ def answer_about(question: str, field: str, passages: list[Passage], store, k: i
             author=best.author,
             field=field,
         )
-        return Answer(question, value, True, 1.0, best.article_id, None, None, (citation,), shown, "")
+        return Answer(question, value, True, best.score, best.article_id, None, None, (citation,), shown, "")
     start, end = found
     [stretch] = store.stretches([(best.article_id, start, end)])
     quote_start = min((s for s, _, _ in stretch.sentences), default=start)
@@ -105,4 +123,4 @@ def answer_about(question: str, field: str, passages: list[Passage], store, k: i
         date=best.date,
         author=best.author,
     )
-    return Answer(question, text[start:end], True, 1.0, best.article_id, start, end, (citation,), shown, "")
+    return Answer(question, text[start:end], True, best.score, best.article_id, start, end, (citation,), shown, "")

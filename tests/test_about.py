@@ -75,3 +75,8 @@ def test_answers_show_the_date_and_author_of_their_article(pages_engine):
         "Maria Lindqvist",
         "https://gazette.example/news/ferry-terminal",
     )
+
+
+def test_no_article_about_the_topic_means_no_date_from_the_least_bad_match(pages_engine):
+    answer = pages_engine.ask("When was the article about the volcano eruption in Iceland published?")
+    assert all(c.field is None for c in answer.citations)
