@@ -11,10 +11,13 @@ names (the least bad match is no match), is read as for any other question.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date as Date
 
 from index.terms import terms
+from qa.read import cite
+from qa.retrieve import passage_of
 from qa.types import Answer, Citation, Passage
 
 _PIECE = r"(article|story|piece|post|column|op-ed|editorial|interview|news item|write-up|this)"
@@ -43,19 +46,23 @@ def metadata_field(question: str) -> str | None:
     return None
 
 
-_ASKING_TERMS = frozenset(
-    terms(
-        "article story piece post column op-ed editorial interview news item write-up published posted written "
-        "released dated printed put out come came appeared wrote write writes authored penned reported byline "
-        "author writer reporter date day year month"
+@functools.cache
+def _asking_terms() -> frozenset[str]:
+    # Stemmed on first use, not at import: the stop-word list comes from spaCy, which every `qa` command
+    # would otherwise import at start-up.
+    return frozenset(
+        terms(
+            "article story piece post column op-ed editorial interview news item write-up published posted written "
+            "released dated printed put out come came appeared wrote write writes authored penned reported byline "
+            "author writer reporter date day year month"
+        )
     )
-)
 
 
 def _about(question: str, passage: Passage) -> bool:
     """Whether the passage's article is about what the question names: it shares one of the question's
     words beyond those that ask for a date or an author (else the best passage is only the least bad)."""
-    topic = set(terms(question)) - _ASKING_TERMS
+    topic = set(terms(question)) - _asking_terms()
     return bool(topic & set(terms(f"{passage.title} {passage.text}")))
 
 
@@ -108,19 +115,6 @@ def answer_about(question: str, field: str, passages: list[Passage], store, k: i
         )
         return Answer(question, value, True, best.score, best.article_id, None, None, (citation,), shown, "")
     start, end = found
-    [stretch] = store.stretches([(best.article_id, start, end)])
-    quote_start = min((s for s, _, _ in stretch.sentences), default=start)
-    quote_end = max((e for _, e, _ in stretch.sentences), default=end)
-    text = store.article_text(best.article_id)
-    citation = Citation(
-        article_id=best.article_id,
-        title=best.title,
-        source=best.source,
-        start=quote_start,
-        end=quote_end,
-        quote=text[quote_start:quote_end],
-        url=best.url,
-        date=best.date,
-        author=best.author,
-    )
-    return Answer(question, text[start:end], True, best.score, best.article_id, start, end, (citation,), shown, "")
+    [stretch] = store.stretches([(best.article_id, start, end)])  # the value, with the sentences holding it
+    citation = cite(passage_of(stretch, best.chunk_id, best.score), start, end)
+    return Answer(question, stretch.text, True, best.score, best.article_id, start, end, (citation,), shown, "")
