@@ -121,12 +121,13 @@ class Page:
 
 def read_page(markup: str) -> Page:
     """The main text and metadata of a page (see the module); all its visible text when it has no main text."""
-    document = _extract(markup) if _depth_at_most(markup, MAX_TREE_DEPTH) else None
+    tree_safe = _depth_at_most(markup, MAX_TREE_DEPTH)
+    document = _extract(markup) if tree_safe else None
     text = _paragraphs(document.text) if document is not None and document.text else ""
     main_text = len(text.split()) >= MIN_ARTICLE_WORDS
     if not main_text:
         text, visible_title = html_to_text(markup)
-    meta = document or (_metadata(markup) if _depth_at_most(markup, MAX_TREE_DEPTH) else None)
+    meta = document or (_metadata(markup) if tree_safe else None)
     title = _clean(getattr(meta, "title", None)) or (first_line_title(text) if main_text else visible_title)
     date = getattr(meta, "date", None) or _find_date(markup)
     return Page(
@@ -196,27 +197,30 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
+class _Depth:
+    """An lxml parser target that measures how deep elements nest, with no tree."""
+
+    def __init__(self) -> None:
+        self.depth = self.deepest = 0
+
+    def start(self, tag, attrib) -> None:
+        self.depth += 1
+        self.deepest = max(self.deepest, self.depth)
+
+    def end(self, tag) -> None:
+        self.depth -= 1
+
+    def data(self, text) -> None:
+        return None
+
+    def close(self) -> int:
+        return self.deepest
+
+
 def _depth_at_most(markup: str, limit: int) -> bool:
     """Whether the page's elements nest at most ``limit`` deep (counted by lxml's parser, no tree built)."""
     from lxml import etree
 
-    class Depth:
-        def __init__(self) -> None:
-            self.depth = self.deepest = 0
-
-        def start(self, tag, attrib) -> None:
-            self.depth += 1
-            self.deepest = max(self.deepest, self.depth)
-
-        def end(self, tag) -> None:
-            self.depth -= 1
-
-        def data(self, text) -> None:
-            return None
-
-        def close(self) -> int:
-            return self.deepest
-
-    parser = etree.HTMLParser(target=Depth(), recover=True)
+    parser = etree.HTMLParser(target=_Depth(), recover=True)
     parser.feed(markup)
     return parser.close() <= limit
