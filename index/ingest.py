@@ -234,17 +234,15 @@ class ArticleStream:
         meta, body_start = front_matter(first) if markdown else ({}, 0)
         title = meta.get("title") or first_line_title(first[body_start:])
         fields = {"url": meta.get("url"), "date": normalize_date(meta.get("date")), "author": meta.get("author")}
+        # The title rule applies at the top of the file only; a title from front matter is not the first line.
+        first_excluded = excluded_ranges(first, title if "title" in meta else "", body_start)
         if second is None:
-            excluded = excluded_ranges(first, title if "title" in meta else "", body_start)
-            yield self._article(first, title, display, origin, key, excluded=excluded, **fields)
+            yield self._article(first, title, display, origin, key, excluded=first_excluded, **fields)
             return
         offset = 0
         for number, part in enumerate(itertools.chain([first, second], parts), start=1):
             if part.strip():
-                if number == 1:
-                    excluded = excluded_ranges(part, title if "title" in meta else "", body_start)
-                else:
-                    excluded = excluded_ranges(part, None)
+                excluded = first_excluded if number == 1 else excluded_ranges(part, None)
                 yield self._article(
                     part,
                     f"{title} (part {number})"[:MAX_TITLE_CHARS],
