@@ -19,7 +19,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,distributed]'
 	touch $@
 
 setup: $(VENV)/.installed
@@ -35,7 +35,7 @@ run: setup
 test: setup $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -n auto --maxprocesses=4
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4 --dist loadgroup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -25,7 +25,7 @@ from index.chunk import Chunker
 from index.config import Config
 from index.embed import Encoder, make_encoder, resolve_backend
 from index.errors import BadArticle, IndexWriteError, NoArticles
-from index.generation import Generation, collect_garbage, now
+from index.generation import Generation, collect_garbage, now, prepare_articles
 from index.ingest import Article, ArticleStream
 from index.layout import Manifest, current_generation
 from index.lock import writer_lock
@@ -95,9 +95,9 @@ def _unchanged(error: BaseException, index_dir: Path) -> BaseException:
     return error
 
 
-def _take_problems(report: BuildReport, articles: Iterable[Article]) -> None:
-    """Copy the bad inputs and duplicates a stream met into the report."""
-    if isinstance(articles, ArticleStream):
+def _take_problems(report: BuildReport, articles: Iterable) -> None:
+    """Copy the bad inputs and duplicates a stream (:class:`ArticleStream`, or one like it) met into the report."""
+    if hasattr(articles, "problems") and hasattr(articles, "duplicates"):
         report.problems += articles.problems
         report.duplicates += articles.duplicates
 
@@ -182,22 +182,11 @@ class IndexWriter:
             generation = Generation(index_dir, None, encoder.dimension)
             try:
                 report = BuildReport()
-                fields = {
-                    "model": encoder.name,
-                    "dimension": encoder.dimension,
-                    "max_tokens": encoder.max_tokens,
-                    "chunk_tokens": min(self.config.chunk_tokens, encoder.max_tokens - 2),
-                    "chunk_overlap": self.config.chunk_overlap,
-                    "built_at": now(),
-                    "backend": encoder.backend,
-                    "vector_index": self.config.vector_index,
-                    "sentence_vectors": self.config.sentence_vectors,
-                    "annotations": self.config.annotations,
-                }
+                fields = self._fields(encoder)
                 chunker = self._chunker(encoder, fields)
                 for batch in self._batches(articles):
-                    report.chunks_embedded += generation.add_articles(
-                        batch, chunker, encoder, self.annotator, self.config.batch_size, fields
+                    report.chunks_embedded += generation.write(
+                        prepare_articles(batch, chunker, encoder, self.annotator, self.config.batch_size, fields)
                     )
                     report.added += [a.id for a in batch]
                     report.notes += [f"{a.source}: {note}" for a in batch for note in a.notes]
@@ -246,13 +235,15 @@ class IndexWriter:
                         self._load_models(encoder, store.manifest.annotations)
                         generation = Generation(index_dir, store.generation, store.manifest.dimension)
                     generation.remove_articles([old_id for _, old_id in batch if old_id is not None])
-                    report.chunks_embedded += generation.add_articles(
-                        [article for article, _ in batch],
-                        chunker,
-                        encoder,
-                        self.annotator,
-                        self.config.batch_size,
-                        _carried_fields(store.manifest),
+                    report.chunks_embedded += generation.write(
+                        prepare_articles(
+                            [article for article, _ in batch],
+                            chunker,
+                            encoder,
+                            self.annotator,
+                            self.config.batch_size,
+                            _carried_fields(store.manifest),
+                        )
                     )
                 _take_problems(report, stream)
                 if generation is None:
@@ -323,6 +314,21 @@ class IndexWriter:
                 raise _unchanged(exc, index_dir) from exc
             collect_garbage(index_dir, generation.path, store.generation)
         return self._finish(report, manifest, started)
+
+    def _fields(self, encoder: Encoder) -> dict:
+        """The manifest fields of a new index built with ``encoder`` and this writer's settings."""
+        return {
+            "model": encoder.name,
+            "dimension": encoder.dimension,
+            "max_tokens": encoder.max_tokens,
+            "chunk_tokens": min(self.config.chunk_tokens, encoder.max_tokens - 2),
+            "chunk_overlap": self.config.chunk_overlap,
+            "built_at": now(),
+            "backend": encoder.backend,
+            "vector_index": self.config.vector_index,
+            "sentence_vectors": self.config.sentence_vectors,
+            "annotations": self.config.annotations,
+        }
 
     @staticmethod
     def _chunker(encoder: Encoder, fields: dict) -> Chunker:

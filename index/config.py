@@ -23,6 +23,9 @@ READERS = ("span", "heuristic")
 SENTENCE_VECTORS = ("mixed", "pooled")
 """How a build makes sentence vectors (see ``Config.sentence_vectors``)."""
 
+ENGINES = ("local", "ray")
+"""What runs a build (see ``Config.engine``)."""
+
 ANNOTATIONS = ("sentences", "full")
 """What a build finds in the articles beside chunks (see ``Config.annotations``)."""
 
@@ -112,6 +115,13 @@ class Config:
             BENCHMARKS.md). Fixed at build time; updates keep the index's own.
         search_threads: FAISS's threads in a process that answers questions (``QA`` sets it process-wide;
             one thread answers a single question fastest, see BENCHMARKS.md); 0 leaves FAISS's default.
+        shards: build a sharded index of this many shards (see ``index.shards``); ``None`` (the default):
+            an ordinary index, or, when the index is already sharded, as many shards as it has.
+        engine: what runs a build: ``"local"`` (this process) or ``"ray"`` (a Ray Data pipeline: files read,
+            chunked and embedded by Ray workers, on this machine or a cluster; needs the ``distributed``
+            extra). A Ray build is always sharded (one shard unless ``shards`` says more).
+        ray_address: the Ray cluster a ``"ray"`` build runs on (``ray start --head`` prints it); ``None``
+            starts Ray on this machine for the build.
         host: the address the chat listens on (this machine only by default).
         port: the chat's port.
         closest_passages: passages shown with a "not found" answer (CLI and chat).
@@ -144,6 +154,9 @@ class Config:
     part_chars: int = 250_000
     parallel_min_chars: int = 200_000
     approximate_from: int = 200_000
+    shards: int | None = None
+    engine: str = "local"
+    ray_address: str | None = None
     host: str = "127.0.0.1"
     port: int = 7860
     closest_passages: int = 3
@@ -176,6 +189,10 @@ class Config:
                 f"chunk_overlap must be at least 0 and below chunk_tokens ({self.chunk_tokens}). "
                 f"Currently, chunk_overlap is {self.chunk_overlap!r}"
             )
+        if self.shards is not None and (not isinstance(self.shards, int) or not 1 <= self.shards <= 65536):
+            raise ValueError(f"shards must be an integer from 1 to 65536. Currently, shards is {self.shards!r}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}. Currently, engine is {self.engine!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}. Currently, backend is {self.backend!r}")
         if not self.max_upload_mb > 0:

@@ -296,6 +296,9 @@ class OnnxEncoder(Encoder):
     def __init__(self, model: str = DEFAULT_MODEL, workers: int | None = None) -> None:
         super().__init__(model, workers)
         self._sessions: dict[bool, object] = {}  # shared between threads or not -> ONNX Runtime session
+        self.threads: int | None = None
+        """CPU threads of a batch run alone (``None``: ONNX Runtime's default, every core); a Ray actor sets
+        its CPU share."""
         self._tokenizing = threading.Lock()
         self._tokenizer = None
         self._folder: Path | None = None
@@ -393,6 +396,8 @@ class OnnxEncoder(Encoder):
                     options.log_severity_level = 3
                     if shared:
                         options.intra_op_num_threads = max(1, (os.cpu_count() or 1) // self.workers)
+                    elif self.threads:
+                        options.intra_op_num_threads = self.threads
                     path = self.export_dir() / ONNX_FILE
                     self._sessions[shared] = onnxruntime.InferenceSession(
                         str(path), options, providers=["CPUExecutionProvider"]

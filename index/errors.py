@@ -73,6 +73,10 @@ class BadArticle(QAError):
         self.line = line
         self.reason = reason
 
+    def __reduce__(self):
+        # pickled between a Ray build's processes; Exception's default would call __init__ with the message only
+        return type(self), (self.path, self.reason, self.line)
+
 
 class NoArticles(QAError):
     """A build found nothing that could be indexed."""

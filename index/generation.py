@@ -18,12 +18,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from index.annotate import Annotator, Sentence
+from index.annotate import Annotator, Sentence, Span
 from index.chunk import Chunk, Chunker
 from index.config import Config
 from index.embed import Encoder
@@ -118,49 +119,10 @@ class Generation:
                 self.db.execute(f"DELETE FROM {table} WHERE {column} = ?", (article_id,))
         self.db.execute("DELETE FROM term_df WHERE df <= 0")
 
-    def add_articles(
-        self,
-        articles: Sequence[Article],
-        chunker: Chunker,
-        encoder: Encoder,
-        annotator: Annotator,
-        batch_size: int,
-        settings: dict,
-    ) -> int:
-        """Chunk, annotate and embed articles into this generation; returns the number of chunks.
-
-        ``settings`` are the index's (its manifest's fields): ``annotations`` says whether entities,
-        noun phrases, sentence terms and sentence vectors (for the heuristic reader) are made, and
-        ``sentence_vectors`` how.
-        """
+    def write(self, prepared: PreparedArticles) -> int:
+        """Store articles already chunked, annotated and embedded; returns the number of chunks."""
         added_at = now()
-        full = settings.get("annotations", "full") == "full"
-        annotations = list(annotator.annotate(articles, full=full))
-        chunks: list[Chunk] = []
-        placed: list[tuple[int, int, int]] = []  # each sentence's (chunk, start, end) in that chunk's text
-        for article, (sentences, _) in zip(articles, annotations, strict=True):
-            article_chunks = list(chunker.split(article))
-            if full:  # sentence vectors are pooled from the chunk pass
-                placed += [
-                    (len(chunks) + i if i >= 0 else -1, start, end)
-                    for i, start, end in _place_sentences(sentences, article_chunks)
-                ]
-            chunks += article_chunks
-        spans: list[list[tuple[int, int]]] = [[] for _ in chunks]
-        where = []  # each sentence's (chunk, row among that chunk's spans), or None
-        for i, start, end in placed:
-            where.append((i, len(spans[i])) if i >= 0 else None)
-            if i >= 0:
-                spans[i].append((start, end))
-        chunk_vectors, span_vectors = encoder.encode_with_spans([c.text for c in chunks], spans, batch_size)
-        if full:
-            zeros = np.zeros(chunk_vectors.shape[1], dtype=np.float32)
-            sentence_vectors = [span_vectors[at[0]][at[1]] if at else zeros for at in where]
-            mixed = settings.get("sentence_vectors") == "mixed"
-            sentence_vectors = _fill_missing(sentence_vectors, articles, annotations, encoder, batch_size, mixed)
-            sentence_blobs = iter([vector.tobytes() for vector in sentence_vectors])
-        else:  # sentences only: no vectors of their own (stored empty)
-            sentence_blobs = itertools.repeat(b"")
+        articles, chunks = prepared.articles, prepared.chunks
         self.db.executemany(
             "INSERT INTO articles(id, title, text, source, origin, content_hash, url, date, added_at,"
             " author, site, excluded, excluded_chars) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -173,9 +135,11 @@ class Generation:
             )
             ids.append(cursor.lastrowid)
         if chunks:
-            self.vectors.add_with_ids(chunk_vectors, np.array(ids, dtype=np.int64))
+            self.vectors.add_with_ids(prepared.chunk_vectors, np.array(ids, dtype=np.int64))
+        full = prepared.full
+        sentence_blobs = iter(prepared.sentence_vectors) if full else itertools.repeat(b"")
         df = Counter()
-        for article, (sentences, spans) in zip(articles, annotations, strict=True):
+        for article, (sentences, spans) in zip(articles, prepared.annotations, strict=True):
             rows = []
             for sentence in sentences:
                 sentence_terms = set(terms(article.text[sentence.start : sentence.end])) if full else set()
@@ -252,6 +216,86 @@ class Generation:
         finally:
             if blocked:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
+
+
+@dataclass(frozen=True)
+class PreparedArticles:
+    """Articles with everything a generation stores about them, computed apart from any index
+    (in this process, or in a Ray actor: see ``index.ray_build``)."""
+
+    articles: list[Article]
+    annotations: list[tuple[list[Sentence], list[Span]]]
+    """Per article: its sentences, and its entity and noun-phrase spans (none unless ``full``)."""
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    sentence_vectors: list[bytes]
+    """One float32 vector per sentence, in order (``full`` only; else empty)."""
+    full: bool
+
+    def only(self, wanted: Sequence[int]) -> PreparedArticles:
+        """The same, for the articles at these positions only (e.g. those of one shard)."""
+        keep = set(wanted)
+        sentence_rows = []
+        blobs = iter(self.sentence_vectors)
+        for i, (sentences, _) in enumerate(self.annotations):
+            for _ in sentences:
+                blob = next(blobs) if self.full else b""
+                if i in keep:
+                    sentence_rows.append(blob)
+        ids = {self.articles[i].id for i in keep}
+        rows = [j for j, chunk in enumerate(self.chunks) if chunk.article_id in ids]
+        return PreparedArticles(
+            [self.articles[i] for i in sorted(keep)],
+            [self.annotations[i] for i in sorted(keep)],
+            [self.chunks[j] for j in rows],
+            self.chunk_vectors[rows],
+            sentence_rows if self.full else [],
+            self.full,
+        )
+
+
+def prepare_articles(
+    articles: Sequence[Article],
+    chunker: Chunker,
+    encoder: Encoder,
+    annotator: Annotator,
+    batch_size: int,
+    settings: dict,
+) -> PreparedArticles:
+    """Chunk, annotate and embed articles, as a generation stores them.
+
+    ``settings`` are the index's (its manifest's fields): ``annotations`` says whether entities,
+    noun phrases, sentence terms and sentence vectors (for the heuristic reader) are made, and
+    ``sentence_vectors`` how.
+    """
+    articles = list(articles)
+    full = settings.get("annotations", "full") == "full"
+    annotations = list(annotator.annotate(articles, full=full))
+    chunks: list[Chunk] = []
+    placed: list[tuple[int, int, int]] = []  # each sentence's (chunk, start, end) in that chunk's text
+    for article, (sentences, _) in zip(articles, annotations, strict=True):
+        article_chunks = list(chunker.split(article))
+        if full:  # sentence vectors are pooled from the chunk pass
+            placed += [
+                (len(chunks) + i if i >= 0 else -1, start, end)
+                for i, start, end in _place_sentences(sentences, article_chunks)
+            ]
+        chunks += article_chunks
+    spans: list[list[tuple[int, int]]] = [[] for _ in chunks]
+    where = []  # each sentence's (chunk, row among that chunk's spans), or None
+    for i, start, end in placed:
+        where.append((i, len(spans[i])) if i >= 0 else None)
+        if i >= 0:
+            spans[i].append((start, end))
+    chunk_vectors, span_vectors = encoder.encode_with_spans([c.text for c in chunks], spans, batch_size)
+    blobs: list[bytes] = []
+    if full:
+        zeros = np.zeros(chunk_vectors.shape[1], dtype=np.float32)
+        sentence_vectors = [span_vectors[at[0]][at[1]] if at else zeros for at in where]
+        mixed = settings.get("sentence_vectors") == "mixed"
+        sentence_vectors = _fill_missing(sentence_vectors, articles, annotations, encoder, batch_size, mixed)
+        blobs = [vector.tobytes() for vector in sentence_vectors]
+    return PreparedArticles(articles, annotations, chunks, chunk_vectors, blobs, full)
 
 
 def _article_row(a: Article, added_at: str) -> tuple:

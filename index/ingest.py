@@ -140,14 +140,19 @@ class ArticleStream:
         self._hashes: set[str] = set()
 
     def __iter__(self) -> Iterator[Article]:
+        for path, display, key in self.files():
+            yield from self.unique(self.read_file(path, display, key))
+
+    def files(self) -> Iterator[tuple[Path, str, str]]:
+        """Each file to read, as ``(path, name shown in messages, key its article ids derive from)``;
+        paths that do not exist and links that are skipped are recorded as problems."""
         for given in self.paths:
             root = Path(given)
             if root.is_dir():
                 for file in iter_files(root, on_error=self.problem, follow_links=self.follow_links):
-                    key = _text(file.relative_to(root).as_posix())
-                    yield from self._unique(self._read_file(file, _display(file), key))
+                    yield file, _display(file), _text(file.relative_to(root).as_posix())
             elif root.exists():
-                yield from self._unique(self._read_file(root, _display(root), _text(root.name)))
+                yield root, _display(root), _text(root.name)
             else:
                 self.problem(BadArticle(str(given), "does not exist"))
 
@@ -157,7 +162,9 @@ class ArticleStream:
             raise error
         self.problems.append(error)
 
-    def _unique(self, articles: Iterable[Article]) -> Iterator[Article]:
+    def unique(self, articles: Iterable[Article]) -> Iterator[Article]:
+        """The articles not seen before in this stream (the same content only once; an id reused for
+        other content is a problem)."""
         for article in articles:
             seen = self._sources_by_id.get(article.id)
             if seen is not None and seen[0] != article.content_hash:
@@ -174,7 +181,8 @@ class ArticleStream:
                 self._hashes.add(article.content_hash)
                 yield article
 
-    def _read_file(self, path: Path, display: str, key: str) -> Iterator[Article]:
+    def read_file(self, path: Path, display: str, key: str) -> Iterator[Article]:
+        """The articles of one file (see :meth:`files`); a bad file or record is recorded as a problem."""
         suffix = path.suffix.lower()
         try:
             info = path.stat()

@@ -34,6 +34,8 @@ DATABASE = "store.sqlite"
 VECTORS = "vectors.faiss"
 BM25_DIR = "bm25"
 BM25_IDS = "bm25_ids.npy"
+SHARDS = "SHARDS.json"
+"""In a sharded index (see ``index.shards``): the shard manifest, naming the shard folders."""
 GENERATION_MARKER = ".article-qa-generation"
 """Written first into every generation folder: only folders holding it (or, from before it existed, a
 manifest of this tool) are ever removed as old generations."""
@@ -153,7 +155,7 @@ def check_index_dir(index_dir: Path) -> None:
     except NotADirectoryError:
         raise NotAnIndex(index_dir) from None
     names = {entry.name for entry in entries}
-    if not entries or CURRENT in names or LOCK in names or any(is_own_generation(e) for e in entries):
+    if not entries or names & {CURRENT, LOCK, SHARDS} or any(is_own_generation(e) for e in entries):
         return
     raise NotAnIndex(index_dir)
 

@@ -171,6 +171,10 @@ class IndexStore:
             raise ModelMismatch(index_dir, manifest.model, canonical_model_name(model))
         return cls(index_dir, generation, manifest)
 
+    def stale(self) -> bool:
+        """Whether a writer has switched the index to another generation since this view was opened."""
+        return current_generation(self.index_dir) != self.generation
+
     def _load_bm25(self):
         """The lexical index and its row-to-chunk ids; never unpickles anything."""
         import bm25s

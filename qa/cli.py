@@ -20,7 +20,16 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.config import ANNOTATIONS, BACKENDS, READERS, SENTENCE_VECTORS, Config, default_articles, default_index_dir
+from qa.config import (
+    ANNOTATIONS,
+    BACKENDS,
+    ENGINES,
+    READERS,
+    SENTENCE_VECTORS,
+    Config,
+    default_articles,
+    default_index_dir,
+)
 from qa.errors import QAError
 from qa.terminal import print_answer, print_report, safe_json, safe_name, terminal_safe
 from qa.types import Scope
@@ -66,6 +75,7 @@ def _number(kind: type, what: str, *, above: float | None = None, low: float | N
 positive_int = _number(int, "a positive integer", low=1)
 non_negative_int = _number(int, "0 or more", low=0)
 port_number = _number(int, "a port number (1-65535)", low=1, high=65535)
+shard_count = _number(int, "a shard count (1-65536)", low=1, high=65536)
 positive_float = _number(float, "a positive number", above=0.0)
 probability = _number(float, "a number from 0 to 1", low=0.0, high=1.0)
 
@@ -186,6 +196,22 @@ def _parser() -> argparse.ArgumentParser:
             "phrases and sentence vectors for --reader heuristic, a slower build (default: sentences; "
             "qa eval --reader heuristic builds full)",
         )
+    for sub in (build, evaluate):  # a sharded index, built here or on Ray
+        sub.add_argument(
+            "--engine",
+            choices=ENGINES,
+            help="what computes the build: this process, or a Ray Data pipeline (on this machine, or the "
+            "cluster of --address; needs: pip install -e '.[distributed]') (default: local)",
+        )
+        sub.add_argument(
+            "--shards",
+            type=shard_count,
+            help="build a sharded index of N shards (articles placed by a hash of their id); default: an "
+            "ordinary index, one shard with --engine ray, or as many shards as the index has",
+        )
+        sub.add_argument(
+            "--address", metavar="HOST:PORT", help="the Ray cluster to build on (default: start Ray on this machine)"
+        )
     for sub in (build, add, evaluate):
         sub.add_argument(
             "--workers",
@@ -233,6 +259,9 @@ def _config(args: argparse.Namespace) -> Config:
         port=getattr(args, "port", None),
         reader_passages=getattr(args, "reader_passages", None),
         min_confidence=getattr(args, "min_confidence", None),
+        engine=getattr(args, "engine", None),
+        shards=getattr(args, "shards", None),
+        ray_address=getattr(args, "address", None),
     )
 
 

@@ -17,13 +17,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from index.build import BuildReport, IndexWriter
+from index.build import BuildReport
 from index.embed import Encoder, canonical_model_name, make_encoder
 from index.errors import IndexNotFound
 from index.ingest import SUPPORTED_SUFFIXES
-from index.layout import Manifest, current_generation, rebuild_hint
+from index.layout import Manifest, rebuild_hint
 from index.scope import Scope
-from index.store import ArticleRecord, IndexStore
+from index.sharded_build import make_writer
+from index.shards import open_store
+from index.store import ArticleRecord
 from qa.about import answer_about, metadata_field
 from qa.config import Config, default_articles
 from qa.conversation import followup_context
@@ -97,7 +99,7 @@ class QA:
         self.encoder = encoder or make_encoder(self.store.manifest.model, self.store.manifest.backend)
 
     def _open(self) -> None:
-        store = IndexStore.open(self.config.index_dir, model=self.config.model)
+        store = open_store(self.config.index_dir, model=self.config.model)
         store.set_probes(self.config.probes)
         self.store = store
         self.retriever = HybridRetriever(store, self.config.candidates, self.config.rrf_k)
@@ -109,10 +111,11 @@ class QA:
         """Build the index at ``config.index_dir`` from scratch (default paths: the seed articles).
 
         Raises:
-            NoArticles, BadArticle (strict), IndexLocked, NotAnIndex: see :meth:`index.build.IndexWriter.build`.
+            NoArticles, BadArticle (strict), IndexLocked, NotAnIndex: see :meth:`index.build.IndexWriter.build`;
+            with ``config.shards`` or ``config.engine="ray"`` the index is sharded (see ``index.sharded_build``).
         """
         config = config or Config()
-        return IndexWriter(config, progress=progress).build(list(paths or default_articles()))
+        return make_writer(config, progress=progress).build(list(paths or default_articles()))
 
     @classmethod
     def open_or_build(cls, config: Config | None = None, *, progress: bool = False, say=print) -> QA:
@@ -131,13 +134,13 @@ class QA:
     def add(self, paths: Sequence[str | os.PathLike], *, progress: bool = False) -> BuildReport:
         """Add new and changed articles from files and folders (see :meth:`index.build.IndexWriter.add`);
         the engine answers from them at once."""
-        report = IndexWriter(self.config, encoder=self.encoder, progress=progress).add(list(paths))
+        report = make_writer(self.config, encoder=self.encoder, progress=progress).add(list(paths))
         self.refresh()
         return report
 
     def remove(self, article_ids: Sequence[str]) -> BuildReport:
         """Remove articles by id (ids not in the index are listed in ``report.missing``)."""
-        report = IndexWriter(self.config, encoder=self.encoder).remove(list(article_ids))
+        report = make_writer(self.config, encoder=self.encoder).remove(list(article_ids))
         self.refresh()
         return report
 
@@ -158,9 +161,9 @@ class QA:
 
     def refresh(self) -> None:
         """Switch to the index's newest generation if another writer has changed it."""
-        if current_generation(self.config.index_dir) != self.store.generation:
+        if self.store.stale():
             with self._lock:
-                if current_generation(self.config.index_dir) != self.store.generation:
+                if self.store.stale():
                     self._open()
 
     def ask(

@@ -178,6 +178,8 @@ def eval_index_dir(path: Path, config: Config) -> Path:
     backend = resolve_backend(config.build_model, config.backend)
     if backend != "torch":
         settings += f"-{backend}"
+    if config.shards is not None or config.engine != "local":
+        settings += f"-{config.engine}{config.shards or 1}"
     settings = re.sub(r"[^A-Za-z0-9.-]+", "_", settings)
     cache = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser()
     return cache / "article-qa" / "eval" / f"{path.stem}-{digest}-{settings}"
@@ -185,18 +187,18 @@ def eval_index_dir(path: Path, config: Config) -> Path:
 
 def build_eval_index(articles: list[Article], config: Config, rebuild: bool = False, progress: bool = False) -> dict:
     """Build (or reuse) the index; returns build figures, recorded beside the index for reuse."""
-    from index.build import IndexWriter
-    from index.store import IndexStore
+    from index.sharded_build import make_writer
+    from index.shards import open_store
 
     record = config.index_dir / "eval-build.json"
     if not rebuild and record.exists():
         try:
-            store = IndexStore.open(config.index_dir)
+            store = open_store(config.index_dir)
             if store.manifest.articles == len(articles):
                 return json.loads(record.read_text()) | {"reused": True}
         except Exception:  # any doubt about the cached index: build it again
             pass
-    report = IndexWriter(config, progress=progress).build_articles(articles)
+    report = make_writer(config, progress=progress).build_articles(articles)
     figures = {
         "seconds": round(report.seconds, 2),
         "chunks": report.chunks,

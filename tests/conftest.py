@@ -20,7 +20,7 @@ os.environ["ARTICLE_QA_TEST_SCRATCH"] = _SCRATCH
 os.environ["XDG_CACHE_HOME"] = os.path.join(_SCRATCH, "cache")
 os.environ["XDG_DATA_HOME"] = os.path.join(_SCRATCH, "data")
 
-SLOW_FIRST = ("test_crash_safety.py", "test_concurrency.py", "test_bad_input.py", "test_ui.py")
+SLOW_FIRST = ("test_ray.py", "test_crash_safety.py", "test_concurrency.py", "test_bad_input.py", "test_ui.py")
 """Modules with the longest tests: run first, so that parallel workers finish together."""
 
 

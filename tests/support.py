@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import signal
 import sys
 import zlib
 from pathlib import Path
@@ -115,3 +117,63 @@ UNANSWERABLE = [
     "Who is the president of France?",
     "Which team won the football league?",
 ]
+
+
+class DyingPrepare:
+    """Stands in for the Ray build's embedding actor: its process dies on every batch, as a worker
+    killed again and again would (imported by Ray's worker processes, so it lives here)."""
+
+    def __init__(self, **settings: object) -> None:
+        pass
+
+    def __call__(self, batch: dict) -> dict:
+        os._exit(1)
+
+
+class ForkedQa:
+    """``qa ARGS`` run by a fork of this process: a real writer process, killed or stopped like a
+    subprocess, without the seconds a fresh interpreter spends importing spaCy, torch and ONNX Runtime
+    (the test process has them already). Its stderr goes to ``stderr_path`` (else nowhere)."""
+
+    def __init__(self, *args: str, stderr_path: Path | None = None) -> None:
+        self.returncode: int | None = None
+        self.stderr_path = stderr_path
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: run the command, and never return into pytest
+            code = 70
+            try:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                quiet = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(quiet, 1)
+                os.dup2(os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC) if stderr_path else quiet, 2)
+                sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115  (pytest's capture objects stay behind)
+                sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+                from qa.cli import main
+
+                code = main(list(args))
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+
+    def poll(self) -> int | None:
+        """The exit code, or ``None`` while it runs."""
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        """Wait for the end; the exit code (minus the signal number if a signal ended it)."""
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self.returncode
+
+    def send_signal(self, number: int) -> None:
+        os.kill(self.pid, number)
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text() if self.stderr_path else ""

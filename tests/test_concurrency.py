@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import shlex
 import shutil
-import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from index.store import IndexStore
 from qa import QA
-from tests.support import FACTOIDS, HARDER, ROOT, UNANSWERABLE, qa_command, write_bulletins
+from tests.support import FACTOIDS, HARDER, UNANSWERABLE, ForkedQa, write_bulletins
 
 QUESTIONS = [q for q, _ in FACTOIDS + HARDER] + UNANSWERABLE + ["When was it started?"]
 
@@ -41,27 +39,16 @@ def test_readers_see_a_whole_index_while_another_process_writes_it(tmp_path, fix
     seen_articles = set()
     # Two writes in a row (an update, then a full rebuild): the second removes the generation
     # the reader opened first, while the reader keeps asking.
-    writer = subprocess.Popen(
-        [
-            "bash",
-            "-c",
-            shlex.join(qa_command("index", "add", str(bulletins), "--index", str(index_dir)))
-            + " && "
-            + shlex.join(qa_command("index", "build", str(bulletins), "--index", str(index_dir))),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    while writer.poll() is None:
-        store = IndexStore.open(index_dir)  # opening checks that vectors, chunks and articles agree
-        seen_articles.add(store.manifest.articles)
-        answer = engine.ask("How many passengers did the ferry on route 12 carry?")
-        if answer.found:  # whatever generation answered, its answer and quote agree with each other
-            quote = answer.citations[0]
-            assert quote.quote[answer.start - quote.start : answer.end - quote.start] == answer.text
-    assert writer.returncode == 0, writer.stderr.read()
+    for command in (("add", str(bulletins)), ("build", str(bulletins))):
+        writer = ForkedQa("index", *command, "--index", str(index_dir), stderr_path=tmp_path / "err")
+        while writer.poll() is None:
+            store = IndexStore.open(index_dir)  # opening checks that vectors, chunks and articles agree
+            seen_articles.add(store.manifest.articles)
+            answer = engine.ask("How many passengers did the ferry on route 12 carry?")
+            if answer.found:  # whatever generation answered, its answer and quote agree with each other
+                quote = answer.citations[0]
+                assert quote.quote[answer.start - quote.start : answer.end - quote.start] == answer.text
+        assert writer.returncode == 0, writer.stderr
     assert seen_articles <= {before, before + 200, 200} and len(seen_articles) >= 2
     # After the rebuild only the bulletins are indexed: the answer is a bulletin's. (Which bulletin is the
     # reader's business: among 200 near-identical ones it can take route 168's number for route 12's.)

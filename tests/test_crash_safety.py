@@ -21,7 +21,7 @@ from qa import QA
 from qa.cli import main
 from qa.config import Config
 from qa.errors import IndexCorrupt, IndexLocked
-from tests.support import ARTICLES, ROOT, qa_command, write_bulletins
+from tests.support import ARTICLES, ROOT, ForkedQa, write_bulletins
 
 QUESTION = "Where is Kestrel Works based?"
 
@@ -43,12 +43,11 @@ def answer_of(index_dir: Path, encoder) -> tuple[str, str]:
     return answer.text, answer.citations[0].article_id
 
 
-def start_writer(kind: str, paths: list[Path], index_dir: Path) -> subprocess.Popen:
-    command = qa_command("index", kind, *map(str, paths), "--index", str(index_dir))
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start_writer(kind: str, paths: list[Path], index_dir: Path) -> ForkedQa:
+    return ForkedQa("index", kind, *map(str, paths), "--index", str(index_dir))
 
 
-def wait_for_generation(index_dir: Path, writer: subprocess.Popen) -> float:
+def wait_for_generation(index_dir: Path, writer: ForkedQa) -> float:
     """When the writer started its new generation (after loading the model)."""
     while not any(p.name.endswith(f"-{writer.pid}") for p in index_dir.iterdir()):
         assert writer.poll() is None, "the writer ended before it started writing"
@@ -89,15 +88,10 @@ def test_writer_killed_at_any_moment_leaves_the_index_as_before_or_after(tmp_pat
 
     # Ctrl-C or `kill` (SIGTERM): the writer removes its unfinished generation and says the index is unchanged.
     for stop in (signal.SIGINT, signal.SIGTERM):
-        writer = subprocess.Popen(
-            qa_command("index", "add", str(bulletins), "--index", str(live_index)),
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        writer = ForkedQa("index", "add", str(bulletins), "--index", str(live_index), stderr_path=tmp_path / "err")
         wait_for_generation(live_index, writer)
         writer.send_signal(stop)
-        assert writer.wait() == 130 and "the index is as it was" in writer.stderr.read()
+        assert writer.wait() == 130 and "the index is as it was" in writer.stderr
         assert not any(p.name.endswith(f"-{writer.pid}") for p in live_index.iterdir())
         assert counts(live_index) == before_counts
 

@@ -92,11 +92,13 @@ def load_examples(data_dir: Path, val_fraction: float, seed: int) -> tuple[list[
     return train, val
 
 
-def add_unanswerable(examples: list[Example], fraction: float, seed: int) -> list[Example]:
+def add_unanswerable(examples: list[Example], fraction: float, seed: int, retrieved: bool = False) -> list[Example]:
     """``examples`` plus, for ``fraction`` of the answerable ones, the question over another paragraph.
 
     The other paragraph is taken from the same article when one holds none of the answers
-    (a hard case: same topic, no answer), else from another article of the same file.
+    (a hard case: same topic, no answer), else from another article of the same file. With
+    ``retrieved``, it is the paragraph of the same file that BM25 ranks highest for the question
+    among those holding none of the answers: the wrong passage a retriever would hand the reader.
     """
     rng = random.Random(seed)
     contexts_by_article: dict[str, list[str]] = collections.defaultdict(list)
@@ -105,6 +107,7 @@ def add_unanswerable(examples: list[Example], fraction: float, seed: int) -> lis
         if not contexts_by_article[example.article] or contexts_by_article[example.article][-1] != example.context:
             contexts_by_article[example.article].append(example.context)
             contexts_by_source[example.source].append(example.context)
+    ranked = _ranked_contexts([e for e in examples if e.answerable], contexts_by_source) if retrieved else {}
     extra = []
     for example in examples:
         if not example.answerable or rng.random() >= fraction:
@@ -112,6 +115,7 @@ def add_unanswerable(examples: list[Example], fraction: float, seed: int) -> lis
         answers = [text.lower() for text, _ in example.answers]
         candidates = [c for c in contexts_by_article[example.article] if c != example.context]
         rng.shuffle(candidates)
+        candidates = [c for c in ranked.get(example.qid, ()) if c != example.context] + candidates
         context = next((c for c in candidates[:20] if not any(a in c.lower() for a in answers)), None)
         if context is None:
             pool = contexts_by_source[example.source]
@@ -124,6 +128,26 @@ def add_unanswerable(examples: list[Example], fraction: float, seed: int) -> lis
             )
         )
     return examples + extra
+
+
+def _ranked_contexts(examples: list[Example], contexts_by_source: dict[str, list[str]]) -> dict[str, list[str]]:
+    """For each example, the 10 paragraphs of its file that BM25 ranks highest for its question."""
+    import bm25s
+
+    ranked: dict[str, list[str]] = {}
+    for source, contexts in contexts_by_source.items():
+        asking = [e for e in examples if e.source == source]
+        if not asking:
+            continue
+        retriever = bm25s.BM25()
+        retriever.index(bm25s.tokenize(contexts, stopwords="en", show_progress=False), show_progress=False)
+        k = min(10, len(contexts))
+        rows, _ = retriever.retrieve(
+            bm25s.tokenize([e.question for e in asking], stopwords="en", show_progress=False), k=k, show_progress=False
+        )
+        for example, row in zip(asking, rows, strict=True):
+            ranked[example.qid] = [contexts[i] for i in row]
+    return ranked
 
 
 def make_features(examples: list[Example], tokenizer, max_tokens: int, stride: int) -> list[list[Feature]]:

@@ -123,7 +123,7 @@ def export_reader(checkpoint: Path, export_dir: Path, args: argparse.Namespace) 
 
         tokenizer = load_tokenizer(scratch / "tokenizer.json")
         _, val_examples = load_examples(args.data, args.val_fraction, args.seed)
-        val_examples = add_unanswerable(val_examples, args.unanswerable * 2, args.seed + 1)
+        val_examples = add_unanswerable(val_examples, args.val_unanswerable, args.seed + 1)
         features = make_features(val_examples, tokenizer, args.max_tokens, args.stride)
         predictions = predict(logits, val_examples, features)
         margins = np.array([p.margin for p in predictions])

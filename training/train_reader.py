@@ -49,6 +49,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--val-fraction", type=float, default=0.05, help="units (articles) held out")
     parser.add_argument("--unanswerable", type=float, default=0.15, help="extra no-answer pairs per answerable one")
+    parser.add_argument(
+        "--val-unanswerable", type=float, default=0.3, help="no-answer pairs per answerable one in validation"
+    )
+    parser.add_argument(
+        "--retrieved-negatives",
+        action="store_true",
+        help="no-answer pairs use the paragraph BM25 ranks highest for the question (else another of its article)",
+    )
+    parser.add_argument(
+        "--init", type=Path, help="start from this checkpoint's weights (a second stage) instead of the base model"
+    )
+    parser.add_argument(
+        "--keep",
+        choices=("best", "last"),
+        default="best",
+        help="export the checkpoint with the best validation F1 (each question over its own paragraph), or the "
+        "last weights (a second stage, judged through the pipeline: training.pipeline_threshold)",
+    )
     parser.add_argument("--max-tokens", type=int, default=MAX_TOKENS)
     parser.add_argument("--stride", type=int, default=STRIDE)
     parser.add_argument("--save-every", type=int, default=200)
@@ -124,8 +142,8 @@ def train(args: argparse.Namespace) -> Path:
     tokenizer = load_tokenizer(base / "tokenizer.json")
 
     train_examples, val_examples = load_examples(args.data, args.val_fraction, args.seed)
-    train_examples = add_unanswerable(train_examples, args.unanswerable, args.seed)
-    val_examples = add_unanswerable(val_examples, args.unanswerable * 2, args.seed + 1)
+    train_examples = add_unanswerable(train_examples, args.unanswerable, args.seed, args.retrieved_negatives)
+    val_examples = add_unanswerable(val_examples, args.val_unanswerable, args.seed + 1)
     features = [f for rows in make_features(train_examples, tokenizer, args.max_tokens, args.stride) for f in rows]
     val_features = make_features(val_examples, tokenizer, args.max_tokens, args.stride)
     print(
@@ -136,7 +154,8 @@ def train(args: argparse.Namespace) -> Path:
 
     checkpoint = args.out / "checkpoint"
     resume = (checkpoint / "trainer.pt").exists()
-    model = AutoModelForQuestionAnswering.from_pretrained(str(checkpoint if resume else base))
+    start = checkpoint if resume else (args.init or base)
+    model = AutoModelForQuestionAnswering.from_pretrained(str(start))
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
         {
@@ -167,6 +186,14 @@ def train(args: argparse.Namespace) -> Path:
         },
     )
 
+    if args.init and not resume:
+        # The starting weights are a candidate too: a second stage must beat them to be kept.
+        scores = validate(_torch_logits(model, torch, args.bf16), val_examples, val_features)
+        _log(args.out, {"step": 0, "validation": scores, "time": time.time()})
+        print(f"step 0 (from {args.init}): validation {json.dumps(scores)}", file=sys.stderr)
+        best_f1 = scores["f1"]
+        _save(args.out / "best", model, base, None)
+        (args.out / "best" / "validation.json").write_text(json.dumps(scores | {"step": 0}), encoding="utf-8")
     lengths = [len(f.window.input_ids) for f in features]
     progress = tqdm(total=total_steps, initial=step, desc="training reader", unit="step", dynamic_ncols=True)
     losses: list[float] = []
@@ -244,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.export_model:
         from training.export import export_reader
 
-        export_reader(best, args.export, args)
+        export_reader(best if args.keep == "best" else args.out / "checkpoint", args.export, args)
         from training.pipeline_threshold import choose_threshold
 
         print(json.dumps(choose_threshold(args.export, args.data, args.reader_passages, None)), file=sys.stderr)
