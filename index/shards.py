@@ -237,11 +237,19 @@ class ShardedStore:
     def lexical_search(self, query: str, n: int, within: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The ``n`` best BM25 chunks over all shards, merged by score.
 
-        Each shard scores with its own term statistics; shards filled by a hash of the article id
-        hold alike samples of the corpus, so their statistics, and scores, agree (BENCHMARKS.md
-        measures the answers of a sharded index against an unsharded one).
+        Scores compare across shards: every shard weighs the query's terms by the whole corpus's
+        document frequencies (summed over the shards first), as one index would; only the average
+        chunk length in BM25's length normalisation stays each shard's own.
         """
-        return self._merged(lambda store, mine: store.lexical_search(query, n, mine), n, within)
+        if len(self.shards) == 1:
+            return self._merged(lambda store, mine: store.lexical_search(query, n, mine), n, within)
+        parts = self._each(lambda shard, store: store.lexical_statistics(query))
+        corpus_df: dict[str, int] = {}
+        for _, df in parts:
+            for term, count in df.items():
+                corpus_df[term] = corpus_df.get(term, 0) + count
+        statistics = (sum(size for size, _ in parts), corpus_df)
+        return self._merged(lambda store, mine: store.lexical_search(query, n, mine, statistics), n, within)
 
     def chunk_stretches(self, chunk_ids: list[int]) -> dict[int, Stretch]:
         """``chunk_id -> Stretch`` for the given chunks of any shards."""

@@ -8,6 +8,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sqlite3
@@ -272,18 +273,56 @@ class IndexStore:
             scores, ids = self.vectors.search(query, min(n, total), params=params)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=False) if i >= 0]
 
-    def lexical_search(self, query: str, n: int, within: np.ndarray | None = None) -> list[tuple[int, float]]:
+    def lexical_statistics(self, query: str) -> tuple[int, dict[str, int]]:
+        """The lexical index's size (chunks) and the document frequency of each of the query's terms it
+        holds: what a sharded index sums to score every shard with the whole corpus's statistics."""
+        if self._bm25 is None:
+            return 0, {}
+        vocabulary, starts = self._bm25.vocab_dict, self._bm25.scores["indptr"]
+        found = {term: vocabulary[term] for term in set(terms(query)) if term in vocabulary}
+        return len(self._bm25_ids), {term: int(starts[i + 1] - starts[i]) for term, i in found.items()}
+
+    def lexical_search(
+        self,
+        query: str,
+        n: int,
+        within: np.ndarray | None = None,
+        statistics: tuple[int, dict[str, int]] | None = None,
+    ) -> list[tuple[int, float]]:
         """The ``n`` best BM25 chunks for a query: ``(chunk_id, score)``, best first; no zero scores; only
-        chunks whose ids are in ``within`` when it is given (BM25's statistics stay the whole index's)."""
+        chunks whose ids are in ``within`` when it is given (BM25's statistics stay the whole index's).
+
+        ``statistics`` (a corpus size and document frequencies, see :meth:`lexical_statistics`) replace
+        this index's own in each term's inverse document frequency: a shard then scores as a part of
+        the whole corpus would (its average chunk length stays its own).
+        """
         query_terms = terms(query)
         if self._bm25 is None or not query_terms:
             return []
         mask = None if within is None else np.isin(self._bm25_ids, within).astype(np.float32)
+        if statistics is not None:
+            return self._lexical_search_as_part(query_terms, n, mask, statistics)
         with self._bm25_lock:
             rows, scores = self._bm25.retrieve(
                 [query_terms], k=min(n, len(self._bm25_ids)), show_progress=False, n_threads=1, weight_mask=mask
             )
         return [(int(self._bm25_ids[r]), float(s)) for r, s in zip(rows[0], scores[0], strict=False) if s > 0]
+
+    def _lexical_search_as_part(
+        self, query_terms: list[str], n: int, mask: np.ndarray | None, statistics: tuple[int, dict[str, int]]
+    ) -> list[tuple[int, float]]:
+        total, corpus_df = statistics
+        size, own_df = self.lexical_statistics(" ".join(query_terms))
+        scores = np.zeros(len(self._bm25_ids), dtype=np.float32)
+        with self._bm25_lock:
+            for term in query_terms:  # each term's weights, stored with this index's idf, rescaled to the corpus's
+                if term in own_df:
+                    weight = _idf(corpus_df[term], total) / _idf(own_df[term], size)
+                    scores += weight * self._bm25.get_scores([term])
+        if mask is not None:
+            scores *= mask
+        best = np.argsort(-scores, kind="stable")[:n]
+        return [(int(self._bm25_ids[r]), float(scores[r])) for r in best if scores[r] > 0]
 
     def chunk_spans(self, chunk_ids: list[int]) -> dict[int, tuple[str, int, int]]:
         """``chunk_id -> (article_id, start, end)`` for the given chunks."""
@@ -430,3 +469,8 @@ class IndexStore:
         rows = self._db.execute(f"SELECT term, df FROM term_df WHERE term IN ({marks})", unique)
         found = dict(rows.fetchall())
         return {term: found.get(term, 0) for term in unique}
+
+
+def _idf(df: int, total: int) -> float:
+    """BM25's inverse document frequency, as bm25s's default ("lucene") method computes it."""
+    return math.log(1 + (total - df + 0.5) / (df + 0.5))

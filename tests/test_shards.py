@@ -126,3 +126,28 @@ def test_a_damaged_shard_manifest_is_a_clear_error(tmp_path, sharded_index):
     (index_dir / SHARDS).write_text("{not json")
     with pytest.raises(IndexCorrupt, match=r"unreadable SHARDS\.json.*qa index build"):
         QA(index_dir)
+
+
+def test_bm25_over_shards_scores_as_one_index_would(tmp_path, encoder):
+    # Texts of equal length (so that every shard's average length is the same): a shard's scores must
+    # then be the whole index's, although each shard alone sees other term frequencies.
+    words = ["zebra", "falcon", "harbor", "copper", "violin", "meadow", "lantern", "glacier", "walnut", "comet"]
+    records = [
+        {"id": f"note-{i}", "title": "Note", "text": " ".join(words[j % len(words)] for j in (i, 2 * i + 1, i * i + 3))}
+        for i in range(24)
+    ]
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "notes.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    QA.build([tmp_path / "notes"], config=Config(index_dir=tmp_path / "one"))
+    QA.build([tmp_path / "notes"], config=Config(index_dir=tmp_path / "sharded", shards=3))
+    from index.store import IndexStore
+
+    one, sharded = IndexStore.open(tmp_path / "one"), ShardedStore.open(tmp_path / "sharded")
+
+    def scores(store, query):
+        hits = store.lexical_search(query, 30)
+        spans = store.chunk_stretches([chunk_id for chunk_id, _ in hits])
+        return {spans[chunk_id].article_id: round(score, 4) for chunk_id, score in hits}
+
+    for query in ("zebra falcon", "copper glacier walnut", "comet", "violin meadow lantern harbor"):
+        assert scores(sharded, query) == scores(one, query), query
