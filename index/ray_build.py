@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from index.build import ARTICLES_PER_BATCH
 from index.config import Config
 from index.errors import BadArticle, BadSetting, IndexWriteError
 from index.ingest import Article, ArticleStream
@@ -32,6 +31,11 @@ INSTALL_HINT = "--engine ray needs Ray; install it with: pip install -e '.[distr
 CONNECT_TIMEOUT_S = 10
 """How long to wait for a cluster named by ``ray_address`` to answer before saying it cannot be reached
 (``ray.init`` itself would retry for ever)."""
+ARTICLES_PER_TASK = 4
+"""Articles an actor prepares per call: small, so that the work spreads evenly over the actors (a news
+article makes about 10 chunks, a SQuAD one about 80)."""
+MAX_BLOCKS = 10_000
+"""Input blocks at most (a block per batch of articles, or per file, below that)."""
 TASK_RETRIES = 2
 """A read task or an embedding actor that dies is retried (restarted) this many times; then the build fails."""
 
@@ -182,13 +186,14 @@ class RayPrepared:
         read_articles = self.source and isinstance(self.source[0], Article)
         if read_articles:
             rows = [{"item": pickle.dumps(("article", article))} for article in self.source]
-            dataset = ray.data.from_items(rows)
+            # One block per batch: blocks are what Ray hands out to the actors (one block would go to one).
+            dataset = ray.data.from_items(rows, override_num_blocks=_blocks(len(rows), ARTICLES_PER_TASK))
         else:
             self.stream.paths = self.source
             files = [{"path": str(path), "display": display, "key": key} for path, display, key in self.stream.files()]
             if not files:
                 return None
-            dataset = ray.data.from_items(files).map_batches(
+            dataset = ray.data.from_items(files, override_num_blocks=_blocks(len(files), 1)).map_batches(
                 _read_files,
                 batch_size=1,
                 fn_kwargs={"part_chars": self.config.part_chars},
@@ -197,7 +202,7 @@ class RayPrepared:
             )
         return dataset.map_batches(
             self.prepare,
-            batch_size=ARTICLES_PER_BATCH,
+            batch_size=ARTICLES_PER_TASK,
             fn_constructor_kwargs={"settings": self.settings, "batch_size": self.config.batch_size, "threads": 1},
             compute=ray.data.ActorPoolStrategy(size=self.config.workers),
             num_cpus=1,
@@ -236,6 +241,10 @@ class RayPrepared:
             raise
         except ray.exceptions.RayError as exc:
             raise IndexWriteError(f"the Ray build failed: {_first_line(exc)}; the index is unchanged") from exc
+
+
+def _blocks(rows: int, per_block: int) -> int:
+    return max(1, min(MAX_BLOCKS, -(-rows // per_block)))
 
 
 def _first_line(exc: BaseException) -> str:
