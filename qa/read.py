@@ -29,7 +29,16 @@ import numpy as np
 from qa.config import READERS, Config
 from qa.errors import BadSetting, ReaderModelError
 from qa.metrics import normalize_answer, same_value
-from qa.spans import MAX_ANSWER_TOKENS, SpecialTokens, best_spans, encode_texts, load_tokenizer, pad_batch, windows_for
+from qa.spans import (
+    MAX_ANSWER_TOKENS,
+    SpecialTokens,
+    best_spans,
+    encode_texts,
+    load_tokenizer,
+    pad_batch,
+    paragraph_breaks,
+    windows_for,
+)
 from qa.types import Alternative, Answer, Citation, Passage
 
 MODEL_FILE = "model-int8.onnx"
@@ -182,8 +191,12 @@ class SpanReader(Reader):
             return []
         start_logits, end_logits = self._session.run(None, pad_batch(windows))
         found: dict[tuple[str, int, int], tuple[float, Passage, int, int]] = {}
+        breaks = {id(passage): paragraph_breaks(passage.text) for passage in passages}
         for window, passage, starts, ends in zip(windows, owners, start_logits, end_logits, strict=True):
-            for span in best_spans(window, starts, ends, SPANS_PER_PASSAGE, self.max_answer_tokens):
+            found_spans = best_spans(
+                window, starts, ends, SPANS_PER_PASSAGE, self.max_answer_tokens, breaks[id(passage)]
+            )
+            for span in found_spans:
                 key = (passage.article_id, passage.start + span.start, passage.start + span.end)
                 if key not in found or span.margin > found[key][0]:
                     found[key] = (span.margin, passage, key[1], key[2])

@@ -16,10 +16,14 @@ Example::
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 MAX_TOKENS = 256
 """Tokens per window, question and special tokens included: the most all-MiniLM-L6-v2 reads, and what the
@@ -188,11 +192,14 @@ def best_spans(
     end_logits: np.ndarray,
     top: int = 1,
     max_answer_tokens: int = MAX_ANSWER_TOKENS,
+    paragraph_breaks: Sequence[int] = (),
 ) -> list[Span]:
     """The ``top`` best valid spans of one window, best first.
 
     A valid span starts and ends inside the context part of the window, its end is not
-    before its start, and it is at most ``max_answer_tokens`` tokens long.
+    before its start, it is at most ``max_answer_tokens`` tokens long, and no paragraph break
+    (character offsets in ``paragraph_breaks``, e.g. of each blank line) lies inside it: an answer
+    never runs from a headline into the story below it.
     """
     n = len(window.offsets)
     if n == 0:
@@ -200,7 +207,11 @@ def best_spans(
     first = window.context_from
     starts = np.asarray(start_logits[first : first + n], dtype=np.float32)
     ends = np.asarray(end_logits[first : first + n], dtype=np.float32)
-    pairs = np.where(_band(n, max_answer_tokens), starts[:, None] + ends[None, :], -np.inf)
+    valid = _band(n, max_answer_tokens)
+    if len(paragraph_breaks):
+        paragraph = np.searchsorted(np.asarray(paragraph_breaks), [start for start, _ in window.offsets], side="right")
+        valid &= paragraph[:, None] == paragraph[None, :]
+    pairs = np.where(valid, starts[:, None] + ends[None, :], -np.inf)
     flat = pairs.ravel()
     top = min(top, int(np.isfinite(flat).sum()))
     best = np.argpartition(-flat, top - 1)[:top] if top < flat.size else np.arange(flat.size)
@@ -211,6 +222,11 @@ def best_spans(
         i, j = divmod(int(index), n)
         spans.append(Span(window.offsets[i][0], window.offsets[j][1], float(flat[index]), null_score))
     return spans
+
+
+def paragraph_breaks(text: str) -> list[int]:
+    """Where each blank line (a paragraph break) of ``text`` starts: answers do not cross them."""
+    return [match.start() for match in _BLANK_LINE.finditer(text)]
 
 
 def load_tokenizer(path):

@@ -95,3 +95,25 @@ def test_top_spans_are_distinct_and_sorted():
     spans = best_spans(window, start, end, top=5)
     assert len({(s.start, s.end) for s in spans}) == 5
     assert [s.score for s in spans] == sorted((s.score for s in spans), reverse=True)
+
+
+def test_an_answer_never_runs_from_a_headline_into_the_story(tokenizer):
+    from qa.spans import paragraph_breaks
+
+    context = "Nadia Petrova wins chess open\n\nNadia Petrova won the open on Sunday."
+    window = make_windows(tokenizer, "Who won?", context)[0]
+    n = len(window.offsets)
+    start, end = np.zeros(window.context_from + n + 1), np.zeros(window.context_from + n + 1)
+    token_ending = {e: i for i, (_, e) in enumerate(window.offsets)}
+    token_starting = {s: i for i, (s, _) in enumerate(window.offsets)}
+    story = context.index("Nadia Petrova won")
+    headline_nadia = window.context_from + token_starting[0]
+    story_nadia = window.context_from + token_starting[story]
+    story_petrova = window.context_from + token_ending[story + len("Nadia Petrova")]
+    start[headline_nadia], end[story_petrova] = 9.0, 9.0  # the model's favourite: headline to story
+    start[story_nadia] = 5.0
+    unconstrained = best_spans(window, start, end)[0]
+    assert "\n\n" in context[unconstrained.start : unconstrained.end]
+    span = best_spans(window, start, end, paragraph_breaks=paragraph_breaks(context))[0]
+    assert "\n" not in context[span.start : span.end]
+    assert context[span.start : span.end] == "Nadia Petrova"
