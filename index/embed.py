@@ -158,6 +158,10 @@ class Encoder:
         """The model's Hugging Face tokenizer."""
         raise NotImplementedError
 
+    def limit_threads(self, threads: int) -> None:
+        """Run each batch on at most ``threads`` CPU threads (a Ray actor holding one CPU sets 1)."""
+        raise NotImplementedError
+
     def load(self) -> None:
         """Load the model now instead of on first use."""
         self.tokenizer  # noqa: B018 -- the property loads it
@@ -237,6 +241,12 @@ class TorchEncoder(Encoder):
         self.device = device
         self._model = None
 
+    def limit_threads(self, threads: int) -> None:
+        """Run on at most ``threads`` torch threads (process-wide, as torch's setting is)."""
+        import torch
+
+        torch.set_num_threads(threads)
+
     @property
     def model(self):
         """The loaded ``SentenceTransformer`` (loaded on first access)."""
@@ -297,12 +307,15 @@ class OnnxEncoder(Encoder):
         super().__init__(model, workers)
         self._sessions: dict[bool, object] = {}  # shared between threads or not -> ONNX Runtime session
         self.threads: int | None = None
-        """CPU threads of a batch run alone (``None``: ONNX Runtime's default, every core); a Ray actor sets
-        its CPU share."""
+        """CPU threads of a batch run alone (``None``: ONNX Runtime's default, every core)."""
         self._tokenizing = threading.Lock()
         self._tokenizer = None
         self._folder: Path | None = None
         self._export: dict | None = None
+
+    def limit_threads(self, threads: int) -> None:
+        """Run a batch alone on at most ``threads`` ONNX Runtime threads (set before the model loads)."""
+        self.threads = threads
 
     def load(self) -> None:
         """Load the session(s) and tokenizer now (exporting the model first if it has no cached export)."""

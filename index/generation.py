@@ -234,22 +234,19 @@ class PreparedArticles:
 
     def only(self, wanted: Sequence[int]) -> PreparedArticles:
         """The same, for the articles at these positions only (e.g. those of one shard)."""
-        keep = set(wanted)
-        sentence_rows = []
-        blobs = iter(self.sentence_vectors)
-        for i, (sentences, _) in enumerate(self.annotations):
-            for _ in sentences:
-                blob = next(blobs) if self.full else b""
-                if i in keep:
-                    sentence_rows.append(blob)
+        keep = sorted(set(wanted))
+        blobs: list[bytes] = []
+        if self.full:  # each article's sentence vectors follow the previous article's
+            first = np.cumsum([0] + [len(sentences) for sentences, _ in self.annotations])
+            blobs = [blob for i in keep for blob in self.sentence_vectors[first[i] : first[i + 1]]]
         ids = {self.articles[i].id for i in keep}
         rows = [j for j, chunk in enumerate(self.chunks) if chunk.article_id in ids]
         return PreparedArticles(
-            [self.articles[i] for i in sorted(keep)],
-            [self.annotations[i] for i in sorted(keep)],
+            [self.articles[i] for i in keep],
+            [self.annotations[i] for i in keep],
             [self.chunks[j] for j in rows],
             self.chunk_vectors[rows],
-            sentence_rows if self.full else [],
+            blobs,
             self.full,
         )
 

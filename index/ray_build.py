@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from index.config import Config
-from index.errors import BadArticle, BadSetting, IndexWriteError
+from index.errors import BadSetting, IndexWriteError
 from index.ingest import Article, ArticleStream
 
 INSTALL_HINT = "--engine ray needs Ray; install it with: pip install -e '.[distributed]'"
@@ -119,12 +119,7 @@ class _Prepare:
         self.settings = settings
         self.batch_size = batch_size
         self.encoder = make_encoder(settings["model"], settings["backend"], workers=1)
-        if hasattr(self.encoder, "threads"):
-            self.encoder.threads = threads
-        else:  # torch
-            import torch
-
-            torch.set_num_threads(threads)
+        self.encoder.limit_threads(threads)
         self.encoder.load()
         self.annotator = Annotator(workers=1)
         self.annotator.load(full=settings["annotations"] == "full")
@@ -237,8 +232,6 @@ class RayPrepared:
                     kept = [seen[article.id] for article in self.stream.unique(prepared.articles)]
                     if kept:
                         yield prepared if len(kept) == len(prepared.articles) else prepared.only(kept)
-        except BadArticle:
-            raise
         except ray.exceptions.RayError as exc:
             raise IndexWriteError(f"the Ray build failed: {_first_line(exc)}; the index is unchanged") from exc
 

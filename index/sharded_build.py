@@ -26,9 +26,17 @@ from index.embed import Encoder
 from index.errors import NoArticles
 from index.generation import Generation, PreparedArticles, collect_garbage, now, prepare_articles
 from index.ingest import Article, ArticleStream
-from index.layout import CURRENT, current_generation, is_own_generation
+from index.layout import CURRENT, Manifest, current_generation, is_own_generation
 from index.lock import writer_lock
-from index.shards import SHARD_PREFIX, ShardedStore, ShardSet, is_sharded, remove_unlisted_shards, shard_of
+from index.shards import (
+    SHARD_PREFIX,
+    ShardedStore,
+    ShardSet,
+    combined_manifest,
+    is_sharded,
+    remove_unlisted_shards,
+    shard_of,
+)
 from index.vectors import choose_index, make_index
 
 
@@ -108,8 +116,7 @@ class ShardedWriter(IndexWriter):
                     _take_problems(report, source)
                     if not report.added:
                         raise NoArticles(f"no articles could be read from {described}")
-                    for generation in generations:
-                        generation.commit(fields, self.config.approximate_from)
+                    manifests = [generation.commit(fields, self.config.approximate_from) for generation in generations]
                     ShardSet(names, self.config.engine, now()).write(index_dir)
                 except BaseException as exc:
                     for generation in generations:
@@ -121,7 +128,7 @@ class ShardedWriter(IndexWriter):
                 _remove_unsharded(index_dir)
         finally:
             self.annotator.close()
-        return self._finish_sharded(report, started)
+        return self._finish_sharded(report, started, manifests)
 
     @staticmethod
     def _write_by_shard(prepared: PreparedArticles, generations: Sequence[Generation]) -> int:
@@ -168,14 +175,14 @@ class ShardedWriter(IndexWriter):
                                 )
                             )
                     _take_problems(report, stream)
-                    self._commit(store, generations, carried)
+                    manifests = self._commit(store, generations, carried)
                 except BaseException as exc:
                     for generation in generations.values():
                         generation.discard()
                     raise _unchanged(exc, index_dir) from exc
         finally:
             self.annotator.close()
-        return self._finish_sharded(report, started)
+        return self._finish_sharded(report, started, manifests)
 
     @staticmethod
     def _generation(store: ShardedStore, generations: dict[int, Generation], article_id: str) -> Generation:
@@ -186,12 +193,16 @@ class ShardedWriter(IndexWriter):
             generations[shard] = Generation(live.index_dir, live.generation, live.manifest.dimension)
         return generations[shard]
 
-    def _commit(self, store: ShardedStore, generations: dict[int, Generation], carried: dict) -> None:
-        """Commit each changed shard (each switched whole, one after another), then drop its old generations."""
-        for _, generation in sorted(generations.items()):
-            generation.commit(carried, self.config.approximate_from)
+    def _commit(self, store: ShardedStore, generations: dict[int, Generation], carried: dict) -> list[Manifest]:
+        """Commit each changed shard (each switched whole, one after another), then drop its old generations;
+        returns every shard's manifest, in shard order."""
+        committed = {
+            shard: generation.commit(carried, self.config.approximate_from)
+            for shard, generation in sorted(generations.items())
+        }
         for shard, generation in generations.items():
             collect_garbage(store.shards[shard].index_dir, generation.path, store.shards[shard].generation)
+        return [committed.get(shard, live.manifest) for shard, live in enumerate(store.shards)]
 
     def remove(self, article_ids: Sequence[str]) -> BuildReport:
         """Remove articles by id (see :meth:`IndexWriter.remove`); only their shards change."""
@@ -206,19 +217,15 @@ class ShardedWriter(IndexWriter):
             try:
                 for article_id in report.removed:
                     self._generation(store, generations, article_id).remove_articles([article_id])
-                self._commit(store, generations, _carried_fields(store.manifest))
+                manifests = self._commit(store, generations, _carried_fields(store.manifest))
             except BaseException as exc:
                 for generation in generations.values():
                     generation.discard()
                 raise _unchanged(exc, index_dir) from exc
-        return self._finish_sharded(report, started)
+        return self._finish_sharded(report, started, manifests)
 
-    def _finish_sharded(self, report: BuildReport, started: float) -> BuildReport:
-        manifest = ShardedStore.open(self.config.index_dir).manifest
-        report.articles = manifest.articles
-        report.chunks = manifest.chunks
-        report.seconds = time.perf_counter() - started
-        return report
+    def _finish_sharded(self, report: BuildReport, started: float, manifests: list[Manifest]) -> BuildReport:
+        return self._finish(report, combined_manifest(manifests, self.config.index_dir), started)
 
 
 def _remove_unsharded(index_dir: Path) -> None:

@@ -276,11 +276,15 @@ class IndexStore:
     def lexical_statistics(self, query: str) -> tuple[int, dict[str, int]]:
         """The lexical index's size (chunks) and the document frequency of each of the query's terms it
         holds: what a sharded index sums to score every shard with the whole corpus's statistics."""
+        return len(self._bm25_ids), self._document_frequencies(terms(query))
+
+    def _document_frequencies(self, query_terms: list[str]) -> dict[str, int]:
+        """Chunks of the lexical index holding each of these terms (those it holds at all)."""
         if self._bm25 is None:
-            return 0, {}
+            return {}
         vocabulary, starts = self._bm25.vocab_dict, self._bm25.scores["indptr"]
-        found = {term: vocabulary[term] for term in set(terms(query)) if term in vocabulary}
-        return len(self._bm25_ids), {term: int(starts[i + 1] - starts[i]) for term, i in found.items()}
+        found = {term: vocabulary[term] for term in set(query_terms) if term in vocabulary}
+        return {term: int(starts[i + 1] - starts[i]) for term, i in found.items()}
 
     def lexical_search(
         self,
@@ -312,7 +316,7 @@ class IndexStore:
         self, query_terms: list[str], n: int, mask: np.ndarray | None, statistics: tuple[int, dict[str, int]]
     ) -> list[tuple[int, float]]:
         total, corpus_df = statistics
-        size, own_df = self.lexical_statistics(" ".join(query_terms))
+        size, own_df = len(self._bm25_ids), self._document_frequencies(query_terms)
         scores = np.zeros(len(self._bm25_ids), dtype=np.float32)
         with self._bm25_lock:
             for term in query_terms:  # each term's weights, stored with this index's idf, rescaled to the corpus's

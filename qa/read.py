@@ -180,23 +180,20 @@ class SpanReader(Reader):
         self.load()
         encoded = encode_texts(self.tokenizer, [question, *(p.text for p in passages)])
         question_ids = encoded[0][0]
-        windows, owners = [], []
+        windows, owners = [], []  # each window, and its passage with the passage's paragraph breaks
         for passage, (ids, offsets) in zip(passages, encoded[1:], strict=True):
             if not ids:
                 continue
+            breaks = paragraph_breaks(passage.text)
             for window in windows_for(question_ids, ids, offsets, self.special, self.max_tokens, self.stride):
                 windows.append(window)
-                owners.append(passage)
+                owners.append((passage, breaks))
         if not windows:
             return []
         start_logits, end_logits = self._session.run(None, pad_batch(windows))
         found: dict[tuple[str, int, int], tuple[float, Passage, int, int]] = {}
-        breaks = {id(passage): paragraph_breaks(passage.text) for passage in passages}
-        for window, passage, starts, ends in zip(windows, owners, start_logits, end_logits, strict=True):
-            found_spans = best_spans(
-                window, starts, ends, SPANS_PER_PASSAGE, self.max_answer_tokens, breaks[id(passage)]
-            )
-            for span in found_spans:
+        for window, (passage, breaks), starts, ends in zip(windows, owners, start_logits, end_logits, strict=True):
+            for span in best_spans(window, starts, ends, SPANS_PER_PASSAGE, self.max_answer_tokens, breaks):
                 key = (passage.article_id, passage.start + span.start, passage.start + span.end)
                 if key not in found or span.margin > found[key][0]:
                     found[key] = (span.margin, passage, key[1], key[2])
