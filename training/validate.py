@@ -68,6 +68,14 @@ def best_threshold(
     return best_at, best
 
 
+def kind(example: Example) -> str:
+    """What kind of example: answerable, a question over another paragraph, an entity swapped, or
+    a question written to be unanswerable (SQuAD 2.0)."""
+    if example.answerable:
+        return "answerable"
+    return next((k for k in ("other", "swap") if example.qid.endswith(f"-{k}")), "impossible")
+
+
 def validate(logits: Logits, examples: list[Example], features: list[list[Feature]]) -> dict[str, float]:
     """EM/F1 on the answerable examples (best span always given), and on all at the best margin threshold.
 
@@ -82,7 +90,10 @@ def validate(logits: Logits, examples: list[Example], features: list[list[Featur
     threshold, best = best_threshold(
         margins, answered, declined, np.unique(np.round(margins, 2)), (-1e9, answered.mean(axis=0))
     )
-    return {
+    kinds = np.array([kind(e) for e in examples])
+    at_threshold = np.where((margins > threshold)[:, None], answered, declined)[:, 1]
+    by_kind = {f"f1_{k}": round(float(at_threshold[kinds == k].mean()), 4) for k in sorted(set(kinds))}
+    return by_kind | {
         "has_ans_em": round(float(forced[:, 0].mean()), 4),
         "has_ans_f1": round(float(forced[:, 1].mean()), 4),
         "em": round(float(best[0]), 4),
