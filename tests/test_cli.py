@@ -144,6 +144,30 @@ def test_unexpected_errors_are_one_line(built, capsys, monkeypatch):
     assert err.startswith("error: the reader fell over") and err.count("\n") == 1
 
 
+def test_a_missing_package_is_named_with_the_command_that_installs_it(tmp_path, capsys, monkeypatch):
+    # What lxml raises when its HTML cleaner (a package of its own now) is not installed.
+    from index import html
+
+    def no_cleaner(markup):
+        raise ImportError(
+            "lxml.html.clean module is now a separate project lxml_html_clean.\n"
+            "Install lxml[html-clean] or lxml_html_clean directly."
+        )
+
+    monkeypatch.setattr(html, "_extract", no_cleaner)
+    assert main(["index", "build", "tests/fixtures/pages", "--index", str(tmp_path / "index")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert err.rstrip().endswith("install it with: pip install lxml_html_clean")
+
+    def not_installed(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'flumoxed'", name="flumoxed.core")
+
+    monkeypatch.setattr(html, "_extract", not_installed)
+    assert main(["index", "build", "tests/fixtures/pages", "--index", str(tmp_path / "index")]) == 1
+    assert capsys.readouterr().err.rstrip().endswith("install it with: pip install flumoxed")
+
+
 def test_a_closed_pipe_ends_quietly(built):
     import subprocess
     import sys
