@@ -135,10 +135,21 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dump", metavar="FILE", help="write one JSON line per question to FILE")
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
 
-    serve = commands.add_parser("serve", help="open the chat in the browser (builds the seed index if there is none)")
+    serve = commands.add_parser(
+        "serve", help="the chat in the browser and the HTTP API, in one server (builds the seed index if there is none)"
+    )
     serve.add_argument("--host", help=f"address to listen on (default: {Config.host}, this machine only)")
     serve.add_argument("--port", type=port_number, help=f"port (default: {Config.port})")
-    serve.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (default: $QA_AUTH, else none)")
+    serve.add_argument(
+        "--auth", metavar="USER:PASSWORD", help="require this login on every route (default: $QA_AUTH, else none)"
+    )
+    serve.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="the API also takes 'Authorization: Bearer KEY', as OpenAI clients send (default: $QA_API_KEY; "
+        "with --auth alone, the key is USER:PASSWORD)",
+    )
+    serve.add_argument("--no-chat", action="store_true", help="serve the HTTP API alone, without the chat")
     serve.add_argument(
         "--max-upload-mb", type=positive_float, help=f"largest upload (default: {Config.max_upload_mb:g})"
     )
@@ -278,14 +289,20 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
 
 
 def _serve(args: argparse.Namespace, config: Config) -> int:
-    from ui.app import SEED_EXAMPLES, parse_auth, serve  # the one import of the UI: the command that starts it
+    from qa.api import API_KEY_ENV, Access, parse_auth, serve_api
 
     try:
         auth = parse_auth(args.auth)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    serve(config, auth=auth, examples=() if args.no_examples else SEED_EXAMPLES)
+    api_key = args.api_key if args.api_key is not None else os.environ.get(API_KEY_ENV) or None
+    if args.no_chat:
+        serve_api(config, Access(login=auth, api_key=api_key))
+        return 0
+    from ui.app import SEED_EXAMPLES, serve  # the one import of the UI: the command that starts it
+
+    serve(config, auth=auth, examples=() if args.no_examples else SEED_EXAMPLES, api_key=api_key)
     return 0
 
 

@@ -5,11 +5,18 @@ Test modules import from here, never from each other (or from conftest).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import shutil
 import signal
+import socket
+import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 import zlib
 from pathlib import Path
 
@@ -177,3 +184,45 @@ class ForkedQa:
     @property
     def stderr(self) -> str:
         return self.stderr_path.read_text() if self.stderr_path else ""
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(index_source: Path, tmp_path: Path, *options: str, env: dict | None = None):
+    """``qa serve`` in a subprocess on a free port over a copy of ``index_source``; yields its URL once it
+    answers HTTP (any status: a server with a login answers 401)."""
+    index_dir = tmp_path / "served-index"
+    shutil.copytree(index_source, index_dir)
+    port = free_port()
+    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "serve", "--index", str(index_dir), "--port", str(port), *options],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ | {"HF_HUB_OFFLINE": "1"} | (env or {}),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url + "/api/health", timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("qa serve did not start: " + (tmp_path / "serve.log").read_text()) from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

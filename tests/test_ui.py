@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
+import base64
 import dataclasses
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from qa.types import Answer, Citation
-from ui.app import _safe_name
+from qa.uploads import safe_name
+from tests.support import serving
 from ui.render import escape, render_answer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -139,7 +134,7 @@ def test_uploaded_article_can_be_asked_about_at_once(chat_app, tmp_path):
 
 @pytest.mark.parametrize("name", ["../../escape.txt", "..\\..\\escape.txt", "/etc/escape.txt", "....txt", "a\x00b.txt"])
 def test_upload_names_cannot_leave_the_upload_folder(name):
-    safe = _safe_name(name)
+    safe = safe_name(name)
     assert "/" not in safe and "\\" not in safe and ".." not in safe and "\x00" not in safe
     assert safe.endswith(".txt")
 
@@ -176,44 +171,6 @@ def test_disagreement_is_shown_with_each_source():
     assert "<strong>&#36;165 million</strong> according to “Contractor filing”" in html
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serving(fixture_index: Path, tmp_path: Path, *options: str):
-    """``qa serve`` on a free port over a copy of the fixture index; yields its URL."""
-    index_dir = tmp_path / "served-index"
-    shutil.copytree(fixture_index, index_dir)
-    port = _free_port()
-    log = open(tmp_path / "serve.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--index", str(index_dir), "--port", str(port), *options],
-        cwd=Path(__file__).parent.parent,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=os.environ | {"HF_HUB_OFFLINE": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("qa serve did not start: " + (tmp_path / "serve.log").read_text()) from None
-                time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-
-
 @pytest.fixture
 def server(fixture_index, tmp_path):
     with serving(fixture_index, tmp_path, "--no-examples") as url:
@@ -223,8 +180,11 @@ def server(fixture_index, tmp_path):
 def test_password_keeps_the_chat_and_its_api_closed(fixture_index, tmp_path):
     with serving(fixture_index, tmp_path, "--no-examples", "--auth", "ana:s3cret") as url:
 
-        def status(path: str, data: bytes | None = None, cookie: str = "") -> tuple[int, str]:
-            request = urllib.request.Request(url + path, data=data, headers={"Cookie": cookie})
+        def status(path: str, data: bytes | None = None, cookie: str = "", login: str = "") -> tuple[int, str]:
+            headers = {"Cookie": cookie} | (
+                {"Authorization": "Basic " + base64.b64encode(login.encode()).decode()} if login else {}
+            )
+            request = urllib.request.Request(url + path, data=data, headers=headers)
             try:
                 with urllib.request.urlopen(request, timeout=10) as response:
                     return response.status, response.headers.get("Set-Cookie", "")
@@ -236,6 +196,10 @@ def test_password_keeps_the_chat_and_its_api_closed(fixture_index, tmp_path):
         code, cookie = status("/login", b"username=ana&password=s3cret")
         assert code == 200 and cookie
         assert status("/config", cookie=cookie.split(";")[0])[0] == 200
+        # The HTTP API beside the chat takes the same login (HTTP Basic), and nothing opens without it.
+        for path in ("/api/health", "/api/articles", "/v1/models", "/docs", "/openapi.json"):
+            assert status(path)[0] == 401 and status(path, login="ana:wrong")[0] == 401
+            assert status(path, login="ana:s3cret")[0] == 200
 
 
 def _ask(page, question: str):
@@ -301,7 +265,7 @@ def test_serve_listens_on_this_machine_only_by_default():
 
 
 def test_auth_from_flag_or_environment(monkeypatch):
-    from ui.app import parse_auth
+    from qa.api import parse_auth
 
     monkeypatch.delenv("QA_AUTH", raising=False)
     assert parse_auth(None) is None

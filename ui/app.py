@@ -2,7 +2,8 @@
 
 Example::
 
-    from qa.config import Config
+    from qa.api import Access, create_app, run
+from qa.config import Config
     from ui.app import serve
     serve(Config(port=7860))
 """
@@ -10,18 +11,17 @@ Example::
 from __future__ import annotations
 
 import logging
-import os
-import re
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import gradio as gr
 
+from qa.api import Access, create_app, run
 from qa.config import Config
 from qa.engine import MAX_QUESTION_CHARS, QA, SUPPORTED_SUFFIXES
 from qa.errors import EmptyQuestion, QAError
 from qa.types import Scope
+from qa.uploads import keep_uploads
 from ui.render import STYLE, escape, render_answer, render_message
 
 log = logging.getLogger(__name__)
@@ -33,47 +33,19 @@ SEED_EXAMPLES = (
     "When was it founded?",
 )
 """Example questions about the bundled seed article."""
-UPLOADS = "uploads"
-"""Uploaded files are kept in this folder of the index directory, under their own names."""
-AUTH_ENV = "QA_AUTH"
-"""Environment variable holding ``user:password`` when ``--auth`` is not given."""
 
 
-def parse_auth(value: str | None) -> tuple[str, str] | None:
-    """``("user", "password")`` from ``"user:password"`` (default: ``$QA_AUTH``); ``None`` when unset.
-
-    Raises:
-        ValueError: the value has no ``:`` or an empty user or password.
-    """
-    value = value if value is not None else os.environ.get(AUTH_ENV)
-    if not value:
-        return None
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise ValueError(f"--auth (or ${AUTH_ENV}) must look like user:password, got {value.split(':')[0]!r}:…")
-    return user, password
-
-
-def _safe_name(name: str) -> str:
-    """A file name with no directories (``/`` or ``\\``), no ``..`` and no odd characters, keeping its extension."""
-    name = re.split(r"[\\/]", name)[-1]
-    suffix = Path(name).suffix if re.fullmatch(r"\.\w+", Path(name).suffix) else ""
-    stem = re.sub(r"[^\w.\-() ]+", "_", name[: len(name) - len(suffix)])
-    stem = re.sub(r"\.{2,}", ".", stem).strip(" ._")
-    return f"{stem or 'upload'}{suffix or '.txt'}"
-
-
-def _free_target(folder: Path, name: str, data: bytes) -> Path:
-    """Where to keep an upload: its own name, unless another file already has it ("notes (2).txt").
-
-    The same content under the same name goes to the same file, so uploading twice changes nothing;
-    a different article that happens to share a name never replaces the one already indexed.
-    """
-    target, number = folder / name, 1
-    while target.exists() and target.read_bytes() != data:
-        number += 1
-        target = folder / f"{Path(name).stem} ({number}){Path(name).suffix}"
-    return target
+def _report_lines(report) -> list[str]:
+    """The page's lines for an upload's build report."""
+    lines = [f"✗ {problem}" for problem in report.problems] + [f"ℹ {note}" for note in report.notes]
+    done = len(report.added) + len(report.updated)
+    if done:
+        lines.append(
+            f"✓ Added {done} article{'s' if done != 1 else ''}; ask about {'them' if done != 1 else 'it'} now."
+        )
+    elif report.unchanged or report.duplicates:
+        lines.append("✓ Already in the index, unchanged.")
+    return lines
 
 
 class ChatApp:
@@ -117,44 +89,17 @@ class ChatApp:
         paths = [Path(getattr(f, "name", f)) for f in files or []]
         if not paths:
             return ""
-        limit = self.config.max_upload_mb * 1024 * 1024
-        refused, accepted = [], []
-        for path in paths:
-            name = _safe_name(path.name)
-            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                refused.append(f"{name}: not a supported type (use {', '.join(sorted(SUPPORTED_SUFFIXES))})")
-            elif path.stat().st_size > limit:
-                refused.append(f"{name}: larger than the {self.config.max_upload_mb:g} MB limit")
-            else:
-                accepted.append((path, name))
-        lines = [f"✗ {line}" for line in refused]
-        if accepted:
-            lines += self._index(accepted)
-        return "\n".join(f"- {escape(line)}" for line in lines)
-
-    def _index(self, accepted: list[tuple[Path, str]]) -> list[str]:
-        folder = self.config.index_dir / UPLOADS
-        folder.mkdir(parents=True, exist_ok=True)
-        targets = []
         try:  # the writer's own lock turns a concurrent upload (another tab, `qa index add`) into IndexLocked
-            for path, name in accepted:
-                target = _free_target(folder, name, path.read_bytes())
-                shutil.copyfile(path, target)
-                targets.append(target)
-            report = self.engine.add(targets)
+            result = keep_uploads(self.engine, [(path.name, path.read_bytes()) for path in paths])
         except QAError as error:
-            return [f"✗ {error}"]
+            lines = [f"✗ {error}"]
         except OSError as error:  # a full disk, an index folder that cannot be written
-            return [f"✗ could not keep the upload ({error.strerror or error}); the index is unchanged"]
-        lines = [f"✗ {problem}" for problem in report.problems] + [f"ℹ {note}" for note in report.notes]
-        done = len(report.added) + len(report.updated)
-        if done:
-            lines.append(
-                f"✓ Added {done} article{'s' if done != 1 else ''}; ask about {'them' if done != 1 else 'it'} now."
-            )
-        elif report.unchanged or report.duplicates:
-            lines.append("✓ Already in the index, unchanged.")
-        return lines
+            lines = [f"✗ could not keep the upload ({error.strerror or error}); the index is unchanged"]
+        else:
+            lines = [f"✗ {refused}" for refused in result.refused]
+            if result.report is not None:
+                lines += _report_lines(result.report)
+        return "\n".join(f"- {escape(line)}" for line in lines)
 
     def index_summary(self) -> str:
         """Markdown: counts and the model of the open index."""
@@ -244,19 +189,31 @@ def serve(
     config: Config,
     auth: tuple[str, str] | None = None,
     examples: Sequence[str] = SEED_EXAMPLES,
+    api_key: str | None = None,
 ) -> None:
-    """Start the chat on ``config.host:config.port`` (blocking), building the seed index first if there is none."""
-    app = ChatApp(config, QA.open_or_build(config, progress=True, say=lambda line: print(line, flush=True)))
-    page = app.build(examples)
-    host, port = config.host, config.port
-    print(f"Article QA: open http://{host}:{port} in a browser (Ctrl+C stops it)", flush=True)
-    page.launch(
-        server_name=host,
-        server_port=port,
+    """Start the chat at ``/`` and the HTTP API (``/api``, ``/v1``, docs at ``/docs``) on ``config.host:config.port``,
+    in one process (blocking), building the seed index first if there is none.
+
+    ``auth`` is the login every route needs (the chat's login page; HTTP Basic for the API), ``api_key`` the
+    bearer key the API also takes (see :class:`qa.api.Access`).
+    """
+    engine = QA.open_or_build(config, progress=True, say=lambda line: print(line, flush=True))
+    page = ChatApp(config, engine).build(examples)
+    app = create_app(engine, Access(login=auth, api_key=api_key), config)
+    app = gr.mount_gradio_app(
+        app,
+        page,
+        path="",
         auth=auth,
         max_file_size=f"{config.max_upload_mb:g}mb",
         css=STYLE,
         footer_links=[],
         show_error=False,
-        quiet=True,
     )
+    host, port = config.host, config.port
+    print(
+        f"Article QA: open http://{host}:{port} in a browser; the API is at http://{host}:{port}/api "
+        "(docs at /docs). Ctrl+C stops it.",
+        flush=True,
+    )
+    run(app, host, port)
