@@ -41,6 +41,7 @@ from index.layout import (
     SCHEMA,
     VECTORS,
     Manifest,
+    add_pages_column,
     bm25_tokens,
     connect,
     is_own_generation,
@@ -89,6 +90,7 @@ class Generation:
                 source = connect(base / DATABASE, readonly=True)
                 source.backup(self.db)
                 source.close()
+                add_pages_column(self.db)
                 self.vectors = faiss.read_index(str(base / VECTORS))
         except BaseException:
             self.discard()
@@ -125,7 +127,7 @@ class Generation:
         articles, chunks = prepared.articles, prepared.chunks
         self.db.executemany(
             "INSERT INTO articles(id, title, text, source, origin, content_hash, url, date, added_at,"
-            " author, site, excluded, excluded_chars) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " author, site, excluded, excluded_chars, pages) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [_article_row(article, added_at) for article in articles],
         )
         ids = []
@@ -312,6 +314,7 @@ def _article_row(a: Article, added_at: str) -> tuple:
         a.site,
         excluded,
         a.excluded_chars,
+        json.dumps(a.pages) if a.pages else None,
     )
 
 

@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -35,12 +36,15 @@ from index.boilerplate import excluded_ranges, front_matter, included_ranges
 from index.config import Config
 from index.errors import BadArticle
 from index.html import read_page
+from index.pdf import NO_TEXT_LAYER, read_pdf
 from index.textfile import MAX_TITLE_CHARS, first_line_title, iter_lines, iter_text, normalize_newlines
+from index.word import read_docx
 
 TEXT_SUFFIXES = {".txt", ".md"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSON_SUFFIXES = {".json", ".jsonl"}
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES
+DOCUMENT_SUFFIXES = {".pdf", ".docx"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | DOCUMENT_SUFFIXES
 
 TEXT_FIELDS = ("text", "body", "content")
 DATE_FIELDS = ("date", "published")
@@ -68,6 +72,7 @@ class Article:
         excluded: ``[start, end)`` ranges of ``text`` that are not article content (front matter,
             repeated titles, share bars, footers; see ``index.boilerplate``): stored, never indexed.
         notes: what a user should know about how it was read (e.g. a page read as full visible text).
+        pages: where each page starts in ``text`` (a PDF's pages; empty for formats without pages).
     """
 
     id: str
@@ -82,6 +87,7 @@ class Article:
     site: str | None = None
     excluded: tuple[tuple[int, int], ...] = ()
     notes: tuple[str, ...] = ()
+    pages: tuple[int, ...] = ()
 
     @property
     def excluded_chars(self) -> int:
@@ -138,6 +144,8 @@ class ArticleStream:
         self.duplicates = 0
         self._sources_by_id: dict[str, tuple[str, str]] = {}
         self._hashes: set[str] = set()
+        self.on_page: Callable[[], None] | None = None
+        """Called after each page of a PDF is read (a build's progress bar moves page by page)."""
 
     def __iter__(self) -> Iterator[Article]:
         for path, display, key in self.files():
@@ -215,6 +223,14 @@ class ArticleStream:
                     site=page.site,
                     notes=notes,
                 )
+            elif suffix == ".pdf":
+                yield self._pdf_article(path, display, origin, key)
+            elif suffix == ".docx":
+                document = read_docx(path, display)
+                title = document.title or first_line_title(document.text) or path.stem
+                yield self._article(
+                    document.text, title, display, origin, key, date=document.date, author=document.author
+                )
             elif suffix == ".json":
                 yield from self._json_articles("".join(iter_text(path, display, None)), path, display, key)
             elif suffix == ".jsonl":
@@ -229,6 +245,27 @@ class ArticleStream:
             self.problem(error)
         except OSError as exc:
             self.problem(BadArticle(display, f"cannot be read ({exc.strerror or exc})"))
+
+    def _pdf_article(self, path: Path, display: str, origin: str, key: str) -> Article:
+        """A PDF as one article, its pages kept (``Article.pages``) and its running headers and footers excluded."""
+        document = read_pdf(path, display, self.on_page)
+        notes = ()
+        if document.empty_pages:
+            listed = ", ".join(str(n) for n in document.empty_pages)
+            notes = (f"page{'s' if len(document.empty_pages) > 1 else ''} {listed} {NO_TEXT_LAYER}",)
+        title = document.title or first_line_title(document.text) or path.stem
+        article = self._article(
+            document.text,
+            title,
+            display,
+            origin,
+            key,
+            date=document.date,
+            author=document.author,
+            excluded=list(document.excluded),
+            notes=notes,
+        )
+        return dataclasses.replace(article, pages=document.pages)
 
     def _text_articles(
         self, parts: Iterator[str], display: str, origin: str, key: str, markdown: bool = False

@@ -44,7 +44,8 @@ SCHEMA = """
 CREATE TABLE articles(
     id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, source TEXT NOT NULL,
     origin TEXT NOT NULL, content_hash TEXT NOT NULL, url TEXT, date TEXT, added_at TEXT NOT NULL,
-    author TEXT, site TEXT, excluded TEXT NOT NULL DEFAULT '[]', excluded_chars INTEGER NOT NULL DEFAULT 0);
+    author TEXT, site TEXT, excluded TEXT NOT NULL DEFAULT '[]', excluded_chars INTEGER NOT NULL DEFAULT 0,
+    pages TEXT);
 CREATE INDEX articles_origin ON articles(origin);
 CREATE INDEX articles_hash ON articles(content_hash);
 CREATE TABLE chunks(
@@ -167,6 +168,17 @@ def connect(path: Path, readonly: bool) -> sqlite3.Connection:
     else:
         conn = sqlite3.connect(path, check_same_thread=False)
     return conn
+
+
+def has_pages_column(conn: sqlite3.Connection) -> bool:
+    """Whether the ``articles`` table has the ``pages`` column (indexes made before PDFs were read lack it)."""
+    return any(row[1] == "pages" for row in conn.execute("PRAGMA table_info(articles)"))
+
+
+def add_pages_column(conn: sqlite3.Connection) -> None:
+    """Give an older index's ``articles`` table the ``pages`` column (NULL: no pages), so that it takes PDFs."""
+    if not has_pages_column(conn):
+        conn.execute("ALTER TABLE articles ADD COLUMN pages TEXT")
 
 
 def bm25_tokens(texts: list[str]) -> list[list[str]]:

@@ -8,6 +8,8 @@ Example::
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import os
 import re
@@ -30,6 +32,7 @@ from index.layout import (
     Manifest,
     connect,
     current_generation,
+    has_pages_column,
     rebuild_hint,
 )
 from index.scope import Scope
@@ -85,6 +88,7 @@ class Stretch:
     date: str | None
     sentences: tuple[tuple[int, int, str], ...]
     author: str | None = None
+    pages: tuple[int, ...] = ()
 
 
 class IndexStore:
@@ -232,6 +236,10 @@ class IndexStore:
             problems.append("the lexical index and the chunks disagree")
         return problems
 
+    @functools.cached_property
+    def _has_pages(self) -> bool:
+        return has_pages_column(self._db)
+
     @property
     def _db(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -348,10 +356,11 @@ class IndexStore:
             return []
         ids = sorted({article_id for article_id, _, _ in ranges})
         marks = ",".join("?" * len(ids))
+        pages = "pages" if self._has_pages else "NULL"
         meta = {
             row[0]: row[1:]
             for row in self._db.execute(
-                f"SELECT id, title, source, url, date, author FROM articles WHERE id IN ({marks})", ids
+                f"SELECT id, title, source, url, date, author, {pages} FROM articles WHERE id IN ({marks})", ids
             )
         }
         where = " OR ".join(["(article_id = ? AND start < ? AND end > ?)"] * len(ranges))
@@ -365,11 +374,14 @@ class IndexStore:
         found = []
         for article_id, start, end in ranges:
             text = self.article_text(article_id)
-            title, source, url, date, author = meta.get(article_id, ("", "", None, None, None))
+            title, source, url, date, author, page_starts = meta.get(article_id, ("", "", None, None, None, None))
             overlapping = tuple(
                 (s, e, text[s:e]) for s, e in dict.fromkeys(sentences.get(article_id, ())) if s < end and e > start
             )
-            stretch = Stretch(article_id, start, end, text[start:end], title, source, url, date, overlapping, author)
+            page_starts = tuple(json.loads(page_starts)) if page_starts else ()
+            stretch = Stretch(
+                article_id, start, end, text[start:end], title, source, url, date, overlapping, author, page_starts
+            )
             found.append(stretch)
         return found
 

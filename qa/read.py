@@ -279,6 +279,7 @@ def cite(passage: Passage, start: int, end: int) -> Citation:
         url=passage.url,
         date=passage.date,
         author=passage.author,
+        page=passage.page_of(quote_start),
     )
 
 

@@ -92,4 +92,5 @@ def passage_of(
         date=stretch.date,
         sentences=stretch.sentences,
         author=stretch.author,
+        pages=stretch.pages,
     )

@@ -54,7 +54,8 @@ def print_answer(answer, closest: int = Config.closest_passages) -> None:
         print(f"\n  {label}“{safe(quote)}”" if quote else "")
         print(f"  — {safe(citation.title)}")
         where = "from the article's metadata" if citation.field else f"characters {citation.start}–{citation.end}"
-        details = [safe_name(citation.source), where]
+        source = safe_name(citation.source) + (f", p. {citation.page}" if citation.page else "")
+        details = [source, where]
         details += [safe(d) for d in (citation.url, citation.date) if d]
         details += [f"by {safe(citation.author)}"] if citation.author else []
         print(f"    {', '.join(details)}")
@@ -64,7 +65,8 @@ def print_answer(answer, closest: int = Config.closest_passages) -> None:
             cited = alternative.citation
             print(
                 f"  {safe(alternative.text)}  — {safe(cited.title)} "
-                f"({safe_name(cited.source)}, characters {cited.start}–{cited.end})"
+                f"({safe_name(cited.source)}{f', p. {cited.page}' if cited.page else ''}, "
+                f"characters {cited.start}–{cited.end})"
             )
     print(f"\n  confidence {answer.score:.2f}")
 

@@ -6,6 +6,7 @@ quoted text, exactly, so any layer can highlight or verify a span.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import asdict, dataclass
 
 from index.scope import Scope
@@ -35,6 +36,7 @@ class Passage:
         sentences: ``(start, end, text)`` of the article's sentences that overlap the passage, whole
             (so that a citation can quote a sentence the chunk cuts); the reader needs nothing else.
         author: the article's byline, when known.
+        pages: where each page of the article starts (a PDF's; empty for formats without pages).
     """
 
     chunk_id: int
@@ -51,6 +53,11 @@ class Passage:
     date: str | None = None
     sentences: tuple[tuple[int, int, str], ...] = ()
     author: str | None = None
+    pages: tuple[int, ...] = ()
+
+    def page_of(self, offset: int) -> int | None:
+        """The 1-based page of the article that holds ``offset`` (``None``: the article has no pages)."""
+        return bisect.bisect_right(self.pages, offset) if self.pages else None
 
     def excerpt(self, start: int, end: int) -> str:
         """``article_text[start:end]``, for a range inside the passage and the sentences it carries.
@@ -78,6 +85,7 @@ class Citation:
 
     ``quote == article_text[start:end]``. An answer taken from the article's metadata where its text
     does not show it (a publication date, a byline) has ``field`` set ("date", "author") and an empty quote.
+    ``page`` is the 1-based page the quote starts on, for articles with pages (PDF); else ``None``.
     """
 
     article_id: str
@@ -90,6 +98,7 @@ class Citation:
     date: str | None = None
     author: str | None = None
     field: str | None = None
+    page: int | None = None
 
 
 @dataclass(frozen=True)
