@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import time
@@ -184,7 +185,7 @@ class IndexWriter:
                 report = BuildReport()
                 fields = self._fields(encoder)
                 chunker = self._chunker(encoder, fields)
-                for batch in self._batches(articles):
+                for batch in self._batches(articles, articles if isinstance(articles, ArticleStream) else None):
                     report.chunks_embedded += generation.write(
                         prepare_articles(batch, chunker, encoder, self.annotator, self.config.batch_size, fields)
                     )
@@ -228,7 +229,7 @@ class IndexWriter:
             report = BuildReport()
             generation = None
             try:
-                for batch in self._batches(self._changes(stream, store, report, self.config.strict)):
+                for batch in self._batches(self._changes(stream, store, report, self.config.strict), stream):
                     if generation is None:  # made only once there is something to change
                         encoder = self._encoder_for(store.manifest.model, store.manifest.backend)
                         chunker = self._chunker(encoder, _carried_fields(store.manifest))
@@ -334,12 +335,18 @@ class IndexWriter:
     def _chunker(encoder: Encoder, fields: dict) -> Chunker:
         return Chunker(encoder.tokenizer, fields["chunk_tokens"], fields["chunk_overlap"], encoder.max_tokens)
 
-    def _batches(self, items: Iterable) -> Iterator[list]:
-        """Items (articles, or ``(article, replaced id)`` pairs) in batches bounded in count and text size."""
+    def _batches(self, items: Iterable, stream: ArticleStream | None = None) -> Iterator[list]:
+        """Items (articles, or ``(article, replaced id)`` pairs) in batches bounded in count and text size.
+
+        The progress bar counts articles, and the pages of PDFs as ``stream`` reads them (a long report moves it).
+        """
         from tqdm import tqdm
 
         batch, chars = [], 0
         with tqdm(unit=" articles", desc="indexing", disable=not self.progress or None) as bar:
+            if stream is not None:
+                pages = itertools.count(1)
+                stream.on_page = lambda: bar.set_postfix_str(f"{next(pages)} PDF pages read")
             for item in items:
                 batch.append(item)
                 chars += len((item[0] if isinstance(item, tuple) else item).text)

@@ -253,12 +253,24 @@ def pdf_date(value: str | None) -> str | None:
     return f"{year}-{month}-{day}"
 
 
-def page_characters(path: Path, page: int) -> tuple[str, list[int], list[tuple[float, float, float, float]]]:
-    """One page's text as :func:`read_pdf` wrote it, each character's PDFium index (-1: a separator), and each
-    PDFium character's box ``(left, bottom, right, top)`` in PDF points (for highlighting on the rendered page).
+@dataclass(frozen=True)
+class PageCharacters:
+    """One page as :func:`read_pdf` read it, and PDFium's own characters with their boxes.
 
-    ``page`` is 1-based. The boilerplate split does not change the text, so it is not recomputed here.
+    ``text[k]`` came from PDFium's character ``indices[k]`` (-1: a space or paragraph break written here);
+    ``pdf_chars[i]`` is PDFium's character ``i`` and ``boxes[i]`` its ``(left, bottom, right, top)`` in points.
     """
+
+    text: str
+    indices: tuple[int, ...]
+    pdf_chars: str
+    boxes: tuple[tuple[float, float, float, float], ...]
+    width: float
+    height: float
+
+
+def page_characters(path: Path, page: int) -> PageCharacters:
+    """One page's text as :func:`read_pdf` wrote it, with the PDF's characters and their boxes (``page``: 1-based)."""
     document = open_pdf(path, str(path))
     try:
         keys = _boilerplate_keys(document)
@@ -268,10 +280,13 @@ def page_characters(path: Path, page: int) -> tuple[str, list[int], list[tuple[f
             lines = _lines(textpage)
             margins = {id(line) for line in _margin_lines(lines, pdf_page.get_height()) if _key(line) in keys}
             text, indices, _ = _page_text(lines, {n for n, line in enumerate(lines) if id(line) in margins})
-            boxes = [textpage.get_charbox(i) for i in range(textpage.count_chars())]
+            count = textpage.count_chars()
+            pdf_chars = textpage.get_text_range(0, count) if count else ""
+            boxes = tuple(textpage.get_charbox(i) for i in range(count))
+            width, height = pdf_page.get_size()
         finally:
             textpage.close()
             pdf_page.close()
     finally:
         document.close()
-    return text, indices, boxes
+    return PageCharacters(text, tuple(indices), pdf_chars, boxes, width, height)

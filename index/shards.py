@@ -272,6 +272,10 @@ class ShardedStore:
         """The full text of an article."""
         return self.shard_for(article_id).article_text(article_id)
 
+    def article_file(self, article_id: str) -> Path | None:
+        """See :meth:`IndexStore.article_file`."""
+        return self.shard_for(article_id).article_file(article_id)
+
     def locate(self, article_id: str, needles: list[str]) -> tuple[int, int] | None:
         """See :meth:`IndexStore.locate`."""
         return self.shard_for(article_id).locate(article_id, needles)

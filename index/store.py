@@ -400,6 +400,11 @@ class IndexStore:
                 self._texts.popitem(last=False)
         return row[0]
 
+    def article_file(self, article_id: str) -> Path | None:
+        """The file an article was read from, as resolved when it was indexed (``None``: not indexed)."""
+        row = self._db.execute("SELECT origin FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return Path(row[0]) if row else None
+
     def locate(self, article_id: str, needles: list[str]) -> tuple[int, int] | None:
         """``(start, end)`` of the first place in an article's text where one of ``needles`` is written
         (case-insensitive, whole words), or ``None``."""

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
@@ -372,6 +372,21 @@ def create_app(engine: QA | None, access: Access = Access(), config: Config | No
         if result.report is None:
             raise ApiError(415, "; ".join(str(r) for r in result.refused))
         return _report(result.report, result.refused)
+
+    @app.get(
+        "/api/articles/{article_id}/file",
+        tags=["articles"],
+        summary="The file an article was read from",
+        response_class=FileResponse,
+    )
+    def api_article_file(article_id: str):
+        """The indexed file itself (a PDF opens at a page with ``#page=N``); 404 when unknown or moved away."""
+        path = engines.get().article_file(article_id)
+        if path is None:
+            raise ApiError(
+                404, f"no file for article {article_id!r} (unknown, or moved since it was indexed)", "not_found"
+            )
+        return FileResponse(path, filename=path.name, content_disposition_type="inline")
 
     @app.delete("/api/articles/{article_id}", response_model=ReportOut, tags=["articles"], summary="Remove an article")
     def api_remove(article_id: str) -> ReportOut:

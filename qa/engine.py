@@ -84,6 +84,7 @@ class QA:
     ) -> None:
         self.config = (config or Config()).with_overrides(index_dir=index_dir, model=model)
         self._lock = threading.Lock()
+        self._pages = None
         if self.config.search_threads:
             import faiss
 
@@ -158,6 +159,22 @@ class QA:
         """Check that the index is whole (see :meth:`index.store.IndexStore.verify`); the problems found."""
         self.refresh()
         return self.store.verify()
+
+    def page_highlight(self, answer: Answer):
+        """The answer on its PDF page, rendered with the answer boxed and the quote shaded
+        (:class:`qa.pages.PageHighlight`), or ``None`` when the answer is not cited to a PDF page."""
+        from qa.pages import PageRenderer
+
+        with self._lock:
+            if self._pages is None:
+                self._pages = PageRenderer()
+        return self._pages.highlight(self.store, answer)
+
+    def article_file(self, article_id: str) -> Path | None:
+        """The file an indexed article was read from, if it is still there (``None``: unknown article or gone)."""
+        self.refresh()
+        path = self.store.article_file(article_id)
+        return path if path is not None and path.is_file() else None
 
     def refresh(self) -> None:
         """Switch to the index's newest generation if another writer has changed it."""

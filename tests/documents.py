@@ -54,7 +54,8 @@ def report_pdf(path: Path, encrypt: str | None = None) -> None:
     canvas.drawString(72, height - 110, REPORT_TITLE)
     canvas.setFont("Helvetica", 11)
     y = height - 150
-    for line in ("The city council of Port Alder voted on 12 March 2024 to approve", "a new bridge across the harbour."):
+    opening = ("The city council of Port Alder voted on 12 March 2024 to approve", "a new bridge across the harbour.")
+    for line in opening:
         canvas.drawString(72, y, line)
         y -= 14
     y -= 14

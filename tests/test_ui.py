@@ -13,6 +13,7 @@ import pytest
 
 from qa.types import Answer, Citation
 from qa.uploads import safe_name
+from tests import documents
 from tests.support import serving
 from ui.render import escape, render_answer
 
@@ -51,6 +52,30 @@ def test_answer_span_is_highlighted_inside_the_quote():
     assert re.search(r'<mark class="qa-answer">&#36;45 million</mark>', html)
     assert "characters 100–151" in html
     assert "\n" not in html, "one line, so that Markdown leaves the HTML alone"
+
+
+def test_sources_give_rank_and_what_they_hold_never_a_bare_score_nor_a_headline_alone():
+    from qa.types import Passage
+
+    body = "The bridge will cost $45 million, the council said."
+    passages = (
+        Passage(1, "a1", "Harbour bridge approved", "b.txt", 0, 23, "Harbour bridge approved", 0.98),
+        Passage(2, "a1", "Harbour bridge approved", "b.txt", 100, 100 + len(body), body, 0.97),
+        Passage(3, "a2", "Ferry news", "f.txt", 0, 40, "The ferry will stop running in 2027, too.", 0.5),
+    )
+    answer = dataclasses.replace(_answer_with(body, "$45 million"), passages=passages)
+    html = render_answer(answer)
+    assert "score 0.9" not in html and "Sources (2 passages)" in html
+    assert html.count("<li>") == 2 and "Harbour bridge approved</span> <span" in html
+    assert "#1 · holds the answer" in html and "#2</span>" in html
+
+
+def test_a_pdf_citation_links_the_file_at_its_page():
+    answer = _answer_with("The bridge will cost $45 million, the council said.", "$45 million")
+    answer = dataclasses.replace(answer, citations=(dataclasses.replace(answer.citations[0], page=4),))
+    html = render_answer(answer)
+    assert '<a href="/api/articles/a1/file#page=4" target="_blank" rel="noopener">' in html
+    assert ", p. 4</a>" in html
 
 
 def test_markdown_characters_do_not_format():
@@ -212,6 +237,28 @@ def _ask(page, question: str):
     return replies.nth(before)
 
 
+def _uncovered(page, question: str) -> bool:
+    """Whether the user's bubble showing ``question`` is visible whole: its text not cut, nothing over it."""
+    return page.evaluate(
+        """(question) => {
+            const bubble = [...document.querySelectorAll('#chat .message.user')]
+                .find(m => m.innerText.trim() === question);
+            if (!bubble) return false;
+            bubble.scrollIntoView({block: 'center'});
+            const r = bubble.getBoundingClientRect();
+            const points = [[0.5, 0.5], [0.1, 0.5], [0.9, 0.5], [0.5, 0.2], [0.5, 0.8]];
+            const at = ([x, y]) => document.elementFromPoint(r.x + r.width * x, r.y + r.height * y);
+            return points.every(point => bubble.contains(at(point))) && bubble.scrollWidth <= bubble.clientWidth + 1;
+        }""",
+        question,
+    )
+
+
+def _fetch(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.status, response.read()
+
+
 def test_chat_in_a_real_browser(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -224,6 +271,7 @@ def test_chat_in_a_real_browser(server, tmp_path):
 
         reply = _ask(page, "Where is Kestrel Works based?")
         assert reply.locator(".qa-answer-text").inner_text() == "Bristol"
+        assert _uncovered(page, "Where is Kestrel Works based?"), "the question bubble must be visible whole"
         assert "the engineering firm based in Bristol" in reply.locator(".qa-quote").inner_text()
         assert reply.locator("mark.qa-answer").first.inner_text() == "Bristol"
 
@@ -234,9 +282,11 @@ def test_chat_in_a_real_browser(server, tmp_path):
 
         article = tmp_path / "museum.txt"
         article.write_text(SCRIPT_ARTICLE)
-        page.set_input_files("#upload input[type=file]", str(article))
+        report = tmp_path / "harbour-review.pdf"
+        documents.report_pdf(report)
+        page.set_input_files("#upload input[type=file]", [str(article), str(report)])
         page.wait_for_function(
-            "document.querySelector('#upload-status')?.innerText.includes('Added 1 article')", timeout=60_000
+            "document.querySelector('#upload-status')?.innerText.includes('Added 2 articles')", timeout=60_000
         )
         uploaded = _ask(page, "What code did the Orchard Museum find on its home page?")
         assert "<script>alert(1); window.pwned = 'script'</script>" in uploaded.locator(".qa-quote").inner_text()
@@ -248,6 +298,19 @@ def test_chat_in_a_real_browser(server, tmp_path):
         page.wait_for_timeout(500)  # give any injected image time to fail and fire its handler
         assert page.locator("#chat script").count() == 0 and page.locator("#chat img[onerror]").count() == 0
         assert page.evaluate("window.pwned") is None and not dialogs, "article and question text must never run"
+
+        ferry = _ask(page, "When will the harbour ferry service end?")
+        assert ferry.locator(".qa-answer-text").inner_text() == "2027"
+        link = ferry.locator(".qa-source a", has_text="harbour-review.pdf, p. 3")
+        assert link.get_attribute("href").endswith("/file#page=3")
+        shown = page.locator('#chat img[src*="/gradio_api/file="]').last
+        shown.wait_for(timeout=30_000)
+        page.wait_for_function("[...document.querySelectorAll('#chat img')].some(i => i.naturalWidth > 1000)")
+        assert shown.evaluate("i => i.naturalWidth") > 1000  # the page at 144 dpi, a band around the quote
+        status, pdf = _fetch(server + link.get_attribute("href").split("#")[0])
+        assert status == 200 and pdf.startswith(b"%PDF")
+        shown.scroll_into_view_if_needed()
+        page.screenshot(path=tmp_path / "chat-pdf-page.png")
 
         declined = _ask(page, "What is the population of Tokyo?")
         assert "Not found in the indexed articles." in declined.inner_text()

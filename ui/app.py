@@ -68,6 +68,7 @@ class ChatApp:
         chat = list(chat or [])
         turns = list(turns or [])
         question = (message or "").strip()
+        answer = None
         try:
             where = Scope(*((value or "").strip() or None for value in (site, author, since, until)))
             answer = self.engine.ask(question, history=turns, where=where)
@@ -82,7 +83,22 @@ class ChatApp:
             reply = render_answer(answer)
             turns.append((answer.question, answer.text))
         shown = question if len(question) <= MAX_QUESTION_CHARS else question[:MAX_QUESTION_CHARS] + "…"
-        return "", [*chat, {"role": "user", "content": escape(shown)}, {"role": "assistant", "content": reply}], turns
+        chat += [{"role": "user", "content": escape(shown)}, {"role": "assistant", "content": reply}]
+        page = self._page_image(answer) if answer is not None and answer.found else None
+        if page is not None:
+            chat.append({"role": "assistant", "content": page})
+        return "", chat, turns
+
+    def _page_image(self, answer) -> dict | None:
+        """The chat message showing a PDF answer on its page (answer boxed, quote shaded), or ``None``."""
+        try:
+            shown = self.engine.page_highlight(answer)
+        except Exception:  # the answer stands without its picture; the reason goes to the server log
+            log.exception("rendering the page of %r failed", answer.question)
+            return None
+        if shown is None:
+            return None
+        return {"path": str(shown.path), "alt_text": f"Page {shown.page}, the answer boxed and its sentence shaded"}
 
     def add_files(self, files: Sequence[object] | None) -> str:
         """Add uploaded files to the index; returns a message for the page."""
@@ -118,6 +134,7 @@ class ChatApp:
 
     def build(self, examples: Sequence[str] = SEED_EXAMPLES) -> gr.Blocks:
         """The page."""
+        types = ", ".join(sorted(SUPPORTED_SUFFIXES))
         with gr.Blocks(title="Article QA") as page:
             gr.Markdown(
                 "# Article QA\nAsk a question about the articles. Every answer is quoted from an article, "
@@ -128,6 +145,8 @@ class ChatApp:
                 with gr.Column(scale=3):
                     chat = gr.Chatbot(
                         label="Chat",
+                        show_label=False,  # the label and a toolbar sat over the first message
+                        buttons=["copy"],
                         height=640,
                         elem_id="chat",
                         latex_delimiters=[],
@@ -156,7 +175,7 @@ class ChatApp:
                 with gr.Column(scale=2):
                     with gr.Accordion("Add articles", open=True):
                         upload = gr.File(
-                            label=f"Upload .txt, .md, .html, .json or .jsonl (up to {self.config.max_upload_mb:g} MB)",
+                            label=f"Upload {types} (up to {self.config.max_upload_mb:g} MB)",
                             file_count="multiple",
                             file_types=sorted(SUPPORTED_SUFFIXES),
                             elem_id="upload",

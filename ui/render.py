@@ -14,7 +14,7 @@ import html
 import itertools
 import re
 from pathlib import PurePath
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 from qa.config import Config
 from qa.types import Alternative, Answer, Citation, Passage
@@ -54,7 +54,12 @@ def _source_line(citation: Citation) -> str:
     """ "Title — story.html · example.com/story · 2024-05-14 · by A. Writer · characters 10–52"."""
     parts = []
     if citation.source:
-        parts.append(escape(PurePath(citation.source).name or citation.source))  # "business.jsonl:3" keeps its line
+        name = escape(PurePath(citation.source).name or citation.source)  # "business.jsonl:3" keeps its line
+        if citation.page is not None:  # the file itself, opened at the page (served by the HTTP API)
+            link = f"/api/articles/{quote(citation.article_id, safe='')}/file#page={citation.page}"
+            href = html.escape(link, quote=True)
+            name = f'<a href="{href}" target="_blank" rel="noopener">{name}, p. {citation.page}</a>'
+        parts.append(name)
     url = citation.url
     if url and urlparse(url).scheme in ("http", "https"):
         parts.append(
@@ -80,22 +85,57 @@ def _citation_block(citation: Citation, answer_start: int | None, answer_end: in
     return f'<blockquote class="qa-quote">“{quote}”</blockquote><p class="qa-source">{source}</p>'
 
 
+def headline_only(passage: Passage) -> bool:
+    """Whether a passage is only its article's headline (a title line that says nothing a reader can check)."""
+    text = " ".join(passage.text.split())
+    title = " ".join((passage.title or "").split())
+    return bool(text) and (
+        text.casefold() == title.casefold()
+        or (
+            passage.start == 0
+            and "\n" not in passage.text.strip()
+            and len(text.split()) <= 15
+            and text[-1] not in ".!?\"”'"
+        )
+    )
+
+
 def _sources(
-    passages: tuple[Passage, ...], marks_by_article: dict[str, list[tuple[int, int, str]]], open_: bool
+    passages: tuple[Passage, ...],
+    marks_by_article: dict[str, list[tuple[int, int, str]]],
+    open_: bool,
+    answer: Answer | None = None,
 ) -> str:
+    """The retrieved passages, best first, each with its rank and whether it holds the answer or its quote;
+    passages that are only a headline are left out."""
     items = []
-    for passage in passages:
+    shown = [passage for passage in passages if not headline_only(passage)]
+    for rank, passage in enumerate(shown, start=1):
         text = passage.text
         cut = len(text) > SNIPPET_CHARS
         body = _marked(text[:SNIPPET_CHARS], passage.start, marks_by_article.get(passage.article_id, []))
         title = escape(passage.title or "Untitled")
+        role = _role(passage, answer) if answer is not None else ""
         items.append(
-            f'<li><span class="qa-title">{title}</span> <span class="qa-score">score {passage.score:.2f}</span>'
+            f'<li><span class="qa-title">{title}</span> <span class="qa-rank">#{rank}{role}</span>'
             f'<div class="qa-passage">{body}{"…" if cut else ""}</div></li>'
         )
-    summary = f"Sources ({len(passages)} passage{'s' if len(passages) != 1 else ''})"
+    summary = f"Sources ({len(shown)} passage{'s' if len(shown) != 1 else ''})"
     opened = " open" if open_ else ""
     return f'<details class="qa-sources"{opened}><summary>{summary}</summary><ol>{"".join(items)}</ol></details>'
+
+
+def _role(passage: Passage, answer: Answer) -> str:
+    """ " · holds the answer" / " · holds another article's answer" / "" for a passage of a found answer."""
+
+    def holds(article_id: str | None, start: int | None) -> bool:
+        return article_id == passage.article_id and start is not None and passage.start <= start < passage.end
+
+    if holds(answer.article_id, answer.start):
+        return " · holds the answer"
+    if any(holds(a.citation.article_id, a.start) for a in answer.alternatives):
+        return " · holds a differing answer"
+    return ""
 
 
 def _alternatives(answer: Answer, alternatives: tuple[Alternative, ...]) -> str:
@@ -130,7 +170,7 @@ def render_answer(answer: Answer) -> str:
     ]
     if answer.alternatives:
         parts.append(_alternatives(answer, answer.alternatives))
-    parts.append(_sources(answer.passages, marks, open_=False))
+    parts.append(_sources(answer.passages, marks, open_=False, answer=answer))
     parts.append("</div>")
     return "".join(parts)
 
@@ -146,7 +186,7 @@ STYLE = """
 .qa-quote { margin: 0.4em 0; padding: 0.3em 0.8em; border-left: 4px solid #f59e0b; font-style: normal; }
 mark.qa-answer { background: #fde68a; color: inherit; font-weight: 600; padding: 0 2px; border-radius: 3px; }
 mark.qa-evidence { background: #e0f2fe; color: inherit; }
-.qa-source, .qa-confidence, .qa-score { font-size: 0.88em; opacity: 0.85; }
+.qa-source, .qa-confidence, .qa-rank { font-size: 0.88em; opacity: 0.85; }
 .qa-title { font-weight: 600; }
 .qa-sources summary { cursor: pointer; font-size: 0.9em; }
 .qa-sources li { margin: 0.4em 0; }
