@@ -101,8 +101,9 @@ def scanned_pdf(path: Path) -> None:
     canvas.save()
 
 
-def long_pdf(path: Path, pages: int) -> str:
-    """An N-page report, a few paragraphs a page with headers and footers; returns its body text (for a .txt twin)."""
+def long_pdf(path: Path, pages: int, first: int = 1) -> str:
+    """An N-page report, a few paragraphs a page with headers and footers, its items numbered from page ``first``
+    (so that reports differ); returns its body text (for a .txt twin)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas as pdf_canvas
 
@@ -110,8 +111,8 @@ def long_pdf(path: Path, pages: int) -> str:
     canvas = pdf_canvas.Canvas(str(path), pagesize=A4, invariant=True)
     canvas.setTitle(f"Market square minutes ({pages} pages)")
     body = []
-    for number in range(1, pages + 1):
-        _page_furniture(canvas, number, pages, width, height)
+    for number in range(first, first + pages):
+        _page_furniture(canvas, number - first + 1, pages, width, height)
         canvas.setFont("Helvetica", 11)
         y = height - 100
         for paragraph in range(6):

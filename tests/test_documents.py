@@ -168,3 +168,23 @@ def test_the_page_characters_spell_the_article_text(docs):
         taken = [(ch, i) for ch, i in zip(page.text, page.indices, strict=True) if i >= 0]
         assert all(page.pdf_chars[i] == ch for ch, i in taken if ch != " ")
         assert all(0 <= page.boxes[i][0] < page.boxes[i][2] <= page.width for ch, i in taken if ch != " ")
+
+
+def test_a_long_pdf_moves_the_progress_page_by_page(tmp_path):
+    path = tmp_path / "minutes.pdf"
+    documents.long_pdf(path, 30)
+    stream = ArticleStream([path])
+    pages = []
+    stream.on_page = lambda: pages.append(len(pages) + 1)
+    [article] = list(stream)
+    assert pages == list(range(1, 31)) and len(article.pages) == 30
+
+
+def test_the_command_line_names_the_page(docs, tmp_path, capsys):
+    from qa.cli import main
+
+    assert main(["index", "build", str(docs / "report.pdf"), "--index", str(tmp_path / "index")]) == 0
+    capsys.readouterr()
+    assert main(["ask", "When will the harbour ferry service end?", "--index", str(tmp_path / "index")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("2027\n") and "report.pdf, p. 3, characters" in out

@@ -235,7 +235,7 @@ def test_with_a_login_every_route_needs_it(fixture_index, tmp_path):
         status, spec = call(url + "/openapi.json", headers=basic)
         assert status == 200
         routes = [(path, method.upper()) for path, item in spec["paths"].items() for method in item]
-        assert len(routes) == 8  # /api: 6, /v1: 2
+        assert len(routes) == 9  # /api: 7, /v1: 2
         for path, method in routes:
             concrete = url + path.replace("{article_id}", "kestrel-rail")
             body = {"question": "Where is Kestrel Works based?"} if method == "POST" else None

@@ -96,7 +96,8 @@ def test_bad_jsonl_line_is_named_and_the_rest_is_read(tmp_path):
         ("broken.json", b'{"text": ', "not valid JSON"),
         ("notext.json", b'{"title": "No body"}', "no text field"),
         ("list.json", b'["just a string"]', "expected a JSON object"),
-        ("page.pdf", b"%PDF-1.4", "unsupported file type"),
+        ("page.pdf", b"%PDF-1.4", "is not a readable PDF (damaged, truncated or not a PDF)"),
+        ("slides.pptx", b"PK\x03\x04", "unsupported file type"),
     ],
 )
 def test_bad_file_is_reported_with_its_name(tmp_path, name, content, reason):

@@ -138,12 +138,12 @@ def test_the_chat_filter_scopes_the_question_and_a_bad_date_gets_a_message(chat_
 
 def test_upload_refuses_wrong_type_and_oversize_and_keeps_the_index(chat_app, tmp_path):
     before = chat_app.engine.store.manifest.articles
-    pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(b"%PDF-1.4")
+    slides = tmp_path / "report.pptx"
+    slides.write_bytes(b"PK\x03\x04")
     big = tmp_path / "big.txt"
     big.write_text("Long article.\n\n" + "word " * 5000)
-    message = chat_app.add_files([str(pdf), str(big)])
-    assert "report.pdf: not a supported type" in message
+    message = chat_app.add_files([str(slides), str(big)])
+    assert "report.pptx: not a supported type" in message
     assert "big.txt: larger than the 0.01 MB limit" in message
     assert chat_app.engine.store.manifest.articles == before
 
