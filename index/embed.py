@@ -32,8 +32,9 @@ import numpy as np
 from index.config import BACKENDS, DEFAULT_MODEL, Config, default_workers
 from index.onnx_export import ONNX_FILE, ONNX_INPUTS, export_onnx
 
-ONNX_EXPORT_VERSION = 2
-"""Bumped when the exported graph changes (2: token vectors as a second output), so old exports are redone."""
+ONNX_EXPORT_VERSION = 3
+"""Bumped when the exported graph changes (2: token vectors as a second output; 3: eager attention, fused by ONNX
+Runtime before quantizing), so old exports are redone."""
 
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 

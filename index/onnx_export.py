@@ -15,28 +15,63 @@ from pathlib import Path
 ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 ONNX_FILE = "model-int8.onnx"
 ONNX_FLOAT_FILE = "model.onnx"
+ONNX_FUSED_FILE = "model-fused.onnx"
+
+
+def fuse_bert(float_path: Path, fused_path: Path, num_heads: int, hidden_size: int) -> dict[str, int]:
+    """ONNX Runtime's transformer fusions on a BERT-like float graph (attention, embedding and skip layer norms,
+    bias GELU); returns how many of each were fused.
+
+    The graph must come from an export with eager attention: PyTorch's scaled-dot-product attention exports
+    as a pattern the fusion does not recognise (and, on ONNX Runtime 1.32, runs slower: BENCHMARKS.md).
+    """
+    from onnxruntime.transformers import optimizer
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        fused = optimizer.optimize_model(
+            str(float_path), model_type="bert", num_heads=num_heads, hidden_size=hidden_size, opt_level=1
+        )
+        fused.save_model_to_file(str(fused_path))
+        return {name: count for name, count in fused.get_fused_operator_statistics().items() if count}
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
 
 
 def quantize_int8(float_path: Path, int8_path: Path, per_channel: bool = False) -> None:
     """Quantize an ONNX graph's weights to int8 (dynamic quantization: activations scaled per batch;
-    ``per_channel``: one weight scale per output channel instead of one per matrix)."""
+    ``per_channel``: one weight scale per output channel instead of one per matrix). The graph may hold
+    ONNX Runtime's fused operators (:func:`fuse_bert`)."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
     logging.disable(logging.WARNING)  # its advice to pre-process is for image models
     try:  # the quantizer configures the root logger (and then every library logs at DEBUG)
-        quantize_dynamic(str(float_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=per_channel)
+        quantize_dynamic(
+            str(float_path),
+            str(int8_path),
+            weight_type=QuantType.QInt8,
+            per_channel=per_channel,
+            # fused operators come from another domain, which shape inference cannot type
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
     finally:
         logging.disable(logging.NOTSET)
         root.setLevel(level)
         root.handlers[:] = handlers
 
 
-def export_onnx(model, folder: Path, keep_float: bool = False) -> None:
+def export_onnx(model, folder: Path, keep_float: bool = False, fuse: bool = True) -> None:
     """Export a mean-pooling sentence-transformers model to int8 ONNX in ``folder`` (written atomically).
 
-    With ``keep_float``, the float32 graph it was quantized from stays beside it (:data:`ONNX_FLOAT_FILE`).
+    The model is exported with eager attention and the float graph fused (:func:`fuse_bert`) before it is
+    quantized; ``fuse=False`` exports as before (PyTorch's own attention, nothing fused: for comparison,
+    ``benchmarks/onnx_speed.py``). With ``keep_float``, the float32 graph as exported (unfused) stays beside
+    it (:data:`ONNX_FLOAT_FILE`).
 
     Raises:
         ValueError: the model does not pool by the mean of its token vectors.
@@ -62,7 +97,9 @@ def export_onnx(model, folder: Path, keep_float: bool = False) -> None:
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(pooled, dim=-1), hidden
 
-    graph = MeanPooled(model[0].auto_model.eval())
+    transformer = model[0].auto_model.eval()
+    transformer.set_attn_implementation("eager" if fuse else "sdpa")  # eager: the pattern fuse_bert recognises
+    graph = MeanPooled(transformer)
     sample = model.tokenizer(["a short text", "and another one"], padding=True, return_tensors="pt")
     if "token_type_ids" not in sample:
         sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
@@ -86,7 +123,13 @@ def export_onnx(model, folder: Path, keep_float: bool = False) -> None:
                 opset_version=17,
                 dynamo=False,
             )
-        quantize_int8(scratch / ONNX_FLOAT_FILE, scratch / ONNX_FILE)
+        config = transformer.config
+        if fuse:
+            fuse_bert(
+                scratch / ONNX_FLOAT_FILE, scratch / ONNX_FUSED_FILE, config.num_attention_heads, config.hidden_size
+            )
+        quantize_int8(scratch / (ONNX_FUSED_FILE if fuse else ONNX_FLOAT_FILE), scratch / ONNX_FILE)
+        (scratch / ONNX_FUSED_FILE).unlink(missing_ok=True)
         if not keep_float:
             (scratch / ONNX_FLOAT_FILE).unlink()
         model.tokenizer.save_pretrained(str(scratch))

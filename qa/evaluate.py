@@ -177,7 +177,9 @@ def eval_index_dir(path: Path, config: Config) -> Path:
         settings += f"-{config.sentence_vectors}"
     backend = resolve_backend(config.build_model, config.backend)
     if backend != "torch":
-        settings += f"-{backend}"
+        from index.embed import ONNX_EXPORT_VERSION
+
+        settings += f"-{backend}" + (f"{ONNX_EXPORT_VERSION}" if ONNX_EXPORT_VERSION > 2 else "")
     if config.shards is not None or config.engine != "local":
         settings += f"-{config.engine}{config.shards or 1}"
     settings = re.sub(r"[^A-Za-z0-9.-]+", "_", settings)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.onnx_export import quantize_int8
+from index.onnx_export import fuse_bert, quantize_int8
 from qa.read import MODEL_FILE, READER_FILE
 from qa.spans import MAX_ANSWER_TOKENS, load_tokenizer
 from training.data import make_features
@@ -62,11 +62,16 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, iterations: int = 100) -> tuple[f
     return float(w[0] / scale), float(w[1] - w[0] * mean / scale)
 
 
-def _onnx_export(checkpoint: Path, scratch: Path) -> None:
+def _onnx_export(checkpoint: Path, scratch: Path, fuse: bool = True, keep_float: bool = False) -> None:
+    """``scratch/model-int8.onnx`` from a checkpoint: exported with eager attention, fused, quantized
+    (``fuse=False``: PyTorch's attention, nothing fused, as the shipped reader was before; ``keep_float``:
+    the float graph stays as ``model-float.onnx``)."""
     import torch
     from transformers import AutoModelForQuestionAnswering
 
-    model = AutoModelForQuestionAnswering.from_pretrained(str(checkpoint)).eval()
+    # eager attention exports as the pattern ONNX Runtime's attention fusion recognises (index.onnx_export.fuse_bert)
+    attention = "eager" if fuse else "sdpa"
+    model = AutoModelForQuestionAnswering.from_pretrained(str(checkpoint), attn_implementation=attention).eval()
 
     class Logits(torch.nn.Module):
         def __init__(self, inner) -> None:
@@ -97,8 +102,14 @@ def _onnx_export(checkpoint: Path, scratch: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
-    quantize_int8(scratch / "model-float.onnx", scratch / MODEL_FILE, per_channel=PER_CHANNEL)
-    (scratch / "model-float.onnx").unlink()
+    heads, hidden = model.config.num_attention_heads, model.config.hidden_size
+    if fuse:
+        fuse_bert(scratch / "model-float.onnx", scratch / "model-fused.onnx", heads, hidden)
+    graph = "model-fused.onnx" if fuse else "model-float.onnx"
+    quantize_int8(scratch / graph, scratch / MODEL_FILE, per_channel=PER_CHANNEL)
+    (scratch / "model-fused.onnx").unlink(missing_ok=True)
+    if not keep_float:
+        (scratch / "model-float.onnx").unlink()
 
 
 def export_reader(checkpoint: Path, export_dir: Path, args: argparse.Namespace) -> dict:
