@@ -43,7 +43,9 @@ def _fake_model(path, start_id: int, end_id: int) -> None:
         ],
         [helper.make_tensor_value_info(n, TensorProto.FLOAT, dims) for n in ("start_logits", "end_logits")],
     )
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    # IR version 10: what onnxruntime 1.24 reads (the onnx package would write its newest)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+    onnx.save(model, str(path))
 
 
 @pytest.fixture(scope="module")
