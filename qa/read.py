@@ -23,14 +23,17 @@ import math
 import os
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from qa.calibration import CALIBRATION_FILE, Calibrator, Candidate, candidate_features
 from qa.config import READERS, Config
 from qa.errors import BadSetting, ReaderModelError
 from qa.metrics import normalize_answer, same_value
 from qa.spans import (
     MAX_ANSWER_TOKENS,
+    Span,
     SpecialTokens,
     best_spans,
     encode_texts,
@@ -50,6 +53,16 @@ DISAGREEMENT_ODDS = 1.3
 """An answer from another article is shown beside the best when the odds that it is right are within this factor
 of the best's (probabilities crowd together near 1, odds do not)."""
 MAX_ALTERNATIVES = 2
+
+
+class ReadSpan(NamedTuple):
+    """A candidate answer the span reader found: its calibrated probability, passage, article offsets, signals."""
+
+    probability: float
+    passage: Passage
+    start: int
+    end: int
+    candidate: Candidate
 
 
 def default_reader_dir() -> Path:
@@ -118,6 +131,7 @@ class SpanReader(Reader):
         self.threads = threads or os.cpu_count() or 1
         self._lock = threading.Lock()
         self._session = None
+        self.calibrator: Calibrator | None = None
 
     def load(self) -> SpanReader:
         """Load the model now (otherwise on the first question)."""
@@ -137,10 +151,14 @@ class SpanReader(Reader):
             meta = json.loads((self.model_dir / READER_FILE).read_text(encoding="utf-8"))
             self.calibration = (float(meta["calibration"]["a"]), float(meta["calibration"]["b"]))
             self.threshold = float(meta["threshold"])
+            self.calibrator = None
             self.max_tokens, self.stride = int(meta["max_tokens"]), int(meta["stride"])
             self.max_answer_tokens = int(meta.get("max_answer_tokens", MAX_ANSWER_TOKENS))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ReaderModelError(self.model_dir / READER_FILE, f"is damaged ({exc})") from exc
+        if (self.model_dir / CALIBRATION_FILE).exists():  # the recalibration fitted with the model (qa.calibration)
+            self.calibrator = Calibrator.load(self.model_dir / CALIBRATION_FILE)
+            self.threshold = self.calibrator.threshold
         try:
             self.tokenizer = load_tokenizer(self.model_dir / "tokenizer.json")
             self.special = SpecialTokens(self.tokenizer)
@@ -175,31 +193,47 @@ class SpanReader(Reader):
         a, b = self.calibration
         return 1.0 / (1.0 + math.exp(-min(max(a * margin + b, -50.0), 50.0)))
 
-    def spans(self, question: str, passages: list[Passage]) -> list[tuple[float, Passage, int, int]]:
-        """``(probability, passage, start, end)`` of the candidate answers, best first; article offsets."""
+    def spans(self, question: str, passages: list[Passage]) -> list[ReadSpan]:
+        """The candidate answers in ``passages`` (article offsets), best first by margin, each with its calibrated
+        probability (:mod:`qa.calibration` when the reader ships a ``calibration.json``, else the margin's logistic
+        from ``reader.json``)."""
         self.load()
         encoded = encode_texts(self.tokenizer, [question, *(p.text for p in passages)])
         question_ids = encoded[0][0]
-        windows, owners = [], []  # each window, and its passage with the passage's paragraph breaks
-        for passage, (ids, offsets) in zip(passages, encoded[1:], strict=True):
+        windows, owners = [], []  # each window, and its passage (with its rank) and the passage's paragraph breaks
+        for index, (passage, (ids, offsets)) in enumerate(zip(passages, encoded[1:], strict=True)):
             if not ids:
                 continue
             breaks = paragraph_breaks(passage.text)
             for window in windows_for(question_ids, ids, offsets, self.special, self.max_tokens, self.stride):
                 windows.append(window)
-                owners.append((passage, breaks))
+                owners.append((index, passage, breaks))
         if not windows:
             return []
         start_logits, end_logits = self._session.run(None, pad_batch(windows))
-        found: dict[tuple[str, int, int], tuple[float, Passage, int, int]] = {}
-        for window, (passage, breaks), starts, ends in zip(windows, owners, start_logits, end_logits, strict=True):
+        found: dict[tuple[str, int, int], tuple[Span, int, Passage]] = {}
+        for window, (index, passage, breaks), starts, ends in zip(
+            windows, owners, start_logits, end_logits, strict=True
+        ):
             for span in best_spans(window, starts, ends, SPANS_PER_PASSAGE, self.max_answer_tokens, breaks):
                 key = (passage.article_id, passage.start + span.start, passage.start + span.end)
-                if key not in found or span.margin > found[key][0]:
-                    found[key] = (span.margin, passage, key[1], key[2])
-        # Ranked by margin: the probability is a monotone map of it that saturates near 0 and 1.
-        ranked = sorted(found.values(), key=lambda c: (-c[0], c[1].article_id, c[2]))
-        return [(self.probability(margin), passage, start, end) for margin, passage, start, end in ranked]
+                if key not in found or span.margin > found[key][0].margin:
+                    found[key] = (span, index, passage)
+        ranked = sorted(found.items(), key=lambda item: (-item[1][0].margin, item[0][0], item[0][1]))
+        candidates = [
+            Candidate(_span_text(passage, start, end), span.margin, span.score, span.null_score, index, passage.score)
+            for (_, start, end), (span, index, passage) in ranked
+        ]
+        if self.calibrator is not None:
+            probabilities = [self.calibrator.probability(f) for f in candidate_features(candidates)]
+        else:
+            probabilities = [self.probability(c.margin) for c in candidates]
+        return [
+            ReadSpan(probability, passage, start, end, candidate)
+            for probability, ((_, start, end), (_, _, passage)), candidate in zip(
+                probabilities, ranked, candidates, strict=True
+            )
+        ]
 
     def read(
         self,
@@ -217,10 +251,10 @@ class SpanReader(Reader):
         """
         read = passages[: self.passages]
         candidates = self.spans(f"{question} {context}".strip(), read)
-        if not candidates or candidates[0][0] < self.min_confidence:
-            score = round(candidates[0][0], 4) if candidates else 0.0
+        if not candidates or candidates[0].probability < self.min_confidence:
+            score = round(candidates[0].probability, 4) if candidates else 0.0
             return Answer.not_found(question, score, tuple(passages[:k]))
-        probability, passage, start, end = candidates[0]
+        probability, passage, start, end = candidates[0][:4]
         shown = [passage, *(p for p in passages if p is not passage)][:k]
         return Answer(
             question=question,
@@ -238,11 +272,11 @@ class SpanReader(Reader):
 
     def _alternatives(self, candidates) -> list[Alternative]:
         """Different answers from other articles that score nearly as well as the best (the articles disagree)."""
-        best_probability, best_passage, best_start, best_end = candidates[0]
+        best_probability, best_passage, best_start, best_end = candidates[0][:4]
         best_text = normalize_answer(_span_text(best_passage, best_start, best_end))
         seen = {best_passage.article_id}
         alternatives: list[Alternative] = []
-        for probability, passage, start, end in candidates[1:]:
+        for probability, passage, start, end, _ in candidates[1:]:
             if probability < self.min_confidence or _odds(best_probability) > DISAGREEMENT_ODDS * _odds(probability):
                 break
             if passage.article_id in seen or len(alternatives) >= MAX_ALTERNATIVES:

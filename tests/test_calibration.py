@@ -1,0 +1,75 @@
+"""The answer's recalibrated probability: its inputs on hand-made cases, the file it ships in, and ECE."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from qa.calibration import CALIBRATION_FILE, FEATURES, Calibrator, Candidate, candidate_features
+from qa.calibration import expected_calibration_error as ece
+from qa.errors import ReaderModelError
+
+# The signs a fitted calibration has (training/calibrate.py): agreement and margin raise it, retrieval rank lowers it.
+WEIGHTS = {"margin": 1.0, "gap": 0.5, "support": 0.8, "passages_agreeing": 0.4, "rank": -0.3}
+
+
+def calibrator(threshold: float = 0.5) -> Calibrator:
+    return Calibrator(
+        FEATURES, tuple(0.0 for _ in FEATURES), tuple(1.0 for _ in FEATURES),
+        tuple(WEIGHTS.get(name, 0.0) for name in FEATURES), -4.0, threshold,
+    )  # fmt: skip
+
+
+def test_two_passages_backing_the_same_answer_raise_it():
+    alone = [Candidate("$45 million", 4.0, 9.0, 5.0, 0, 0.9), Candidate("$52 million", 3.0, 8.0, 5.0, 1, 0.8)]
+    backed = [alone[0], Candidate("45 million", 3.0, 8.0, 5.0, 1, 0.8)]  # the same answer, normalised
+    lone, agreed = candidate_features(alone)[0], candidate_features(backed)[0]
+    assert lone["passages_agreeing"] == 1 and agreed["passages_agreeing"] == 2
+    assert agreed["support"] > lone["support"] and agreed["gap"] > lone["gap"]
+    assert calibrator().probability(agreed) > calibrator().probability(lone)
+
+
+def test_a_lone_low_margin_span_lowers_it():
+    clear = [Candidate("Bristol", 8.0, 12.0, 4.0, 0, 0.9), Candidate("Leeds", 1.0, 5.0, 4.0, 1, 0.5)]
+    close = [Candidate("Bristol", 1.2, 5.2, 4.0, 0, 0.9), Candidate("Leeds", 1.0, 5.0, 4.0, 1, 0.5)]
+    strong, weak = candidate_features(clear)[0], candidate_features(close)[0]
+    assert weak["gap"] == pytest.approx(0.2) and strong["gap"] == pytest.approx(7.0)
+    assert calibrator().probability(weak) < 0.5 < calibrator().probability(strong)
+
+
+def test_the_same_passage_counts_once():
+    twice = [Candidate("May", 3.0, 7.0, 4.0, 0, 0.9), Candidate("may", 2.0, 6.0, 4.0, 0, 0.9)]
+    assert candidate_features(twice)[0]["passages_agreeing"] == 1
+
+
+def test_the_file_round_trips_and_a_damaged_one_is_named(tmp_path):
+    path = tmp_path / CALIBRATION_FILE
+    path.write_text(json.dumps(calibrator(0.42).to_dict()))
+    loaded = Calibrator.load(path)
+    assert loaded == calibrator(0.42)
+    for damage in ("{not json", json.dumps({"format": 1}), json.dumps(calibrator().to_dict() | {"features": ["x"]})):
+        path.write_text(damage)
+        with pytest.raises(ReaderModelError, match=re.escape(f"the reader model file {path} is damaged")):
+            Calibrator.load(path)
+
+
+def test_the_reader_uses_its_calibration_and_names_a_damaged_file(tmp_path):
+    from qa.read import SpanReader, default_reader_dir
+
+    folder = tmp_path / "reader"
+    shutil.copytree(default_reader_dir(), folder)
+    (folder / CALIBRATION_FILE).write_text(json.dumps(calibrator(0.77).to_dict()))
+    reader = SpanReader(folder)
+    assert reader.calibrated_threshold == 0.77 and reader.calibrator == calibrator(0.77)
+    (folder / CALIBRATION_FILE).write_text('{"format": 1, "features": ')
+    with pytest.raises(ReaderModelError, match=r"calibration\.json is damaged"):
+        SpanReader(folder).load()
+
+
+def test_expected_calibration_error():
+    assert ece([0.9] * 10, [True] * 9 + [False]) == pytest.approx(0.0)
+    assert ece([0.9] * 10, [True] * 5 + [False] * 5) == pytest.approx(0.4)
+    assert ece([0.15, 0.85], [False, True]) == pytest.approx(0.15)
