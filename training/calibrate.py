@@ -1,0 +1,203 @@
+"""Fit the reader's recalibration on the validation split asked through the pipeline; measure the headroom.
+
+    .venv/bin/python -m training.calibrate [--reader-dir models/reader] [--data ../shared/data/qa-train] [--limit N]
+
+1. The validation split (the training split's held-out articles, some left unindexed so that their
+   questions have no answer: :mod:`training.validation_file`) is indexed and every question is
+   read as ``qa ask`` reads it; each question's candidates (up to 10) are kept with their
+   :data:`qa.calibration.FEATURES`.
+2. Headroom: how often a right span (exact match; F1 >= 0.5) is among the best 1 / 3 / 5 / 10
+   candidates, and how often the best is right yet declined at the reader's current threshold.
+3. A logistic regression (scikit-learn, L2; its strength chosen by cross-validated log loss) of
+   "the best candidate is right (exact match)" on the features, cross-validated by article
+   (5 folds, no article on both sides); the expected calibration error of the reader's present
+   probability and of the recalibrated one, out of fold.
+4. The "not found" threshold: the recalibrated probability with the best F1 over answerable and
+   unanswerable questions, out of fold.
+5. ``calibration.json`` beside the reader (plain JSON: the features' means and scales, the weights,
+   the intercept, the threshold), and the figures in ``reader.json`` (``calibration_from``).
+
+Nothing here reads the SQuAD evaluation files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.calibration import CALIBRATION_FILE, FEATURES, Calibrator, candidate_features, expected_calibration_error
+from qa.config import Config
+from qa.metrics import exact_match, f1_score
+from qa.read import READER_FILE, default_reader_dir
+from training.validation_file import validation_squad
+
+CANDIDATES = 10
+TOPS = (1, 3, 5, 10)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One validation question read through the pipeline: its candidates' texts, features, present probabilities."""
+
+    article: str
+    answerable: bool
+    texts: tuple[str, ...]
+    features: tuple[dict[str, float], ...]
+    probabilities: tuple[float, ...]
+    em: tuple[float, ...]
+    f1: tuple[float, ...]
+
+
+def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None) -> list[Asked]:
+    """Index a SQuAD-format file and read each question's candidates as the engine would."""
+    from tqdm import tqdm
+
+    from qa.engine import QA, clean_question
+    from qa.evaluate import build_eval_index, load_squad, sample_questions
+
+    articles, questions, _ = load_squad(path)
+    config = Config(index_dir=index_dir, reader_dir=reader_dir, min_confidence=0.0)
+    build_eval_index(articles, config, progress=True)
+    engine = QA(config=config)
+    reader = engine.reader
+    asked = []
+    for question in tqdm(sample_questions(questions, limit), desc="reading", unit=" questions"):
+        text = clean_question(question.question)
+        vector = engine.encoder.encode([text])[0]
+        passages = engine.retriever.retrieve(text, vector, max(config.k, reader.depth), None)
+        spans = reader.spans(text, list(passages)[: reader.passages])[:CANDIDATES]
+        texts = tuple(span.candidate.text for span in spans)
+        golds = question.answers if not question.impossible else ()
+        em = tuple(max((exact_match(t, g) for g in golds), default=0.0) for t in texts)
+        f1 = tuple(max((f1_score(t, g) for g in golds), default=0.0) for t in texts)
+        asked.append(
+            Asked(
+                question.article_id,
+                not question.impossible,
+                texts,
+                tuple(candidate_features([span.candidate for span in spans])),
+                tuple(span.probability for span in spans),
+                em,
+                f1,
+            )
+        )
+    return asked
+
+
+def headroom(asked: list[Asked], threshold: float) -> dict:
+    """How often a right span is among the best N candidates (answerable questions), and right-but-declined."""
+    answerable = [a for a in asked if a.answerable]
+    figures = {}
+    for top in TOPS:
+        figures[f"em_in_top_{top}"] = round(float(np.mean([max(a.em[:top], default=0) for a in answerable])), 4)
+        figures[f"f1_half_in_top_{top}"] = round(
+            float(np.mean([any(f >= 0.5 for f in a.f1[:top]) for a in answerable])), 4
+        )
+    right = [a for a in answerable if a.em and a.em[0]]
+    figures["best_right"] = len(right)
+    figures["best_right_but_declined"] = round(
+        float(np.mean([a.probabilities[0] < threshold for a in right])) if right else 0.0, 4
+    )
+    return figures
+
+
+def _f1_at(asked: list[Asked], probabilities: np.ndarray, threshold: float) -> float:
+    scores = []
+    for a, p in zip(asked, probabilities, strict=True):
+        answered = bool(a.texts) and p >= threshold
+        scores.append((a.f1[0] if answered else 0.0) if a.answerable else float(not answered))
+    return float(np.mean(scores))
+
+
+def fit(asked: list[Asked], folds: int = 5, seed: int = 13) -> tuple[Calibrator, dict]:
+    """The recalibration and its out-of-fold figures."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    rows = [a for a in asked if a.texts]
+    x = np.array([[a.features[0][name] for name in FEATURES] for a in rows])
+    y = np.array([a.em[0] for a in rows]) > 0
+    groups = np.array([a.article for a in rows])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (x - mean) / scale
+    best = None
+    for c in (0.001, 0.01, 0.1, 1.0, 10.0):  # the regularisation with the best out-of-fold log loss
+        model = LogisticRegression(C=c, max_iter=2000)
+        predicted = cross_val_predict(model, z, y, cv=GroupKFold(folds), groups=groups, method="predict_proba")[:, 1]
+        loss = log_loss(y, predicted)
+        if best is None or loss < best[0]:
+            best = (loss, c, predicted)
+    _, chosen_c, out_of_fold = best
+    model = LogisticRegression(C=chosen_c, max_iter=2000).fit(z, y)
+    present = np.array([a.probabilities[0] for a in rows])
+    every = {id(a): p for a, p in zip(rows, out_of_fold, strict=True)}
+    all_probabilities = np.array([every.get(id(a), 0.0) for a in asked])
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    f1s = [_f1_at(asked, all_probabilities, t) for t in grid]
+    threshold = float(grid[int(np.argmax(f1s))])
+    calibrator = Calibrator(
+        FEATURES,
+        tuple(round(float(v), 6) for v in mean),
+        tuple(round(float(v), 6) for v in scale),
+        tuple(round(float(v), 6) for v in model.coef_[0]),
+        round(float(model.intercept_[0]), 6),
+        threshold,
+    )
+    correct = [a.em[0] > 0 for a in rows]
+    figures = {
+        "questions": len(asked),
+        "unanswerable": sum(not a.answerable for a in asked),
+        "regularisation_c": chosen_c,
+        "ece_present": round(expected_calibration_error(present, correct), 4),
+        "ece_recalibrated_out_of_fold": round(expected_calibration_error(out_of_fold, correct), 4),
+        "threshold": threshold,
+        "f1_at_threshold_out_of_fold": round(max(f1s), 4),
+        "f1_never_declining": round(_f1_at(asked, all_probabilities, 0.0), 4),
+    }
+    return calibrator, figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Read the validation split, report the headroom, fit and write the recalibration."""
+    parser = argparse.ArgumentParser(prog="python -m training.calibrate", description=__doc__.split("\n")[0])
+    parser.add_argument("--reader-dir", type=Path, default=None, help="the reader to calibrate (default: the shipped)")
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/qa-train"))
+    parser.add_argument("--limit", type=int, default=None, help="ask at most this many questions")
+    parser.add_argument("--no-write", dest="write", action="store_false", help="report only")
+    parser.add_argument("--asked", type=Path, help="keep the questions' candidates in this JSON file, or reuse it")
+    args = parser.parse_args(argv)
+    reader_dir = args.reader_dir or default_reader_dir()
+    meta = json.loads((reader_dir / READER_FILE).read_text(encoding="utf-8"))
+    if args.asked and args.asked.exists():
+        asked = [
+            Asked(**{k: tuple(v) if isinstance(v, list) else v for k, v in row.items()})
+            for row in json.loads(args.asked.read_text())
+        ]
+    else:
+        with tempfile.TemporaryDirectory(prefix="reader-calibration-") as scratch:
+            path = Path(scratch) / "validation.json"
+            path.write_text(json.dumps(validation_squad(args.data)), encoding="utf-8")
+            asked = ask_all(path, reader_dir, Path(scratch) / "index", args.limit)
+        if args.asked:
+            args.asked.write_text(json.dumps([asdict(a) for a in asked]))
+    figures = {"headroom": headroom(asked, float(meta["threshold"]))}
+    calibrator, figures["fit"] = fit(asked)
+    print(json.dumps(figures, indent=2))
+    if args.write:
+        (reader_dir / CALIBRATION_FILE).write_text(json.dumps(calibrator.to_dict(), indent=2) + "\n", encoding="utf-8")
+        meta["calibration_from"] = figures | {"how": "python -m training.calibrate (validation split, pipeline)"}
+        (reader_dir / READER_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {reader_dir / CALIBRATION_FILE}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
