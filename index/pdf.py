@@ -36,6 +36,8 @@ MARGIN = 0.12
 REPEATED_ON = 0.6
 """A top or bottom line is boilerplate when the same line (digits aside) is there on this share of the pages."""
 NO_TEXT_LAYER = "has no text layer: scanned page images; OCR is not supported"
+PLACEHOLDERS = {"", "untitled", "unknown", "anonymous", "none", "author"}
+"""Metadata values that PDF writers fill in when they know nothing (reportlab's author is "anonymous")."""
 
 
 @dataclass(frozen=True)
@@ -230,18 +232,22 @@ def read_pdf(path: Path, display: str, on_page: Callable[[], None] | None = None
         meta = document.get_metadata_dict()
     finally:
         document.close()
-    title = (meta.get("Title") or "").strip()
-    if not title or title.lower() in ("untitled", "unknown"):
-        title = title_line.text.strip() if title_line is not None else ""
+    title = _known(meta.get("Title")) or (title_line.text.strip() if title_line is not None else "")
     return PdfText(
         "".join(text),
         tuple(pages),
         tuple(excluded),
         title or None,
-        (meta.get("Author") or "").strip() or None,
+        _known(meta.get("Author")),
         pdf_date(meta.get("CreationDate") or meta.get("ModDate")),
         tuple(empty),
     )
+
+
+def _known(value: str | None) -> str | None:
+    """A metadata value, unless it is empty or a placeholder."""
+    value = (value or "").strip()
+    return value if value.lower() not in PLACEHOLDERS else None
 
 
 def pdf_date(value: str | None) -> str | None:

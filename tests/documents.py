@@ -39,15 +39,16 @@ def _page_furniture(canvas, number: int, pages: int, width: float, height: float
     canvas.drawString(width / 2 - 30, 30, f"Page {number} of {pages}")
 
 
-def report_pdf(path: Path, encrypt: str | None = None) -> None:
-    """The three-page report (``encrypt``: a user password)."""
+def report_pdf(path: Path, encrypt: str | None = None, metadata: bool = True) -> None:
+    """The three-page report (``encrypt``: a user password; ``metadata=False``: no title or author in it)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas as pdf_canvas
 
     width, height = A4
     canvas = pdf_canvas.Canvas(str(path), pagesize=A4, invariant=True, encrypt=encrypt)
-    canvas.setTitle("Port Alder Harbour Review 2024")
-    canvas.setAuthor("Port Alder Council")
+    if metadata:
+        canvas.setTitle("Port Alder Harbour Review 2024")
+        canvas.setAuthor("Port Alder Council")
     # page 1: title in large type, a hyphenated line end
     _page_furniture(canvas, 1, 3, width, height)
     canvas.setFont("Helvetica-Bold", 20)

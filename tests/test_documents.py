@@ -49,6 +49,12 @@ def test_pdf_text_pages_and_metadata(docs):
     assert "voted on 12 March 2024 to approve a new bridge across the harbour." in article.text
 
 
+def test_without_a_metadata_title_the_largest_line_of_page_one_is_the_title(tmp_path):
+    documents.report_pdf(tmp_path / "bare.pdf", metadata=False)
+    article = _article(tmp_path / "bare.pdf")
+    assert article.title == documents.REPORT_TITLE and article.author is None
+
+
 def test_two_columns_are_read_column_by_column(docs):
     text = _article(docs / "report.pdf").text
     assert " ".join(documents.LEFT_COLUMN) + "\n\n" + " ".join(documents.RIGHT_COLUMN) in text
