@@ -186,6 +186,12 @@ def _pages(document) -> Iterator[tuple[list[Line], float]]:
             page.close()
 
 
+def _boilerplate_lines(lines: list[Line], height: float, keys: set[str]) -> set[int]:
+    """The numbers of the page's lines that are running headers or footers (in its margins, with a repeated key)."""
+    margins = {id(line) for line in _margin_lines(lines, height) if _key(line) in keys}
+    return {n for n, line in enumerate(lines) if id(line) in margins}
+
+
 def _boilerplate_keys(document) -> set[str]:
     """The (digit-blind) lines that stand at the top or bottom of most pages."""
     pages = len(document)
@@ -213,8 +219,7 @@ def read_pdf(path: Path, display: str, on_page: Callable[[], None] | None = None
                 text.append(PAGE_BREAK)
                 excluded.append((at, at + len(PAGE_BREAK)))
                 at += len(PAGE_BREAK)
-            margins = {id(line) for line in _margin_lines(lines, height) if _key(line) in keys}
-            boilerplate = {n for n, line in enumerate(lines) if id(line) in margins}
+            boilerplate = _boilerplate_lines(lines, height, keys)
             page_text, _, page_excluded = _page_text(lines, boilerplate)
             if not page_text.strip():
                 empty.append(number)
@@ -275,17 +280,29 @@ class PageCharacters:
     height: float
 
 
+_keys_cache: dict[tuple[str, int], set[str]] = {}
+
+
+def _cached_keys(path: str, modified: int, document) -> set[str]:
+    """:func:`_boilerplate_keys` of a file version, read once (each page shown would otherwise read them all)."""
+    key = (path, modified)
+    if key not in _keys_cache:
+        if len(_keys_cache) >= 32:
+            _keys_cache.pop(next(iter(_keys_cache)))
+        _keys_cache[key] = _boilerplate_keys(document)
+    return _keys_cache[key]
+
+
 def page_characters(path: Path, page: int) -> PageCharacters:
     """One page's text as :func:`read_pdf` wrote it, with the PDF's characters and their boxes (``page``: 1-based)."""
     document = open_pdf(path, str(path))
     try:
-        keys = _boilerplate_keys(document)
+        keys = _cached_keys(str(path), path.stat().st_mtime_ns, document)
         pdf_page = document[page - 1]
         textpage = pdf_page.get_textpage()
         try:
             lines = _lines(textpage)
-            margins = {id(line) for line in _margin_lines(lines, pdf_page.get_height()) if _key(line) in keys}
-            text, indices, _ = _page_text(lines, {n for n, line in enumerate(lines) if id(line) in margins})
+            text, indices, _ = _page_text(lines, _boilerplate_lines(lines, pdf_page.get_height(), keys))
             count = textpage.count_chars()
             pdf_chars = textpage.get_text_range(0, count) if count else ""
             boxes = tuple(textpage.get_charbox(i) for i in range(count))
