@@ -15,7 +15,6 @@ import argparse
 import itertools
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,24 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.load_chat import start_server  # noqa: E402
 from qa.config import Config  # noqa: E402
 from qa.evaluate import build_eval_index, eval_index_dir, load_squad, percentile  # noqa: E402
 from tests.support import free_port  # noqa: E402
-
-
-def start_server(index_dir: Path, port: int, log: Path) -> subprocess.Popen:
-    """``qa serve --no-chat`` over ``index_dir``, once it answers ``/api/health``."""
-    command = [sys.executable, "-m", "qa.cli", "serve", "--no-chat", "--index", str(index_dir), "--port", str(port)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=open(log, "w"), stderr=subprocess.STDOUT)  # noqa: SIM115
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2)
-            return process
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"qa serve did not start:\n{log.read_text()}") from None
-            time.sleep(0.5)
 
 
 def ask(url: str, question: str) -> tuple[bool, float]:
@@ -111,7 +96,7 @@ def main() -> int:
     questions = [q.question for q in squad_questions]
     port = free_port()
     with tempfile.TemporaryDirectory() as scratch:
-        server = start_server(config.index_dir, port, Path(scratch) / "serve.log")
+        server = start_server(config.index_dir, port, Path(scratch) / "serve.log", ("--no-chat",), "/api/health")
         try:
             url = f"http://127.0.0.1:{port}/api/ask"
             for question in questions[: args.warmup]:

@@ -57,18 +57,21 @@ def fixture_index(folder: Path) -> Path:
     return index_dir
 
 
-def start_server(index_dir: Path, port: int, log: Path) -> subprocess.Popen:
+def start_server(
+    index_dir: Path, port: int, log: Path, options: tuple[str, ...] = ("--no-examples",), ready: str = "/"
+) -> subprocess.Popen:
+    """``qa serve`` over ``index_dir`` with ``options``, once ``ready`` (a path) answers."""
     command = [sys.executable, "-m", "qa.cli", "serve", "--index", str(index_dir), "--port", str(port)]
     process = subprocess.Popen(
-        [*command, "--no-examples"],
+        [*command, *options],
         cwd=ROOT,
         stdout=open(log, "w"),  # noqa: SIM115 (the server writes to it until it is stopped)
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while True:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}", timeout=2)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{ready}", timeout=2)
             return process
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
