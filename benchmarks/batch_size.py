@@ -1,9 +1,7 @@
-"""Embedding batch size and batches at once (``--workers``) against time, for a build's two passes.
+"""Embedding batch size and batches at once (``--workers``) against time, for a build's chunk pass.
 
-Chunks and annotates the first N SQuAD articles as a build does, then times the chunk pass
-(``Encoder.encode_with_spans``: chunk vectors and one pooled span per chunk) and the sentence pass
-(``Encoder.encode`` of every sentence alone) for each batch size and number of workers,
-alternating, median of the repeats.
+Chunks the first N SQuAD articles as a build does, then times the chunk pass (``Encoder.encode``
+of every chunk) for each batch size and number of workers, alternating, median of the repeats.
 
     python benchmarks/batch_size.py ../shared/data/squad/dev-v1.1.json --backend onnx --workers 1 2
 """
@@ -20,7 +18,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.annotate import Annotator  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
 from index.embed import make_encoder  # noqa: E402
 from qa.config import BACKENDS, Config  # noqa: E402
@@ -42,18 +39,9 @@ def main() -> int:
     tokenizer, max_tokens = encoders[args.workers[0]].tokenizer, encoders[args.workers[0]].max_tokens
     chunker = Chunker(tokenizer, config.chunk_tokens, config.chunk_overlap, max_tokens)
     texts = [chunk.text for article in articles for chunk in chunker.split(article)]
-    spans = [[(0, min(40, len(text)))] for text in texts]
-    sentences = [
-        article.text[sentence.start : sentence.end]
-        for article, (found, _) in zip(articles, Annotator().annotate(articles), strict=True)
-        for sentence in found
-    ]
-    passes = {
-        "chunk pass": lambda encoder, size: encoder.encode_with_spans(texts, spans, size),
-        "sentence pass": lambda encoder, size: encoder.encode(sentences, batch_size=size),
-    }
+    passes = {"chunk pass": lambda encoder, size: encoder.encode(texts, batch_size=size)}
     for encoder in encoders.values():
-        encoder.encode_with_spans(texts[:32], spans[:32], 8)  # load and warm up
+        encoder.encode(texts[:32], batch_size=8)  # load and warm up
     seconds = {(name, workers, size): [] for name in passes for workers in args.workers for size in args.sizes}
     for _ in range(args.repeats):
         for name, workers, size in seconds:
@@ -63,7 +51,6 @@ def main() -> int:
     report = {
         "backend": args.backend,
         "chunks": len(texts),
-        "sentences": len(sentences),
         "median_seconds": {
             f"{name}, workers {workers}, batch {size}": round(statistics.median(times), 2)
             for (name, workers, size), times in seconds.items()

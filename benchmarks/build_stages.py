@@ -2,7 +2,7 @@
 
 A measurement for planning the build speed-up (issue 6), not part of the product. Over the
 first N SQuAD articles it times each build stage as ``index.build`` runs them (chunking,
-spaCy annotation, embedding chunks, embedding sentences; and spaCy in 2 processes), then exports the bundled
+sentences by spaCy's sentencizer, embedding chunks), then exports the bundled
 all-MiniLM-L6-v2 to ONNX locally (``torch.onnx``; nothing is downloaded), quantizes it to int8
 with ONNX Runtime's dynamic quantization, and compares query latency, batch throughput and
 how far the vectors move (cosine to the torch model's).
@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.annotate import Annotator, _pieces, load_spacy  # noqa: E402
+from index.annotate import Annotator  # noqa: E402
 from index.chunk import Chunker  # noqa: E402
 from index.embed import Encoder, TorchEncoder, onnx_encode  # noqa: E402
 from index.onnx_export import ONNX_FILE, ONNX_FLOAT_FILE, export_onnx  # noqa: E402
@@ -44,23 +44,19 @@ def stage_times(articles, encoder: Encoder) -> dict:
     config = Config()
     chunker = Chunker(encoder.tokenizer, config.chunk_tokens, config.chunk_overlap, encoder.max_tokens)
     chunks, chunking = timed(lambda: [c for a in articles for c in chunker.split(a)])
-    annotations, annotating = timed(lambda: list(Annotator().annotate(articles)))
-    # What a --workers option could give: the same spaCy pipeline over the same lines in 2 processes.
-    pieces = [piece for article in articles for _, piece in _pieces(article.text)]
-    _, annotating_2 = timed(lambda: list(load_spacy().pipe(pieces, batch_size=64, n_process=2)))
-    sentences = [a.text[s.start : s.end] for a, (found, _) in zip(articles, annotations, strict=True) for s in found]
+    found, annotating = timed(lambda: list(Annotator().annotate(articles)))
+    sentences = [
+        a.text[s.start : s.end] for a, article_sentences in zip(articles, found, strict=True) for s in article_sentences
+    ]
     _, chunk_embedding = timed(encoder.encode, [c.text for c in chunks], config.batch_size)
-    _, sentence_embedding = timed(encoder.encode, sentences, config.batch_size)
     return {
         "articles": len(articles),
         "chunks": len(chunks),
         "sentences": len(sentences),
         "seconds": {
             "chunk": round(chunking, 1),
-            "annotate (spaCy)": round(annotating, 1),
-            "annotate (spaCy, 2 processes)": round(annotating_2, 1),
+            "sentences (spaCy's sentencizer)": round(annotating, 1),
             "embed chunks": round(chunk_embedding, 1),
-            "embed sentences": round(sentence_embedding, 1),
         },
         "texts": ([c.text for c in chunks], sentences),
     }

@@ -83,15 +83,15 @@ class ParagraphChunker:
 
 
 class ParagraphAnnotator:
-    """Stand-in for spaCy: every paragraph is one sentence; no entities."""
+    """Stand-in for spaCy's sentencizer: every paragraph is one sentence."""
 
     def annotate(self, batch):
         """One sentence per paragraph of each article."""
         for article in batch:
-            yield [Sentence(c.start, c.end) for c in ParagraphChunker().split(article)], []
+            yield [Sentence(c.start, c.end) for c in ParagraphChunker().split(article)]
 
-    def close(self) -> None:
-        """Nothing to stop."""
+    def load(self) -> None:
+        """Nothing to load."""
 
 
 class RandomEncoder:
@@ -110,10 +110,6 @@ class RandomEncoder:
     def encode(self, texts, batch_size=32):
         """Random vectors for the texts."""
         return self.unit(len(texts))
-
-    def encode_with_spans(self, texts, spans, batch_size=32):
-        """Random vectors for the texts and their spans."""
-        return self.unit(len(texts)), [self.unit(len(ranges)) for ranges in spans]
 
 
 def synthetic_writer(index_dir: Path):

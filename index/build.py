@@ -106,7 +106,7 @@ def _take_problems(report: BuildReport, articles: Iterable) -> None:
 def _carried_fields(manifest: Manifest) -> dict:
     """The settings an update keeps from the index it changes."""
     names = ("model", "dimension", "max_tokens", "chunk_tokens", "chunk_overlap", "built_at", "backend")
-    names += ("vector_index", "sentence_vectors", "annotations")
+    names += ("vector_index",)
     return {name: getattr(manifest, name) for name in names}
 
 
@@ -116,7 +116,7 @@ class IndexWriter:
     Args:
         config: settings (index directory, model, chunking, strictness).
         encoder: the embedding model; by default loaded from ``config`` (or the index's manifest).
-        annotator: the sentence/entity finder; by default spaCy's English pipeline.
+        annotator: the sentence finder; by default spaCy's rule-based sentencizer.
         progress: show progress bars on the terminal.
     """
 
@@ -129,9 +129,7 @@ class IndexWriter:
     ) -> None:
         self.config = config or Config()
         self._encoder = encoder
-        self.annotator = annotator or Annotator(
-            workers=self.config.workers, parallel_min_chars=self.config.parallel_min_chars
-        )
+        self.annotator = annotator or Annotator()
         self.progress = progress
 
     def _encoder_for(self, model: str, backend: str) -> Encoder:
@@ -140,13 +138,13 @@ class IndexWriter:
             self._encoder = make_encoder(model, backend, self.config.workers)
         return self._encoder
 
-    def _load_models(self, encoder: Encoder, annotations: str) -> None:
+    def _load_models(self, encoder: Encoder) -> None:
         # Everything is imported and loaded before a generation is started, so that a Ctrl-C
         # while writing always ends with exit code 130: CPython ends the process with SIGINT
         # instead when a KeyboardInterrupt, even a handled one, was raised in code that
         # ``exec`` compiled from a string, as dataclasses do during imports.
         encoder.load()
-        self.annotator.load(full=annotations == "full")
+        self.annotator.load()
 
     def build(self, paths: Sequence[str | os.PathLike]) -> BuildReport:
         """Build the index from scratch from files and folders; the old index stays live until the new one is whole.
@@ -166,18 +164,12 @@ class IndexWriter:
 
     def build_articles(self, articles: Iterable[Article], described: str = "the input") -> BuildReport:
         """Build the index from scratch from articles (a list, or a stream read as it goes); see :meth:`build`."""
-        try:
-            return self._build_articles(articles, described)
-        finally:
-            self.annotator.close()  # its worker processes, if the build started any
-
-    def _build_articles(self, articles: Iterable[Article], described: str) -> BuildReport:
         started = time.perf_counter()
         encoder = self._encoder_for(self.config.build_model, self.config.backend)
         approximate = choose_index(self.config.vector_index, self.config.approximate_from)
         make_index(approximate, encoder.dimension)  # refuse a bad setting now
         index_dir = self.config.index_dir
-        self._load_models(encoder, self.config.annotations)
+        self._load_models(encoder)
         with writer_lock(index_dir):
             previous = current_generation(index_dir)
             generation = Generation(index_dir, None, encoder.dimension)
@@ -187,7 +179,7 @@ class IndexWriter:
                 chunker = self._chunker(encoder, fields)
                 for batch in self._batches(articles, articles if isinstance(articles, ArticleStream) else None):
                     report.chunks_embedded += generation.write(
-                        prepare_articles(batch, chunker, encoder, self.annotator, self.config.batch_size, fields)
+                        prepare_articles(batch, chunker, encoder, self.annotator, self.config.batch_size)
                     )
                     report.added += [a.id for a in batch]
                     report.notes += [f"{a.source}: {note}" for a in batch for note in a.notes]
@@ -213,12 +205,6 @@ class IndexWriter:
             BadArticle: with ``config.strict``, the first bad input (the index is untouched).
             IndexLocked: another process is writing the index.
         """
-        try:
-            return self._add(paths)
-        finally:
-            self.annotator.close()
-
-    def _add(self, paths: Sequence[str | os.PathLike]) -> BuildReport:
         started = time.perf_counter()
         stream = ArticleStream(
             paths, strict=self.config.strict, follow_links=self.config.follow_links, part_chars=self.config.part_chars
@@ -233,7 +219,7 @@ class IndexWriter:
                     if generation is None:  # made only once there is something to change
                         encoder = self._encoder_for(store.manifest.model, store.manifest.backend)
                         chunker = self._chunker(encoder, _carried_fields(store.manifest))
-                        self._load_models(encoder, store.manifest.annotations)
+                        self._load_models(encoder)
                         generation = Generation(index_dir, store.generation, store.manifest.dimension)
                     generation.remove_articles([old_id for _, old_id in batch if old_id is not None])
                     report.chunks_embedded += generation.write(
@@ -243,7 +229,6 @@ class IndexWriter:
                             encoder,
                             self.annotator,
                             self.config.batch_size,
-                            _carried_fields(store.manifest),
                         )
                     )
                 _take_problems(report, stream)
@@ -327,8 +312,6 @@ class IndexWriter:
             "built_at": now(),
             "backend": encoder.backend,
             "vector_index": self.config.vector_index,
-            "sentence_vectors": self.config.sentence_vectors,
-            "annotations": self.config.annotations,
         }
 
     @staticmethod

@@ -17,17 +17,8 @@ BACKENDS = ("auto", "torch", "onnx")
 """How the embedding model runs: sentence-transformers on torch, an int8 ONNX export (see ``index.embed``),
 or ``auto``: ONNX for the bundled default model, torch for any other."""
 
-READERS = ("span", "heuristic")
-"""The answer readers (see ``qa.read``)."""
-
-SENTENCE_VECTORS = ("mixed", "pooled")
-"""How a build makes sentence vectors (see ``Config.sentence_vectors``)."""
-
 ENGINES = ("local", "ray")
 """What runs a build (see ``Config.engine``)."""
-
-ANNOTATIONS = ("sentences", "full")
-"""What a build finds in the articles beside chunks (see ``Config.annotations``)."""
 
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -54,7 +45,7 @@ def default_index_dir() -> Path:
 
 
 def default_workers() -> int:
-    """Workers of a build (spaCy processes, ONNX batches at once): the CPU count, at most 4."""
+    """Workers of a build (ONNX batches embedded at once): the CPU count, at most 4."""
     return max(1, min(4, os.cpu_count() or 1))
 
 
@@ -70,17 +61,13 @@ class Config:
         chunk_overlap: overlap between consecutive chunks, in tokens.
         batch_size: texts per embedding batch (the fastest measured for the int8 model, see BENCHMARKS.md).
         k: passages returned with an answer and shown as sources.
-        rerank_depth: fused passages the heuristic reader reads; it reorders them by their best sentence
-            and keeps the ``k`` best (the span reader reads ``reader_passages``).
         candidates: hits taken from each retriever (dense, BM25) before fusion.
         rrf_k: the constant of reciprocal rank fusion.
         min_confidence: answers below this confidence are declined as "not found". ``None`` (the default):
-            the reader's own threshold, calibrated with it (the span reader's on the validation split of its
-            training data, in ``models/reader/reader.json``; the heuristic one's 0.47).
-        reader: what picks the answer span: ``"span"`` (the default: the trained reader shipped in
-            ``models/reader``) or ``"heuristic"`` (the earlier sentence-scoring answerer, for comparison).
-        reader_passages: how many of the best retrieved passages the span reader reads, in one batch.
-        reader_dir: the span reader's folder (default: the one shipped with the package).
+            the reader's own threshold, chosen with its calibration on the validation split of its training
+            data (in ``models/reader``).
+        reader_passages: how many of the best retrieved passages the reader reads, in one batch.
+        reader_dir: the reader's folder (default: the one shipped with the package).
         strict: fail a build on the first bad input instead of skipping it.
         follow_links: read links found inside a folder being indexed even when they point outside it
             (by default such links are skipped with a warning; paths named explicitly are always read).
@@ -89,30 +76,17 @@ class Config:
         backend: how a build runs the embedding model: ``"auto"`` (the default: int8 ONNX for the bundled
             model, faster with the same recall, see BENCHMARKS.md; torch for any other model), ``"onnx"`` or
             ``"torch"``; an index records its backend and is always queried with it.
-        workers: processes that run spaCy over a build's large batches, and batches the ONNX model
-            embeds at once, each on its share of the CPU threads (:func:`default_workers`); 1 keeps
-            everything in one process and one batch at a time.
+        workers: batches the ONNX embedding model embeds at once during a build, each on its share of
+            the CPU threads (:func:`default_workers`); 1 embeds one batch at a time.
         vector_index: the FAISS index of the chunk vectors: ``"auto"`` (exact search below 200,000
             chunks, an inverted file of 8-bit vectors beyond; see ``index.vectors``) or a FAISS
             factory string such as ``"Flat"``, ``"IVF1024,SQ8"``, ``"HNSW32"``. Fixed at build time.
         probes: lists an inverted-file index searches per question (recall against speed).
-        sentence_vectors: how a build makes the sentence vectors the answerer scores: ``"mixed"`` (the
-            mean of the sentence's token vectors in its chunk's forward pass, averaged with the sentence
-            encoded alone) or ``"pooled"`` (the first only: the model reads each chunk once, a faster
-            build; see BENCHMARKS.md). Only the heuristic reader uses them, in an index built with
-            ``annotations="full"``.
         part_chars: a text (or JSON Lines) file longer than this many characters is read as consecutive
             parts of at most this size, each its own article ("file, part N"): memory stays bounded
             however large the file.
-        parallel_min_chars: with ``annotations="full"`` and ``workers`` above 1, a batch of articles with at
-            least this much text is shared out among spaCy worker processes (starting them costs seconds).
         approximate_from: corpus size (chunks) from which ``vector_index="auto"`` chooses an approximate
             (inverted-file) index instead of exact search.
-        annotations: what a build finds in the articles beside the chunks: ``"sentences"`` (the default:
-            sentence boundaries from spaCy's rule-based sentencizer, all the span reader needs to cite) or
-            ``"full"`` (spaCy's parser and entity recognizer for sentences, entities and noun phrases, plus
-            sentence vectors and sentence terms: what the heuristic reader needs; a slower build, see
-            BENCHMARKS.md). Fixed at build time; updates keep the index's own.
         search_threads: FAISS's threads in a process that answers questions (``QA`` sets it process-wide;
             one thread answers a single question fastest, see BENCHMARKS.md); 0 leaves FAISS's default.
         shards: build a sharded index of this many shards (see ``index.shards``); ``None`` (the default):
@@ -133,11 +107,9 @@ class Config:
     chunk_overlap: int = 32
     batch_size: int = 8
     k: int = 5
-    rerank_depth: int = 30
     candidates: int = 50
     rrf_k: int = 60
     min_confidence: float | None = None
-    reader: str = "span"
     reader_passages: int = 4
     reader_dir: Path | None = None
     strict: bool = False
@@ -149,10 +121,7 @@ class Config:
     vector_index: str = "auto"
     probes: int = 16
     search_threads: int = 1
-    sentence_vectors: str = "mixed"
-    annotations: str = "sentences"
     part_chars: int = 250_000
-    parallel_min_chars: int = 200_000
     approximate_from: int = 200_000
     shards: int | None = None
     engine: str = "local"
@@ -163,27 +132,14 @@ class Config:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
-        positive = ("chunk_tokens", "batch_size", "k", "rerank_depth", "candidates", "rrf_k", "concurrency", "workers")
+        positive = ("chunk_tokens", "batch_size", "k", "candidates", "rrf_k", "concurrency", "workers")
         positive += ("probes", "reader_passages", "port", "closest_passages", "part_chars", "approximate_from")
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer. Currently, {name} is {value!r}")
-        if not isinstance(self.parallel_min_chars, int) or self.parallel_min_chars < 0:
-            raise ValueError(
-                f"parallel_min_chars must be 0 or more. Currently, parallel_min_chars is {self.parallel_min_chars!r}"
-            )
         if not isinstance(self.search_threads, int) or self.search_threads < 0:
             raise ValueError(f"search_threads must be 0 or more. Currently, search_threads is {self.search_threads!r}")
-        if self.sentence_vectors not in SENTENCE_VECTORS:
-            raise ValueError(
-                f"sentence_vectors must be one of {', '.join(SENTENCE_VECTORS)}. "
-                f"Currently, sentence_vectors is {self.sentence_vectors!r}"
-            )
-        if self.annotations not in ANNOTATIONS:
-            raise ValueError(
-                f"annotations must be one of {', '.join(ANNOTATIONS)}. Currently, annotations is {self.annotations!r}"
-            )
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ValueError(
                 f"chunk_overlap must be at least 0 and below chunk_tokens ({self.chunk_tokens}). "
@@ -197,8 +153,6 @@ class Config:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}. Currently, backend is {self.backend!r}")
         if not self.max_upload_mb > 0:
             raise ValueError(f"max_upload_mb must be positive. Currently, max_upload_mb is {self.max_upload_mb!r}")
-        if self.reader not in READERS:
-            raise ValueError(f"reader must be one of {', '.join(READERS)}. Currently, reader is {self.reader!r}")
         if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1]. Currently, min_confidence is {self.min_confidence!r}")
 

@@ -125,7 +125,7 @@ class Encoder:
     """What turns texts into unit vectors: the interface the index and the engine use.
 
     A backend gives the model's :attr:`dimension`, :attr:`max_tokens` and :attr:`tokenizer`, and one forward
-    pass over a batch (:meth:`_forward`); :meth:`encode` and :meth:`encode_with_spans` are built on it.
+    pass over a batch (:meth:`_forward`); :meth:`encode` is built on it.
     Use :func:`make_encoder` to get the one a model and backend setting call for.
 
     Args:
@@ -180,50 +180,18 @@ class Encoder:
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
 
         def run(session, rows: np.ndarray) -> None:
-            vectors[rows] = self._forward([texts[i] for i in rows], session, tokens=False)[0]
+            vectors[rows] = self._forward([texts[i] for i in rows], session)
 
         self._each_batch(texts, batch_size, run)
         return vectors
-
-    def encode_with_spans(
-        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = Config.batch_size
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Vectors of texts and of character spans inside them, from one forward pass per text.
-
-        A span's vector is the normalized mean of the text's token vectors that overlap it (its
-        tokens read in the context of the whole text), so sentences need no pass of their own.
-
-        Args:
-            texts: the texts, as for :meth:`encode`.
-            spans: for each text, ``(start, end)`` character ranges in it.
-            batch_size: texts per forward pass.
-
-        Returns:
-            The texts' unit vectors, and for each text an array with a unit vector per span; a
-            span that covers no token (only whitespace, or beyond the model's limit) gets zeros.
-        """
-        dimension = self.dimension
-        vectors = np.zeros((len(texts), dimension), dtype=np.float32)
-        span_vectors = [np.zeros((len(ranges), dimension), dtype=np.float32) for ranges in spans]
-
-        def run(session, rows: np.ndarray) -> None:
-            pooled, states, offsets = self._forward([texts[i] for i in rows], session, tokens=True)
-            vectors[rows] = pooled
-            for row, text_states, text_offsets in zip(rows, states, offsets, strict=True):
-                text_offsets = np.asarray(text_offsets, dtype=np.int64).reshape(-1, 2)
-                span_vectors[row] = pool_spans(text_states[: len(text_offsets)], text_offsets, spans[row])
-
-        self._each_batch(texts, batch_size, run)
-        return vectors, span_vectors
 
     def _each_batch(self, texts: list[str], batch_size: int, run) -> None:
         """Call ``run(session, rows)`` for each batch of ``texts``' row numbers, one after another."""
         for rows in longest_first_batches(texts, batch_size):
             run(None, rows)
 
-    def _forward(self, texts: list[str], session=None, tokens: bool = True) -> tuple[np.ndarray, list, list]:
-        """Unit vectors of a batch of texts and, with ``tokens``, each text's token vectors (first token
-        first) and their character offsets (padding and special tokens have empty ones)."""
+    def _forward(self, texts: list[str], session=None) -> np.ndarray:
+        """Unit vectors of a batch of texts."""
         raise NotImplementedError
 
 
@@ -280,13 +248,6 @@ class TorchEncoder(Encoder):
             texts, batch_size=batch_size, show_progress_bar=progress, convert_to_numpy=True, normalize_embeddings=True
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
-
-    def _forward(self, texts: list[str], session=None, tokens: bool = True) -> tuple[np.ndarray, list, list]:
-        tokenized = self.tokenizer(texts, truncation=True, max_length=self.max_tokens, return_offsets_mapping=True)
-        outputs = self.model.encode(texts, batch_size=len(texts), output_value=None, convert_to_tensor=False)
-        pooled = np.stack([out["sentence_embedding"].float().numpy() for out in outputs])
-        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return pooled, [out["token_embeddings"].float().numpy() for out in outputs], tokenized["offset_mapping"]
 
 
 class OnnxEncoder(Encoder):
@@ -366,15 +327,12 @@ class OnnxEncoder(Encoder):
         finally:
             pool.shutdown(cancel_futures=True)  # on Ctrl-C, do not run the batches still queued
 
-    def _forward(self, texts: list[str], session=None, tokens: bool = True) -> tuple[np.ndarray, list, list]:
+    def _forward(self, texts: list[str], session=None) -> np.ndarray:
         # One tokenizer call at a time: a fast tokenizer changes its own padding and truncation state
         # when called, which fails ("Already borrowed") when two threads do it at once.
         with self._tokenizing:
-            tokenized = onnx_tokenize(self.tokenizer, texts, self.max_tokens, return_offsets_mapping=tokens)
-        if not tokens:
-            return session.run(["embedding"], onnx_inputs(session, tokenized))[0], [], []
-        pooled, states = session.run(["embedding", "tokens"], onnx_inputs(session, tokenized))
-        return pooled, list(states), list(tokenized["offset_mapping"])
+            tokenized = onnx_tokenize(self.tokenizer, texts, self.max_tokens)
+        return session.run(["embedding"], onnx_inputs(session, tokenized))[0]
 
     def export_dir(self) -> Path:
         """The cached export of this model (made on first use, under a lock, never downloaded)."""
@@ -417,22 +375,6 @@ class OnnxEncoder(Encoder):
                         str(path), options, providers=["CPUExecutionProvider"]
                     )
         return self._sessions[shared]
-
-
-def pool_spans(states: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
-    """A unit vector per character span: the mean of the token vectors whose offsets overlap it.
-
-    ``states`` and ``offsets`` are a text's token vectors and their ``(start, end)`` character
-    offsets; special tokens (empty offsets) are left out. A span over no token gets zeros.
-    """
-    pooled = np.zeros((len(spans), states.shape[1]), dtype=np.float32)
-    real = offsets[:, 1] > offsets[:, 0]
-    for row, (start, end) in enumerate(spans):
-        inside = real & (offsets[:, 0] < end) & (offsets[:, 1] > start)
-        if inside.any():
-            mean = states[inside].mean(axis=0)
-            pooled[row] = mean / max(float(np.linalg.norm(mean)), 1e-12)
-    return pooled
 
 
 def onnx_tokenize(tokenizer, texts: list[str], max_tokens: int, **options):

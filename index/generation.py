@@ -9,14 +9,12 @@ this tool wrote (marked with :data:`~index.store.GENERATION_MARKER`) are ever re
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import os
 import shutil
 import signal
 import threading
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.annotate import Annotator, Sentence, Span
+from index.annotate import Annotator, Sentence
 from index.chunk import Chunk, Chunker
 from index.config import Config
 from index.embed import Encoder
@@ -44,9 +42,9 @@ from index.layout import (
     add_pages_column,
     bm25_tokens,
     connect,
+    drop_retired_tables,
     is_own_generation,
 )
-from index.terms import terms
 from index.vectors import choose_index, convert, exact_index, is_exact
 
 
@@ -91,13 +89,14 @@ class Generation:
                 source.backup(self.db)
                 source.close()
                 add_pages_column(self.db)
+                drop_retired_tables(self.db)
                 self.vectors = faiss.read_index(str(base / VECTORS))
         except BaseException:
             self.discard()
             raise
 
     def remove_articles(self, article_ids: Sequence[str]) -> None:
-        """Delete articles with their chunks, vectors, sentences and spans."""
+        """Delete articles with their chunks, vectors and sentences."""
         for article_id in article_ids:
             chunk_ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
             if chunk_ids:
@@ -108,21 +107,15 @@ class Generation:
                         f"the index at {self.index_dir} keeps its vectors in a FAISS index that cannot remove "
                         f"them; rebuild it (qa index build) to change or remove articles; the index is unchanged"
                     ) from exc
-            df = Counter()
-            for (sentence_terms,) in self.db.execute("SELECT terms FROM sentences WHERE article_id = ?", (article_id,)):
-                df.update(sentence_terms.split())
-            self.db.executemany("UPDATE term_df SET df = df - ? WHERE term = ?", [(n, t) for t, n in df.items()])
             for table, column in (
                 ("chunks", "article_id"),
                 ("sentences", "article_id"),
-                ("spans", "article_id"),
                 ("articles", "id"),
             ):
                 self.db.execute(f"DELETE FROM {table} WHERE {column} = ?", (article_id,))
-        self.db.execute("DELETE FROM term_df WHERE df <= 0")
 
     def write(self, prepared: PreparedArticles) -> int:
-        """Store articles already chunked, annotated and embedded; returns the number of chunks."""
+        """Store articles already chunked, split into sentences and embedded; returns the number of chunks."""
         added_at = now()
         articles, chunks = prepared.articles, prepared.chunks
         self.db.executemany(
@@ -138,25 +131,13 @@ class Generation:
             ids.append(cursor.lastrowid)
         if chunks:
             self.vectors.add_with_ids(prepared.chunk_vectors, np.array(ids, dtype=np.int64))
-        full = prepared.full
-        sentence_blobs = iter(prepared.sentence_vectors) if full else itertools.repeat(b"")
-        df = Counter()
-        for article, (sentences, spans) in zip(articles, prepared.annotations, strict=True):
-            rows = []
-            for sentence in sentences:
-                sentence_terms = set(terms(article.text[sentence.start : sentence.end])) if full else set()
-                df.update(sentence_terms)
-                rows.append(
-                    (article.id, sentence.start, sentence.end, " ".join(sorted(sentence_terms)), next(sentence_blobs))
-                )
-            self.db.executemany("INSERT INTO sentences(article_id, start, end, terms, vector) VALUES (?,?,?,?,?)", rows)
-            self.db.executemany(
-                "INSERT INTO spans(article_id, start, end, label) VALUES (?,?,?,?)",
-                [(article.id, s.start, s.end, s.label) for s in spans],
-            )
         self.db.executemany(
-            "INSERT INTO term_df(term, df) VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
-            list(df.items()),
+            "INSERT INTO sentences(article_id, start, end) VALUES (?,?,?)",
+            [
+                (article.id, sentence.start, sentence.end)
+                for article, sentences in zip(articles, prepared.sentences, strict=True)
+                for sentence in sentences
+            ],
         )
         return len(chunks)
 
@@ -226,75 +207,32 @@ class PreparedArticles:
     (in this process, or in a Ray actor: see ``index.ray_build``)."""
 
     articles: list[Article]
-    annotations: list[tuple[list[Sentence], list[Span]]]
-    """Per article: its sentences, and its entity and noun-phrase spans (none unless ``full``)."""
+    sentences: list[list[Sentence]]
+    """Per article: its sentences."""
     chunks: list[Chunk]
     chunk_vectors: np.ndarray
-    sentence_vectors: list[bytes]
-    """One float32 vector per sentence, in order (``full`` only; else empty)."""
-    full: bool
 
     def only(self, wanted: Sequence[int]) -> PreparedArticles:
         """The same, for the articles at these positions only (e.g. those of one shard)."""
         keep = sorted(set(wanted))
-        blobs: list[bytes] = []
-        if self.full:  # each article's sentence vectors follow the previous article's
-            first = np.cumsum([0] + [len(sentences) for sentences, _ in self.annotations])
-            blobs = [blob for i in keep for blob in self.sentence_vectors[first[i] : first[i + 1]]]
         ids = {self.articles[i].id for i in keep}
         rows = [j for j, chunk in enumerate(self.chunks) if chunk.article_id in ids]
         return PreparedArticles(
             [self.articles[i] for i in keep],
-            [self.annotations[i] for i in keep],
+            [self.sentences[i] for i in keep],
             [self.chunks[j] for j in rows],
             self.chunk_vectors[rows],
-            blobs,
-            self.full,
         )
 
 
 def prepare_articles(
-    articles: Sequence[Article],
-    chunker: Chunker,
-    encoder: Encoder,
-    annotator: Annotator,
-    batch_size: int,
-    settings: dict,
+    articles: Sequence[Article], chunker: Chunker, encoder: Encoder, annotator: Annotator, batch_size: int
 ) -> PreparedArticles:
-    """Chunk, annotate and embed articles, as a generation stores them.
-
-    ``settings`` are the index's (its manifest's fields): ``annotations`` says whether entities,
-    noun phrases, sentence terms and sentence vectors (for the heuristic reader) are made, and
-    ``sentence_vectors`` how.
-    """
+    """Split articles into sentences and chunks and embed the chunks, as a generation stores them."""
     articles = list(articles)
-    full = settings.get("annotations", "full") == "full"
-    annotations = list(annotator.annotate(articles, full=full))
-    chunks: list[Chunk] = []
-    placed: list[tuple[int, int, int]] = []  # each sentence's (chunk, start, end) in that chunk's text
-    for article, (sentences, _) in zip(articles, annotations, strict=True):
-        article_chunks = list(chunker.split(article))
-        if full:  # sentence vectors are pooled from the chunk pass
-            placed += [
-                (len(chunks) + i if i >= 0 else -1, start, end)
-                for i, start, end in _place_sentences(sentences, article_chunks)
-            ]
-        chunks += article_chunks
-    spans: list[list[tuple[int, int]]] = [[] for _ in chunks]
-    where = []  # each sentence's (chunk, row among that chunk's spans), or None
-    for i, start, end in placed:
-        where.append((i, len(spans[i])) if i >= 0 else None)
-        if i >= 0:
-            spans[i].append((start, end))
-    chunk_vectors, span_vectors = encoder.encode_with_spans([c.text for c in chunks], spans, batch_size)
-    blobs: list[bytes] = []
-    if full:
-        zeros = np.zeros(chunk_vectors.shape[1], dtype=np.float32)
-        sentence_vectors = [span_vectors[at[0]][at[1]] if at else zeros for at in where]
-        mixed = settings.get("sentence_vectors") == "mixed"
-        sentence_vectors = _fill_missing(sentence_vectors, articles, annotations, encoder, batch_size, mixed)
-        blobs = [vector.tobytes() for vector in sentence_vectors]
-    return PreparedArticles(articles, annotations, chunks, chunk_vectors, blobs, full)
+    sentences = list(annotator.annotate(articles))
+    chunks = [chunk for article in articles for chunk in chunker.split(article)]
+    return PreparedArticles(articles, sentences, chunks, encoder.encode([c.text for c in chunks], batch_size))
 
 
 def _article_row(a: Article, added_at: str) -> tuple:
@@ -316,63 +254,6 @@ def _article_row(a: Article, added_at: str) -> tuple:
         a.excluded_chars,
         json.dumps(a.pages) if a.pages else None,
     )
-
-
-def _place_sentences(sentences: Sequence[Sentence], chunks: Sequence[Chunk]) -> list[tuple[int, int, int]]:
-    """For each sentence, the chunk whose forward pass gives its vector, and its range in that chunk's text.
-
-    The chunk is the one that holds the whole sentence nearest its middle (the most context on
-    both sides); a sentence no chunk holds whole takes the chunk it overlaps most, and ``(-1, 0, 0)``
-    stands for a sentence no chunk overlaps.
-    """
-    placed = []
-    for sentence in sentences:
-        middle = sentence.start + sentence.end
-        best, best_key = -1, None
-        for i, chunk in enumerate(chunks):
-            overlap = min(chunk.end, sentence.end) - max(chunk.start, sentence.start)
-            if overlap <= 0:
-                continue
-            whole = chunk.start <= sentence.start and sentence.end <= chunk.end
-            key = (whole, overlap if not whole else 0, -abs(chunk.start + chunk.end - middle))
-            if best_key is None or key > best_key:
-                best, best_key = i, key
-        if best < 0:
-            placed.append((-1, 0, 0))
-        else:
-            chunk = chunks[best]
-            placed.append(
-                (best, max(sentence.start, chunk.start) - chunk.start, min(sentence.end, chunk.end) - chunk.start)
-            )
-    return placed
-
-
-def _fill_missing(
-    vectors: list[np.ndarray],
-    articles: Sequence[Article],
-    annotations: Sequence[tuple[list[Sentence], list]],
-    encoder: Encoder,
-    batch_size: int,
-    mixed: bool,
-) -> list[np.ndarray]:
-    """Sentence vectors, those no chunk pass gave (zeros) encoded on their own; with ``mixed``, every
-    pooled vector averaged with the sentence's own encoding (see ``Config.sentence_vectors``)."""
-    pairs = zip(articles, annotations, strict=True)
-    texts = [article.text[s.start : s.end] for article, (found, _) in pairs for s in found]
-    if mixed:
-        for i, alone in enumerate(encoder.encode(texts, batch_size=batch_size)):
-            if vectors[i].any():  # the sentence read in its chunk and read alone, averaged
-                both = vectors[i] + alone
-                vectors[i] = both / max(float(np.linalg.norm(both)), 1e-12)
-            else:
-                vectors[i] = alone
-        return vectors
-    missing = [i for i, vector in enumerate(vectors) if not vector.any()]
-    if not missing:
-        return vectors
-    for i, vector in zip(missing, encoder.encode([texts[i] for i in missing], batch_size=batch_size), strict=True):
-        vectors[i] = vector
-    return vectors
 
 
 def collect_garbage(index_dir: Path, keep: Path, previous: Path | None) -> None:

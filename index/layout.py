@@ -3,10 +3,8 @@
 An index directory holds generations; the file ``CURRENT`` names the live one.
 A generation holds:
 
-- ``manifest.json``: format version, model, dimension, chunking and annotation settings, counts, times;
-- ``store.sqlite``: articles (with their text), chunks, sentences, and (in an index built with
-  ``annotations="full"``, for the heuristic reader) sentence vectors and terms, entity and
-  noun-phrase spans, and sentence document frequencies of terms;
+- ``manifest.json``: format version, model, dimension, chunking settings, counts, times;
+- ``store.sqlite``: articles (with their text), chunks and sentences;
 - ``vectors.faiss``: the chunk vectors (inner product on unit vectors), keyed by chunk id, in
   the FAISS index that ``index.vectors`` chooses by corpus size; read memory-mapped;
 - ``bm25/``: the bm25s lexical index of the chunks, and ``bm25_ids.npy`` mapping its rows to chunk ids.
@@ -52,13 +50,13 @@ CREATE TABLE chunks(
     id INTEGER PRIMARY KEY AUTOINCREMENT, article_id TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL);
 CREATE INDEX chunks_article ON chunks(article_id, start);
 CREATE TABLE sentences(
-    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    terms TEXT NOT NULL, vector BLOB NOT NULL);
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL);
 CREATE INDEX sentences_article ON sentences(article_id, start);
-CREATE TABLE spans(article_id TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, label TEXT NOT NULL);
-CREATE INDEX spans_article ON spans(article_id, start);
-CREATE TABLE term_df(term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 """
+
+RETIRED_TABLES = ("spans", "term_df")
+"""Tables of indexes built for the retired heuristic reader (entities and noun phrases, sentence document
+frequencies); an update drops them. Such indexes' ``sentences`` also carry ``terms`` and ``vector`` columns."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +76,6 @@ class Manifest:
     updated_at: str
     backend: str = "torch"
     vector_index: str = "auto"
-    sentence_vectors: str = "encoded"  # indexes made before sentence vectors were pooled
-    annotations: str = "full"  # indexes made before the span reader have everything the heuristic one needs
 
     def to_json(self) -> str:
         """The manifest as indented JSON."""
@@ -179,6 +175,21 @@ def add_pages_column(conn: sqlite3.Connection) -> None:
     """Give an older index's ``articles`` table the ``pages`` column (NULL: no pages), so that it takes PDFs."""
     if not has_pages_column(conn):
         conn.execute("ALTER TABLE articles ADD COLUMN pages TEXT")
+
+
+def drop_retired_tables(conn: sqlite3.Connection) -> None:
+    """Remove what only the retired heuristic reader read from an older index's database (a new generation's
+    copy): the :data:`RETIRED_TABLES`, and the ``sentences`` table's ``terms`` and ``vector`` columns."""
+    for table in RETIRED_TABLES:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    if any(row[1] == "vector" for row in conn.execute("PRAGMA table_info(sentences)")):
+        conn.execute("DROP INDEX IF EXISTS sentences_article")
+        conn.execute("ALTER TABLE sentences RENAME TO retired_sentences")
+        conn.executescript(SCHEMA[SCHEMA.index("CREATE TABLE sentences") :])
+        conn.execute(
+            "INSERT INTO sentences(id, article_id, start, end) SELECT id, article_id, start, end FROM retired_sentences"
+        )
+        conn.execute("DROP TABLE retired_sentences")
 
 
 def bm25_tokens(texts: list[str]) -> list[list[str]]:

@@ -121,8 +121,8 @@ class _Prepare:
         self.encoder = make_encoder(settings["model"], settings["backend"], workers=1)
         self.encoder.limit_threads(threads)
         self.encoder.load()
-        self.annotator = Annotator(workers=1)
-        self.annotator.load(full=settings["annotations"] == "full")
+        self.annotator = Annotator()
+        self.annotator.load()
         self.chunker = Chunker(
             self.encoder.tokenizer, settings["chunk_tokens"], settings["chunk_overlap"], self.encoder.max_tokens
         )
@@ -134,7 +134,7 @@ class _Prepare:
         articles = [record for kind, record in items if kind == "article"]
         problems = [record for kind, record in items if kind == "problem"]
         prepared = (
-            prepare_articles(articles, self.chunker, self.encoder, self.annotator, self.batch_size, self.settings)
+            prepare_articles(articles, self.chunker, self.encoder, self.annotator, self.batch_size)
             if articles
             else None
         )

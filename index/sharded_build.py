@@ -76,15 +76,15 @@ class ShardedWriter(IndexWriter):
         return self._build_sharded(articles, described)
 
     def _prepared(self, source: Iterable, encoder: Encoder, fields: dict) -> Iterable[PreparedArticles]:
-        """The articles (or files, for Ray) chunked, annotated and embedded, batch by batch, in input order."""
+        """The articles (or files, for Ray) as :func:`prepare_articles` makes them, batch by batch, in order."""
         if self.config.engine == "ray":
             from index.ray_build import RayPrepared
 
             return RayPrepared(source, self.config, fields, self.progress)
-        self._load_models(encoder, fields["annotations"])
+        self._load_models(encoder)
         chunker = self._chunker(encoder, fields)
         return (
-            prepare_articles(batch, chunker, encoder, self.annotator, self.config.batch_size, fields)
+            prepare_articles(batch, chunker, encoder, self.annotator, self.config.batch_size)
             for batch in self._batches(source)
         )
 
@@ -96,38 +96,35 @@ class ShardedWriter(IndexWriter):
         fields = self._fields(encoder)
         count = self._shard_count()
         index_dir = self.config.index_dir
-        try:
-            with writer_lock(index_dir):
-                old = ShardSet.read(index_dir).shards if is_sharded(index_dir) else ()
-                token = f"{time.time_ns():x}"
-                names = tuple(f"{SHARD_PREFIX}{token}-{i:03d}" for i in range(count))
-                generations: list[Generation] = []
-                try:
-                    for name in names:
-                        (index_dir / name).mkdir()
-                        generations.append(Generation(index_dir / name, None, encoder.dimension))
-                    report = BuildReport()
-                    prepared_batches = self._prepared(source, encoder, fields)
-                    for prepared in prepared_batches:
-                        report.chunks_embedded += self._write_by_shard(prepared, generations)
-                        report.added += [a.id for a in prepared.articles]
-                        report.notes += [f"{a.source}: {note}" for a in prepared.articles for note in a.notes]
-                    _take_problems(report, prepared_batches)
-                    _take_problems(report, source)
-                    if not report.added:
-                        raise NoArticles(f"no articles could be read from {described}")
-                    manifests = [generation.commit(fields, self.config.approximate_from) for generation in generations]
-                    ShardSet(names, self.config.engine, now()).write(index_dir)
-                except BaseException as exc:
-                    for generation in generations:
-                        generation.discard()
-                    for name in names:
-                        shutil.rmtree(index_dir / name, ignore_errors=True)
-                    raise _unchanged(exc, index_dir) from exc
-                remove_unlisted_shards(index_dir, names + old)
-                _remove_unsharded(index_dir)
-        finally:
-            self.annotator.close()
+        with writer_lock(index_dir):
+            old = ShardSet.read(index_dir).shards if is_sharded(index_dir) else ()
+            token = f"{time.time_ns():x}"
+            names = tuple(f"{SHARD_PREFIX}{token}-{i:03d}" for i in range(count))
+            generations: list[Generation] = []
+            try:
+                for name in names:
+                    (index_dir / name).mkdir()
+                    generations.append(Generation(index_dir / name, None, encoder.dimension))
+                report = BuildReport()
+                prepared_batches = self._prepared(source, encoder, fields)
+                for prepared in prepared_batches:
+                    report.chunks_embedded += self._write_by_shard(prepared, generations)
+                    report.added += [a.id for a in prepared.articles]
+                    report.notes += [f"{a.source}: {note}" for a in prepared.articles for note in a.notes]
+                _take_problems(report, prepared_batches)
+                _take_problems(report, source)
+                if not report.added:
+                    raise NoArticles(f"no articles could be read from {described}")
+                manifests = [generation.commit(fields, self.config.approximate_from) for generation in generations]
+                ShardSet(names, self.config.engine, now()).write(index_dir)
+            except BaseException as exc:
+                for generation in generations:
+                    generation.discard()
+                for name in names:
+                    shutil.rmtree(index_dir / name, ignore_errors=True)
+                raise _unchanged(exc, index_dir) from exc
+            remove_unlisted_shards(index_dir, names + old)
+            _remove_unsharded(index_dir)
         return self._finish_sharded(report, started, manifests)
 
     @staticmethod
@@ -149,39 +146,34 @@ class ShardedWriter(IndexWriter):
             paths, strict=self.config.strict, follow_links=self.config.follow_links, part_chars=self.config.part_chars
         )
         index_dir = self.config.index_dir
-        try:
-            with writer_lock(index_dir):
-                store = ShardedStore.open(index_dir, model=self.config.model)
-                carried = _carried_fields(store.manifest)
-                report = BuildReport()
-                generations: dict[int, Generation] = {}
-                try:
-                    changes = self._changes(stream, store, report, self.config.strict)
-                    for batch in self._batches(changes):
-                        if not generations:  # models are loaded only once there is something to change
-                            encoder = self._encoder_for(store.manifest.model, store.manifest.backend)
-                            chunker = self._chunker(encoder, carried)
-                            self._load_models(encoder, store.manifest.annotations)
-                        for old_id in [old_id for _, old_id in batch if old_id is not None]:
-                            self._generation(store, generations, old_id).remove_articles([old_id])
-                        by_shard: dict[int, list[Article]] = {}
-                        for article, _ in batch:
-                            by_shard.setdefault(shard_of(article.id, len(store.shards)), []).append(article)
-                        for articles in by_shard.values():
-                            generation = self._generation(store, generations, articles[0].id)
-                            report.chunks_embedded += generation.write(
-                                prepare_articles(
-                                    articles, chunker, encoder, self.annotator, self.config.batch_size, carried
-                                )
-                            )
-                    _take_problems(report, stream)
-                    manifests = self._commit(store, generations, carried)
-                except BaseException as exc:
-                    for generation in generations.values():
-                        generation.discard()
-                    raise _unchanged(exc, index_dir) from exc
-        finally:
-            self.annotator.close()
+        with writer_lock(index_dir):
+            store = ShardedStore.open(index_dir, model=self.config.model)
+            carried = _carried_fields(store.manifest)
+            report = BuildReport()
+            generations: dict[int, Generation] = {}
+            try:
+                changes = self._changes(stream, store, report, self.config.strict)
+                for batch in self._batches(changes):
+                    if not generations:  # models are loaded only once there is something to change
+                        encoder = self._encoder_for(store.manifest.model, store.manifest.backend)
+                        chunker = self._chunker(encoder, carried)
+                        self._load_models(encoder)
+                    for old_id in [old_id for _, old_id in batch if old_id is not None]:
+                        self._generation(store, generations, old_id).remove_articles([old_id])
+                    by_shard: dict[int, list[Article]] = {}
+                    for article, _ in batch:
+                        by_shard.setdefault(shard_of(article.id, len(store.shards)), []).append(article)
+                    for articles in by_shard.values():
+                        generation = self._generation(store, generations, articles[0].id)
+                        report.chunks_embedded += generation.write(
+                            prepare_articles(articles, chunker, encoder, self.annotator, self.config.batch_size)
+                        )
+                _take_problems(report, stream)
+                manifests = self._commit(store, generations, carried)
+            except BaseException as exc:
+                for generation in generations.values():
+                    generation.discard()
+                raise _unchanged(exc, index_dir) from exc
         return self._finish_sharded(report, started, manifests)
 
     @staticmethod

@@ -36,7 +36,6 @@ SHARD_BITS = 40
 """A chunk id of a sharded index is ``shard << SHARD_BITS | chunk id in the shard`` (FAISS ids are 64-bit)."""
 MAX_SHARDS = 1 << 16
 AGREEING = ("format_version", "model", "dimension", "max_tokens", "chunk_tokens", "chunk_overlap", "backend")
-AGREEING += ("annotations",)
 """Manifest fields every shard of one index must share."""
 
 
@@ -283,18 +282,6 @@ class ShardedStore:
     def sentences(self, article_id: str, start: int, end: int) -> list[SentenceRecord]:
         """See :meth:`IndexStore.sentences`."""
         return self.shard_for(article_id).sentences(article_id, start, end)
-
-    def spans(self, article_id: str, start: int, end: int) -> list:
-        """See :meth:`IndexStore.spans`."""
-        return self.shard_for(article_id).spans(article_id, start, end)
-
-    def document_frequencies(self, query_terms: list[str]) -> dict[str, int]:
-        """Sentence document frequencies of terms, summed over the shards."""
-        total: dict[str, int] = {}
-        for store in self.shards:
-            for term, df in store.document_frequencies(query_terms).items():
-                total[term] = total.get(term, 0) + df
-        return total
 
     def article(self, article_id: str) -> ArticleRecord | None:
         """One article's metadata, or ``None`` if it is not indexed."""

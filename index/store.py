@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from index.annotate import Span
 from index.errors import IndexCorrupt, IndexNotFound, ModelMismatch
 from index.layout import (
     BM25_DIR,
@@ -61,13 +60,11 @@ class ArticleRecord:
 
 @dataclass(frozen=True)
 class SentenceRecord:
-    """A stored sentence: offsets, its term set, and its unit vector."""
+    """A stored sentence: ``article_text(article_id)[start:end]``."""
 
     article_id: str
     start: int
     end: int
-    terms: frozenset[str]
-    vector: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -200,8 +197,7 @@ class IndexStore:
         """Check the whole index, beyond what opening it checks; returns the problems found (none: sound).
 
         Checks SQLite's integrity, that the vector ids, lexical rows and stored chunks are the same
-        set, that every chunk and sentence lies inside its article, and that every sentence vector
-        has the index's dimension (or is empty, in an index of sentences only).
+        set, and that every chunk and sentence lies inside its article.
         """
         problems = []
         db = self._db
@@ -217,15 +213,13 @@ class IndexStore:
             stray = db.execute(
                 "SELECT COUNT(*) FROM sentences s LEFT JOIN articles a ON a.id = s.article_id"
                 " WHERE a.id IS NULL OR s.start < 0 OR s.end > length(a.text) OR s.start >= s.end"
-                " OR length(s.vector) != ?",
-                (4 * self.manifest.dimension if self.manifest.annotations == "full" else 0,),
             ).fetchone()[0]
         except sqlite3.DatabaseError as exc:
             return [f"the database is damaged ({exc})"]
         if outside:
             problems.append(f"{outside} chunks point outside their article")
         if stray:
-            problems.append(f"{stray} sentences point outside their article or have a vector of the wrong size")
+            problems.append(f"{stray} sentences point outside their article")
         vector_ids = set(stored_vector_ids(self.vectors).tolist())
         if vector_ids != chunk_ids:
             problems.append(
@@ -464,32 +458,10 @@ class IndexStore:
     def sentences(self, article_id: str, start: int, end: int) -> list[SentenceRecord]:
         """Sentences of an article that overlap ``[start, end)``, in order."""
         rows = self._db.execute(
-            "SELECT start, end, terms, vector FROM sentences"
-            " WHERE article_id = ? AND start < ? AND end > ? ORDER BY start",
+            "SELECT start, end FROM sentences WHERE article_id = ? AND start < ? AND end > ? ORDER BY start",
             (article_id, end, start),
         )
-        return [
-            SentenceRecord(article_id, s, e, frozenset(t.split()), np.frombuffer(v, dtype=np.float32))
-            for s, e, t, v in rows
-        ]
-
-    def spans(self, article_id: str, start: int, end: int) -> list[Span]:
-        """Entity and noun-phrase spans inside ``[start, end)`` of an article."""
-        rows = self._db.execute(
-            "SELECT start, end, label FROM spans WHERE article_id = ? AND start >= ? AND end <= ? ORDER BY start",
-            (article_id, start, end),
-        )
-        return [Span(*row) for row in rows]
-
-    def document_frequencies(self, query_terms: list[str]) -> dict[str, int]:
-        """How many sentences contain each term."""
-        if not query_terms:
-            return {}
-        unique = sorted(set(query_terms))
-        marks = ",".join("?" * len(unique))
-        rows = self._db.execute(f"SELECT term, df FROM term_df WHERE term IN ({marks})", unique)
-        found = dict(rows.fetchall())
-        return {term: found.get(term, 0) for term in unique}
+        return [SentenceRecord(article_id, s, e) for s, e in rows]
 
 
 def _idf(df: int, total: int) -> float:

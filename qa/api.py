@@ -182,7 +182,6 @@ class HealthOut(BaseModel):
     articles: int
     chunks: int
     model: str
-    reader: str
 
 
 class ChatMessage(BaseModel):
@@ -412,7 +411,6 @@ def create_app(engine: QA | None, access: Access = Access(), config: Config | No
             articles=manifest.articles,
             chunks=manifest.chunks,
             model=manifest.model,
-            reader=current.config.reader,
         )
 
     @app.get("/v1/models", tags=["openai"], summary="The models (one: article-qa)")

@@ -21,11 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qa.config import (
-    ANNOTATIONS,
     BACKENDS,
     ENGINES,
-    READERS,
-    SENTENCE_VECTORS,
     Config,
     default_articles,
     default_index_dir,
@@ -111,20 +108,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", help="a SQuAD v1.1 or v2.0 JSON file")
     evaluate.add_argument("--index", metavar="DIR", help="index directory (default: a cache per data file)")
     evaluate.add_argument("--limit", type=positive_int, help="ask at most N questions, evenly spaced over the file")
-    evaluate.add_argument(
-        "--depth", type=positive_int, help=f"fused passages the heuristic reader reads (default: {Config.rerank_depth})"
-    )
     evaluate.add_argument("--oracle", action="store_true", help="give the reader the gold paragraph")
     for sub in (ask, evaluate):
         sub.add_argument(
-            "--reader",
-            choices=READERS,
-            help="what picks the answer: the trained span reader, or the earlier heuristic one (default: span)",
-        )
-        sub.add_argument(
             "--reader-passages",
             type=positive_int,
-            help=f"best passages the span reader reads (default: {Config.reader_passages})",
+            help=f"best passages the reader reads (default: {Config.reader_passages})",
         )
         sub.add_argument(
             "--min-confidence",
@@ -194,19 +183,6 @@ def _parser() -> argparse.ArgumentParser:
             help="FAISS index of the chunk vectors: auto (exact below 200,000 chunks, IVF with 8-bit vectors "
             "beyond) or a FAISS factory string such as Flat, IVF1024,SQ8, HNSW32 (default: auto)",
         )
-        sub.add_argument(
-            "--sentence-vectors",
-            choices=SENTENCE_VECTORS,
-            help="with --annotations full, the heuristic reader's sentence vectors: mixed: each sentence "
-            "read in its chunk and alone; pooled: in its chunk only, a faster build (default: mixed)",
-        )
-        sub.add_argument(
-            "--annotations",
-            choices=ANNOTATIONS,
-            help="sentences: sentence boundaries only, all the span reader needs; full: also entities, noun "
-            "phrases and sentence vectors for --reader heuristic, a slower build (default: sentences; "
-            "qa eval --reader heuristic builds full)",
-        )
     for sub in (build, evaluate):  # a sharded index, built here or on Ray
         sub.add_argument(
             "--engine",
@@ -263,9 +239,6 @@ def _config(args: argparse.Namespace) -> Config:
         vector_index=getattr(args, "vector_index", None),
         probes=getattr(args, "probes", None),
         search_threads=getattr(args, "search_threads", None),
-        sentence_vectors=getattr(args, "sentence_vectors", None),
-        annotations=getattr(args, "annotations", None),
-        reader=getattr(args, "reader", None),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         reader_passages=getattr(args, "reader_passages", None),
@@ -406,9 +379,6 @@ def _evaluate(args: argparse.Namespace, config: Config) -> int:
     if not path.is_file():
         print(f"error: {path} does not exist (SQuAD files: see ../shared/data/README.md)", file=sys.stderr)
         return 1
-    config = config.with_overrides(rerank_depth=args.depth)
-    if config.reader == "heuristic" and args.annotations is None:  # what it reads is only in a full build
-        config = config.with_overrides(annotations="full")
     if args.index is None:
         config = config.with_overrides(index_dir=eval_index_dir(path, config))
     try:

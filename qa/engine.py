@@ -242,7 +242,7 @@ class QA:
         field = metadata_field(question)  # when was it published, who wrote it
         answer = answer_about(question, field, list(passages), store, k) if field else None
         if answer is None:
-            answer = self.reader.read(question, list(passages), store, question_vector=vector, context=context, k=k)
+            answer = self.reader.read(question, list(passages), context=context, k=k)
         t3 = time.perf_counter()
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000}
         return answer, timings

@@ -65,7 +65,6 @@ class EvalReport:
     file: str
     version: str
     mode: str
-    reader: str
     questions: int
     answerable: int
     unanswerable: int
@@ -171,10 +170,7 @@ def eval_index_dir(path: Path, config: Config) -> Path:
     from index.embed import resolve_backend
 
     settings = f"{config.build_model}-{config.chunk_tokens}-{config.chunk_overlap}-b{BUILD_METHOD}"
-    if config.annotations != "full":  # (a full build is what indexes cached before this setting hold)
-        settings += f"-{config.annotations}"
-    elif config.sentence_vectors != "mixed":
-        settings += f"-{config.sentence_vectors}"
+    settings += "-sentences"  # what indexes cached while a build could also annotate for another reader are keyed on
     backend = resolve_backend(config.build_model, config.backend)
     if backend != "torch":
         from index.embed import ONNX_EXPORT_VERSION
@@ -324,7 +320,6 @@ def evaluate(
         file=str(path),
         version=version,
         mode="oracle" if oracle else "retrieval",
-        reader=config.reader,
         questions=len(records),
         answerable=len(answerable),
         unanswerable=len(records) - len(answerable),
@@ -393,7 +388,7 @@ def format_report(report: EvalReport) -> str:
     """The figures as a short table for people."""
     r = report
     lines = [
-        f"{r.file} (SQuAD {r.version}, {r.mode}, {r.reader} reader): {r.questions} questions "
+        f"{r.file} (SQuAD {r.version}, {r.mode}): {r.questions} questions "
         f"({r.answerable} answerable, {r.unanswerable} not)",
         "  retrieval   " + "  ".join(f"recall@{k} {v:.3f}" for k, v in r.recall.items()),
         f"  evidence    top cited sentence holds a gold answer: {r.evidence_hit:.3f}",

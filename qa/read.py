@@ -1,14 +1,12 @@
-"""Readers: pick the answer span in the retrieved passages, cite its sentence, or say "not found".
+"""The reader: picks the answer span in the retrieved passages, cites its sentence, or says "not found".
 
-Two backends behind one interface (:class:`Reader`, chosen by :func:`make_reader` from
-``Config.reader``):
-
-- ``"span"`` (the default): the trained extractive reader shipped in ``models/reader``, an
-  int8 ONNX model (all-MiniLM-L6-v2 fine-tuned with a start/end head, see its model card),
-  run by ONNX Runtime on the best ``Config.reader_passages`` passages in one batch. The
-  answer is the best span across them (see :mod:`qa.spans`); its score is the calibrated
-  probability that it is right; below ``min_confidence`` the answer is "not found".
-- ``"heuristic"``: the earlier sentence-scoring answerer (:mod:`qa.answer`), kept for comparison.
+One backend behind the :class:`Reader` interface (:func:`make_reader` sets it up from a
+:class:`~qa.config.Config`): :class:`SpanReader`, the trained extractive reader shipped in
+``models/reader``, an int8 ONNX model (all-MiniLM-L6-v2 fine-tuned with a start/end head, see
+its model card), run by ONNX Runtime on the best ``Config.reader_passages`` passages in one
+batch. The answer is the best span across them (see :mod:`qa.spans`); its score is the
+calibrated probability that it is right (:mod:`qa.calibration`); below ``min_confidence``
+the answer is "not found".
 
 Example::
 
@@ -25,11 +23,9 @@ import threading
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
-
 from qa.calibration import CALIBRATION_FILE, Calibrator, Candidate, candidate_features
-from qa.config import READERS, Config
-from qa.errors import BadSetting, ReaderModelError
+from qa.config import Config
+from qa.errors import ReaderModelError
 from qa.metrics import normalize_answer, same_value
 from qa.spans import (
     MAX_ANSWER_TOKENS,
@@ -82,21 +78,10 @@ class Reader:
     depth: int
     calibrated_threshold: float
 
-    def read(
-        self,
-        question: str,
-        passages: list[Passage],
-        store=None,
-        *,
-        question_vector: np.ndarray | None = None,
-        context: str = "",
-        k: int | None = None,
-    ) -> Answer:
-        """The answer to ``question`` from ``passages``, or "not found"; keeps the ``k`` best passages.
-
-        ``store`` (the open index) is for a reader that looks beyond the passages, as the heuristic one does;
-        the span reader needs the passages alone (they carry their sentences and their article's metadata).
-        """
+    def read(self, question: str, passages: list[Passage], *, context: str = "", k: int | None = None) -> Answer:
+        """The answer to ``question`` from ``passages`` (which carry their sentences and their article's
+        metadata), or "not found"; keeps the ``k`` best passages. ``context`` is words a follow-up question
+        borrows from the conversation."""
         raise NotImplementedError
 
 
@@ -235,20 +220,9 @@ class SpanReader(Reader):
             )
         ]
 
-    def read(
-        self,
-        question: str,
-        passages: list[Passage],
-        store=None,
-        *,
-        question_vector: np.ndarray | None = None,
-        context: str = "",
-        k: int | None = None,
-    ) -> Answer:
-        """The best span of the best ``self.passages`` passages, cited to its sentence (see the module doc).
-
-        ``context`` (words a follow-up borrows from the conversation) is read with the question.
-        """
+    def read(self, question: str, passages: list[Passage], *, context: str = "", k: int | None = None) -> Answer:
+        """The best span of the best ``self.passages`` passages, cited to its sentence (see the module doc);
+        ``context`` is read with the question."""
         read = passages[: self.passages]
         candidates = self.spans(f"{question} {context}".strip(), read)
         if not candidates or candidates[0].probability < self.min_confidence:
@@ -317,45 +291,10 @@ def cite(passage: Passage, start: int, end: int) -> Citation:
     )
 
 
-class HeuristicReader(Reader):
-    """The earlier sentence-scoring answerer (:class:`qa.answer.ExtractiveAnswerer`) behind the reader interface."""
-
-    def __init__(self, min_confidence: float | None = None, depth: int = Config.rerank_depth) -> None:
-        from qa.answer import MIN_CONFIDENCE
-
-        self.calibrated_threshold = MIN_CONFIDENCE
-        self.min_confidence = MIN_CONFIDENCE if min_confidence is None else min_confidence
-        self.depth = depth  # it reads them all and reorders them by their best sentence
-        self._answerer = None
-
-    def read(self, question, passages, store=None, *, question_vector=None, context="", k=None) -> Answer:
-        """See :meth:`Reader.read`; needs ``question_vector`` and an index built with ``annotations="full"``.
-
-        Raises:
-            BadSetting: the index has sentences only (the default build), not the entities and vectors this reads.
-        """
-        from qa.answer import ExtractiveAnswerer
-
-        if store.manifest.annotations != "full":
-            raise BadSetting(
-                f"the heuristic reader needs an index built with --annotations full; the index at "
-                f"{store.index_dir} has sentences only (rebuild it with qa index build --annotations full)"
-            )
-        answerer = self._answerer
-        if answerer is None or answerer.store is not store:  # one per index generation, as its caches are
-            answerer = self._answerer = ExtractiveAnswerer(store, self.min_confidence)
-        return answerer.answer(question, question_vector, passages, context=context, k=k)
-
-
-def make_reader(config, min_confidence: float | None = None) -> Reader:
-    """The reader backend ``config.reader`` names (one of :data:`~qa.config.READERS`), set up from ``config``.
+def make_reader(config: Config, min_confidence: float | None = None) -> Reader:
+    """The reader set up from ``config`` (its folder, threshold and passages).
 
     ``min_confidence`` overrides ``config.min_confidence`` (``qa eval`` reads with 0 and applies thresholds itself).
     """
-    kind = config.reader
     threshold = config.min_confidence if min_confidence is None else min_confidence
-    if kind == "span":
-        return SpanReader(config.reader_dir, threshold, config.reader_passages)
-    if kind == "heuristic":
-        return HeuristicReader(threshold, config.rerank_depth)
-    raise ValueError(f"reader must be one of {', '.join(READERS)}. Currently, reader is {kind!r}")
+    return SpanReader(config.reader_dir, threshold, config.reader_passages)

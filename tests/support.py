@@ -59,16 +59,13 @@ class FakeEncoder(Encoder):
             FakeEncoder._shared_tokenizer = PreTrainedTokenizerFast.from_pretrained(str(MODEL_DIR))
         return FakeEncoder._shared_tokenizer
 
-    def _forward(self, texts, session=None, tokens=True):
+    def _forward(self, texts, session=None):
         self.seen.extend(texts)
-        tokenized = self.tokenizer(texts, truncation=True, max_length=self.max_tokens, return_offsets_mapping=True)
-        pooled, states = [], []
-        for ids in tokenized["input_ids"]:
-            vectors = np.stack([_token_vector(i, self.dimension) for i in ids])
-            mean = vectors.mean(axis=0)
+        pooled = []
+        for ids in self.tokenizer(texts, truncation=True, max_length=self.max_tokens)["input_ids"]:
+            mean = np.stack([_token_vector(i, self.dimension) for i in ids]).mean(axis=0)
             pooled.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
-            states.append(vectors)
-        return np.array(pooled, dtype=np.float32), states, tokenized["offset_mapping"]
+        return np.array(pooled, dtype=np.float32)
 
 
 @functools.cache

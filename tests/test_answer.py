@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from index.store import IndexStore
-from qa.answer import DATE, PERSON, PLACE, REASON, THING, analyze_question
 from tests.support import ARTICLES, FACTOIDS, HARDER, UNANSWERABLE
 
 
@@ -65,22 +64,6 @@ def test_answer_serializes_to_json(engine):
 def test_citation_carries_url_and_date_when_known(engine):
     citation = engine.ask("How much is the Northfield rail depot contract worth?").citations[0]
     assert citation.url == "https://example.com/kestrel-rail" and citation.date == "2024-05-14"
-
-
-@pytest.mark.parametrize(
-    ("question", "expected"),
-    [
-        ("Who founded the company?", PERSON),
-        ("When did it open?", DATE),
-        ("In what year was the firm founded?", DATE),
-        ("Where is the farm?", PLACE),
-        ("Which city hosted the tournament?", PLACE),
-        ("Why did prices rise?", REASON),
-        ("What did the flood damage?", THING),
-    ],
-)
-def test_question_type(question, expected):
-    assert analyze_question(question).expected == expected
 
 
 CONFLICTING = ARTICLES.parent / "conflicting"

@@ -159,63 +159,71 @@ def test_a_forked_child_does_not_keep_the_writer_lock(tmp_path):
         child.join()
 
 
-def test_annotating_in_worker_processes_gives_the_same_result():
-    import multiprocessing
-
-    from index.annotate import Annotator
-    from index.ingest import ArticleStream
-
-    articles = list(ArticleStream([ARTICLES]))
-    alone = list(Annotator(workers=1).annotate(articles))
-    with Annotator(workers=2, parallel_min_chars=0) as annotator:
-        shared = list(annotator.annotate(articles))
-        assert len(multiprocessing.active_children()) == 2
-    assert shared == alone and any(sentences for sentences, _ in alone)
-    assert multiprocessing.active_children() == []
-
-
-def test_default_build_finds_sentences_only_and_the_heuristic_reader_asks_for_a_full_one(fixture_index):
-    from qa.errors import BadSetting
-
+def test_a_build_stores_whole_sentences_inside_their_articles(fixture_index):
     store = IndexStore.open(fixture_index)
-    assert store.manifest.annotations == "sentences" and store.verify() == []
+    assert store.verify() == []
     for record in store.articles():
         text = store.article_text(record.id)
         sentences = store.sentences(record.id, 0, len(text))
-        assert len(sentences) >= text.count(". ") and all(s.vector.size == 0 and not s.terms for s in sentences)
+        assert len(sentences) >= text.count(". ")
         assert all(text[s.start : s.end] == text[s.start : s.end].strip() for s in sentences)
-        assert store.spans(record.id, 0, len(text)) == []
     answer = QA(fixture_index).ask("Where is Kestrel Works based?")
     assert answer.text == "Bristol" and "Bristol" in answer.citations[0].quote
-    heuristic = QA(fixture_index, config=Config(index_dir=fixture_index, reader="heuristic"))
-    with pytest.raises(BadSetting, match="--annotations full"):
-        heuristic.ask("Where is Kestrel Works based?")
 
 
-def test_full_annotations_mix_sentence_vectors_by_default_and_pool_them_on_request(build_index, tmp_path):
-    import numpy as np
+def _as_built_for_the_heuristic_reader(index_dir):
+    """Give a fresh index the database of one built for the retired heuristic reader: its tables of entity
+    spans and term frequencies, and sentences with terms and vectors."""
+    import sqlite3
 
-    def vectors(index_dir):
-        store = IndexStore.open(index_dir)
-        found = {}
-        for record in store.articles():
-            for sentence in store.sentences(record.id, 0, len(store.article_text(record.id))):
-                found[(record.id, sentence.start)] = sentence.vector
-        return store.manifest.sentence_vectors, found
+    from index.layout import CURRENT, DATABASE
 
-    mixed_setting, mixed = vectors(build_index([ARTICLES], annotations="full")[0])
-    pooled_dir = tmp_path / "pooled"
-    build_index([ARTICLES], index_dir=pooled_dir, annotations="full", sentence_vectors="pooled")
-    pooled_setting, pooled = vectors(pooled_dir)
-    assert (mixed_setting, pooled_setting) == ("mixed", "pooled") and mixed.keys() == pooled.keys()
-    cosines = [float(mixed[key] @ pooled[key]) for key in mixed]
-    assert all(abs(float(np.linalg.norm(v)) - 1) < 1e-3 for v in mixed.values())
-    assert min(cosines) > 0.8 and sorted(cosines)[len(cosines) // 2] < 0.99  # related, yet not the same
-    store = IndexStore.open(pooled_dir)
-    labels = {s.label for r in store.articles() for s in store.spans(r.id, 0, len(store.article_text(r.id)))}
-    assert {"PERSON", "NP"} <= labels  # entities and noun phrases are stored too
-    engine = QA(pooled_dir, config=Config(index_dir=pooled_dir, reader="heuristic"))
+    db = sqlite3.connect(index_dir / (index_dir / CURRENT).read_text().strip() / DATABASE)
+    db.executescript(
+        """
+        CREATE TABLE spans(article_id TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, label TEXT NOT NULL);
+        CREATE TABLE term_df(term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO spans SELECT article_id, start, end, 'NP' FROM sentences;
+        INSERT INTO term_df VALUES ('kestrel', 3);
+        ALTER TABLE sentences RENAME TO new_sentences;
+        CREATE TABLE sentences(id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, start INTEGER NOT NULL,
+            end INTEGER NOT NULL, terms TEXT NOT NULL, vector BLOB NOT NULL);
+        INSERT INTO sentences SELECT id, article_id, start, end, 'kestrel', zeroblob(1536) FROM new_sentences;
+        DROP TABLE new_sentences;
+        """
+    )
+    db.commit()
+    db.close()
+
+
+def test_an_index_built_for_the_retired_reader_answers_and_sheds_its_extra_tables_on_update(
+    build_index, encoder, tmp_path
+):
+    import sqlite3
+
+    from index.layout import CURRENT, DATABASE
+
+    index_dir, _ = build_index([ARTICLES])
+    _as_built_for_the_heuristic_reader(index_dir)
+    before = IndexStore.open(index_dir)
+    assert before.verify() == []
+    kept = {r.id: len(before.sentences(r.id, 0, 10**9)) for r in before.articles()}
+    assert QA(index_dir, encoder=encoder).ask("Where is Kestrel Works based?").text == "Bristol"
+    extra = tmp_path / "extra.txt"
+    extra.write_text("Harbour Lights\n\nThe Harbour Lights festival returns to Penzance in June. It began in 1998.\n")
+    report = IndexWriter(Config(index_dir=index_dir), encoder=encoder).add([extra])
+    assert len(report.added) == 1
+    after = IndexStore.open(index_dir)
+    assert after.verify() == []
+    assert {r.id: len(after.sentences(r.id, 0, 10**9)) for r in after.articles() if r.id in kept} == kept
+    db = sqlite3.connect(index_dir / (index_dir / CURRENT).read_text().strip() / DATABASE)
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    columns = {row[1] for row in db.execute("PRAGMA table_info(sentences)")}
+    db.close()
+    assert not tables & {"spans", "term_df"} and columns == {"id", "article_id", "start", "end"}
+    engine = QA(index_dir, encoder=encoder)
     assert engine.ask("Where is Kestrel Works based?").text == "Bristol"
+    assert engine.ask("Where is the Harbour Lights festival held?").text == "Penzance"
 
 
 def test_an_article_cannot_be_taken_over_by_another_source(tmp_path, encoder, build_index):

@@ -108,7 +108,6 @@ def test_bad_input_warns_by_name_and_strict_fails(tmp_path, capsys):
         ["ask", "Who?", "--probes", "0"],
         ["ask", "Who?", "--search-threads", "-2"],
         ["eval", "x.json", "--limit", "0"],
-        ["eval", "x.json", "--depth", "-3"],
         ["serve", "--port", "70000"],
         ["serve", "--port", "0"],
         ["serve", "--max-upload-mb", "0"],

@@ -64,36 +64,11 @@ def test_default_index_is_onnx(fixture_index):
     assert IndexStore.open(fixture_index).manifest.backend == "onnx"
 
 
-@pytest.mark.parametrize("backend", ["onnx", "torch"])
-def test_sentence_vectors_pooled_from_the_text_pass_are_near_their_own(backend, onnx_encoder, torch_encoder):
-    encoder = onnx_encoder if backend == "onnx" else torch_encoder
-    text = " ".join(SENTENCES)
-    spans, start = [], 0
-    for sentence in SENTENCES:
-        spans.append((start, start + len(sentence)))
-        start += len(sentence) + 1
-    vectors, (pooled, no_spans) = encoder.encode_with_spans([text, SENTENCES[0]], [spans, []])
-    assert no_spans.shape == (0, vectors.shape[1])
-    assert np.allclose(vectors, encoder.encode([text, SENTENCES[0]]), atol=0.02)
-    assert pooled.shape == (3, vectors.shape[1]) and np.allclose(np.linalg.norm(pooled, axis=1), 1.0, atol=1e-3)
-    alone = encoder.encode(SENTENCES)
-    similarity = pooled @ alone.T  # each sentence read in context is still nearest to itself read alone
-    assert all(similarity[i].argmax() == i for i in range(len(SENTENCES)))
-    assert similarity.diagonal().min() > 0.6
-    question = encoder.encode(["Which firm is based in Bristol?", "How much did coffee prices rise?"])
-    assert list((question @ pooled.T).argmax(axis=1)) == [0, 1]
-
-
 def test_batches_run_at_once_give_the_same_vectors_in_the_same_rows(onnx_encoder):
     texts = [f"{SENTENCES[i % 3]} Report {i}: {'more words ' * (i % 7)}" for i in range(30)]
-    spans = [[(0, len(SENTENCES[i % 3])), (len(SENTENCES[i % 3]) + 1, len(text))] for i, text in enumerate(texts)]
     one_at_a_time, at_once = OnnxEncoder(workers=1), OnnxEncoder(workers=3)
-    assert np.allclose(at_once.encode(texts, batch_size=4), one_at_a_time.encode(texts, batch_size=4), atol=1e-5)
-    (vectors, pooled), (vectors_1, pooled_1) = (
-        encoder.encode_with_spans(texts, spans, batch_size=4) for encoder in (at_once, one_at_a_time)
-    )
-    assert np.allclose(vectors, vectors_1, atol=1e-5)
-    assert all(np.allclose(p, p_1, atol=1e-5) for p, p_1 in zip(pooled, pooled_1, strict=True))
+    vectors = at_once.encode(texts, batch_size=4)
+    assert np.allclose(vectors, one_at_a_time.encode(texts, batch_size=4), atol=1e-5)
     assert len({tuple(np.round(v, 3)) for v in vectors}) == len(texts)  # every row filled, none twice
 
 

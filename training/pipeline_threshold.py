@@ -32,7 +32,7 @@ def choose_threshold(reader_dir: Path, data_dir: Path, passages: int, limit: int
         path = Path(scratch) / "reader-validation.json"
         path.write_text(json.dumps(validation_squad(data_dir)), encoding="utf-8")
         config = Config(
-            index_dir=Path(scratch) / "index", reader="span", reader_dir=reader_dir, reader_passages=passages
+            index_dir=Path(scratch) / "index", reader_dir=reader_dir, reader_passages=passages
         )
         report = evaluate(path, config, limit=limit, progress=True)
     meta = json.loads((reader_dir / READER_FILE).read_text(encoding="utf-8"))
