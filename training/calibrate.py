@@ -8,6 +8,9 @@
    :data:`qa.calibration.FEATURES`.
 2. Headroom: how often a right span (exact match; F1 >= 0.5) is among the best 1 / 3 / 5 / 10
    candidates, and how often the best is right yet declined at the reader's current threshold.
+   Re-ranking: whether a logistic regression of "this candidate is right" over the candidates'
+   features picks a right one more often than the margin's order, out of fold by article and on
+   each qa-train source held out of the fit (reported; the reader keeps the margin's order).
 3. A logistic regression (scikit-learn, L2; its strength chosen by cross-validated log loss) of
    "the best candidate is right (exact match)" on the features, cross-validated by article
    (5 folds, no article on both sides); the expected calibration error of the reader's present
@@ -15,7 +18,8 @@
 4. The "not found" threshold: the recalibrated probability with the best F1 over answerable and
    unanswerable questions, out of fold.
 5. ``calibration.json`` beside the reader (plain JSON: the features' means and scales, the weights,
-   the intercept, the threshold), and the figures in ``reader.json`` (``calibration_from``).
+   the intercept, the threshold), the figures in ``reader.json`` (``calibration_from``) and the model
+   card (``README.md``) written again with them.
 
 Nothing here reads the SQuAD evaluation files.
 """
@@ -35,6 +39,7 @@ from qa.calibration import CALIBRATION_FILE, FEATURES, Calibrator, candidate_fea
 from qa.config import Config
 from qa.metrics import exact_match, f1_score
 from qa.read import READER_FILE, default_reader_dir
+from training.export import model_card
 from training.validation_file import validation_squad
 
 CANDIDATES = 10
@@ -251,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         (reader_dir / CALIBRATION_FILE).write_text(json.dumps(calibrator.to_dict(), indent=2) + "\n", encoding="utf-8")
         meta["calibration_from"] = figures | {"how": "python -m training.calibrate (validation split, pipeline)"}
         (reader_dir / READER_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        (reader_dir / "README.md").write_text(model_card(meta), encoding="utf-8")
         print(f"wrote {reader_dir / CALIBRATION_FILE}", file=sys.stderr)
     return 0
 

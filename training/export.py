@@ -181,17 +181,60 @@ def export_reader(checkpoint: Path, export_dir: Path, args: argparse.Namespace) 
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _threshold_note(meta: dict) -> str:
-    chosen = meta.get("threshold_from")
-    if not chosen:
-        return " (the best validation F1, each question given its own paragraph)"
-    return (
-        f", the best F1 on the validation split asked through the whole pipeline (index, retrieval, the "
-        f"{chosen['reader_passages']} best passages read): {chosen['questions']} questions, {chosen['unanswerable']} "
-        f"without an answer in the index; F1 {chosen['f1']:.3f} (answerable {chosen['has_ans_f1']:.3f}, unanswerable "
-        f"{chosen['no_ans_f1']:.3f}; never declining: {chosen['f1_never_abstaining']:.3f} on the answerable ones). "
-        "Chosen by `python -m training.pipeline_threshold`"
+def _confidence_section(meta: dict) -> str:
+    """The model card's account of the shown confidence: the recalibration when there is one, else the margin's."""
+    fitted = meta.get("calibration_from")
+    if not fitted:
+        return (
+            f"`1 / (1 + exp(-({meta['calibration']['a']:.4f} * margin + {meta['calibration']['b']:.4f})))`, "
+            'where margin is the span\'s score minus the "no answer" score; fitted on the validation split to the '
+            f"probability that the answer is right (F1 ≥ {RIGHT_F1}). Declines below {meta['threshold']:.2f}, the best "
+            "validation F1 with each question given its own paragraph. (`python -m training.calibrate` replaces this "
+            "with the recalibration the reader ships.)"
+        )
+    fit, room, ranked = fitted["fit"], fitted["headroom"], fitted.get("rerank", {})
+    held = ranked.get("held_out_sources", {})
+    held_rows = "".join(
+        f"| re-ranked, {name} held out of the fit ({row['questions']} questions) | {row['em_margin_order']:.3f} | "
+        f"{row['em_reranked']:.3f} |\n"
+        for name, row in held.items()
     )
+    cross_row = (
+        f"| out of fold by article ({ranked['questions']} questions) | {ranked['em_margin_order']:.3f} | "
+        f"{ranked['em_reranked_out_of_fold']:.3f} |"
+        if ranked
+        else ""
+    )
+    rerank = (
+        f"""
+Re-ranking the candidates by a logistic regression of "this candidate is right" over the same features
+(answerable questions, EM of the top candidate):
+
+| | margin order | re-ranked |
+|---|---|---|
+{cross_row}
+{held_rows}
+The reader keeps the margin order unless re-ranking helps on the split and on every held-out source.
+"""
+        if ranked
+        else ""
+    )
+    return f"""The confidence shown is the probability that the answer is right (exact match), recalibrated from
+the reader's own signals (`calibration.json`: a logistic regression over the span's margin, start+end and
+"no answer" scores, the gap to the best other answer, how many passages back the same answer and their summed
+probabilities, the passage's retrieval rank and score, the answer's length; `qa/calibration.py`). It was fitted
+by `python -m training.calibrate` on the validation split asked through the whole pipeline (index, retrieval,
+the best passages read, up to 10 candidates per question): {fit["questions"]} questions, {fit["unanswerable"]}
+without an answer in the index. Expected calibration error (10 bins, out of fold by article): {fit["ece_present"]:.3f}
+for the margin's probability, {fit["ece_recalibrated_out_of_fold"]:.3f} recalibrated. The reader declines below
+{fit["threshold"]:.2f}, the recalibrated probability with the best F1 over that split out of fold
+({fit["f1_at_threshold_out_of_fold"]:.3f}; never declining: {fit["f1_never_declining"]:.3f}).
+
+Headroom on that split (answerable questions): a right span (EM) is the best candidate for {room["em_in_top_1"]:.3f},
+among the best 3 / 5 / 10 for {room["em_in_top_3"]:.3f} / {room["em_in_top_5"]:.3f} / {room["em_in_top_10"]:.3f}
+(F1 ≥ 0.5: {room["f1_half_in_top_1"]:.3f} / {room["f1_half_in_top_3"]:.3f} / {room["f1_half_in_top_5"]:.3f} /
+{room["f1_half_in_top_10"]:.3f}).
+{rerank}"""
 
 
 def model_card(meta: dict) -> str:
@@ -229,13 +272,12 @@ exported with eager attention, fused by ONNX Runtime's transformer optimizer and
 | answerable: EM / F1 | {v["has_ans_em"]:.3f} / {v["has_ans_f1"]:.3f} |
 | all, declining at this table's best threshold: EM / F1 | {v["em_at_threshold"]:.3f} / {v["f1_at_threshold"]:.3f} |
 
-Confidence: `1 / (1 + exp(-({meta["calibration"]["a"]:.4f} * margin + {meta["calibration"]["b"]:.4f})))`, where margin
-is the span's score minus the "no answer" score; calibrated on the validation split to the
-probability that the answer is right (F1 ≥ {RIGHT_F1}). Declines below {meta["threshold"]:.2f}{_threshold_note(meta)}.
+## Confidence
+{_confidence_section(meta)}
 
 ## Reproduce
 ```sh
-.venv/bin/python -m training.train_reader --data ../shared/data/qa-train   # trains, exports, chooses the threshold
+.venv/bin/python -m training.train_reader --data ../shared/data/qa-train   # trains, exports, recalibrates
 ```
 
 ## Licence

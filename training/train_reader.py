@@ -9,8 +9,8 @@ logs loss and validation EM/F1 to ``<out>/log.jsonl``, checkpoints to ``<out>/ch
 every ``--save-every`` steps (run the same command again to resume), keeps the checkpoint
 with the best validation F1 in ``<out>/best``, and finally exports that one with
 :mod:`training.export` (int8 ONNX, tokenizer, model card with the validation scores) and
-chooses its "not found" threshold with :mod:`training.pipeline_threshold`. Nothing here reads
-the SQuAD evaluation files.
+recalibrates its confidence and chooses its "not found" threshold with :mod:`training.calibrate`
+(on the validation split asked through the pipeline). Nothing here reads the SQuAD evaluation files.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=("best", "last"),
         default="best",
         help="export the checkpoint with the best validation F1 (each question over its own paragraph), or the "
-        "last weights (a second stage, judged through the pipeline: training.pipeline_threshold)",
+        "last weights (a second stage, judged through the pipeline: training.calibrate)",
     )
     parser.add_argument("--max-tokens", type=int, default=MAX_TOKENS)
     parser.add_argument("--stride", type=int, default=STRIDE)
@@ -81,9 +81,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in float32 (slower on a CPU)")
     parser.add_argument("--no-export", dest="export_model", action="store_false")
-    parser.add_argument(
-        "--reader-passages", type=int, default=4, help="passages read when the threshold is chosen (Config's default)"
-    )
     args = parser.parse_args(argv)
     for name in ("batch_size", "save_every", "eval_every", "threads"):
         if getattr(args, name) <= 0:
@@ -297,16 +294,16 @@ def _torch_logits(model, torch, bf16: bool):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train, then export the best checkpoint to ``--export``."""
+    """Train, then export the best checkpoint to ``--export`` and recalibrate it there."""
     args = parse_args(argv)
     best = train(args)
     if args.export_model:
         from training.export import export_reader
 
         export_reader(best if args.keep == "best" else args.out / "checkpoint", args.export, args)
-        from training.pipeline_threshold import choose_threshold
+        from training.calibrate import main as calibrate
 
-        print(json.dumps(choose_threshold(args.export, args.data, args.reader_passages, None)), file=sys.stderr)
+        calibrate(["--reader-dir", str(args.export), "--data", str(args.data)])
         print(f"reader written to {args.export}", file=sys.stderr)
     return 0
 
