@@ -2,6 +2,7 @@
 
     python benchmarks/reliability.py [FILE.json ...] [--limit N] [--out docs/reliability.png]
     # default files: ../shared/data/squad/dev-v1.1.json and dev-v2.0-half.json
+    python benchmarks/reliability.py dev-v1.1.jsonl dev-v2.0-half.jsonl   # the dumps of `qa eval FILE --dump`
 
 Each file is run through the pipeline as ``qa eval`` runs it (its index built or reused); every
 question's confidence is the best candidate's probability (what the CLI, the JSON and the chat
@@ -32,13 +33,21 @@ BINS = 10
 
 
 def confidences(path: Path, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Each question's confidence and whether its answer is right, from a ``qa eval`` run's dump."""
+    """Each question's confidence and whether its answer is right, from a ``qa eval`` run's dump (a ``.jsonl``
+    file is such a dump already; a SQuAD file is run now)."""
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        return _confidences(rows)
     config = Config()
     config = config.with_overrides(index_dir=eval_index_dir(path, config))
     with tempfile.TemporaryDirectory() as scratch:
         dump = Path(scratch) / "dump.jsonl"
         evaluate(path, config, limit=limit, progress=True, dump=dump)
         rows = [json.loads(line) for line in dump.read_text(encoding="utf-8").splitlines()]
+    return _confidences(rows)
+
+
+def _confidences(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     p = np.array([row["confidence"] for row in rows], dtype=float)
     right = np.array([bool(row["em"]) and not row["impossible"] for row in rows])
     return p, right
