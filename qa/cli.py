@@ -147,6 +147,11 @@ def _parser() -> argparse.ArgumentParser:
 
     for sub in (ask, evaluate, serve):
         sub.add_argument(
+            "--reader-dir",
+            metavar="DIR",
+            help="the reader's folder, e.g. one made by training.train_reader (default: the shipped models/reader)",
+        )
+        sub.add_argument(
             "--probes",
             type=positive_int,
             help=f"lists an approximate (IVF) vector index searches per question (default: {Config.probes})",
@@ -242,6 +247,7 @@ def _config(args: argparse.Namespace) -> Config:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         reader_passages=getattr(args, "reader_passages", None),
+        reader_dir=getattr(args, "reader_dir", None),
         min_confidence=getattr(args, "min_confidence", None),
         engine=getattr(args, "engine", None),
         shards=getattr(args, "shards", None),

@@ -61,6 +61,19 @@ def test_empty_question_is_a_clear_error(built, capsys, question, message):
     assert err.startswith(f"error: {message}") and "Traceback" not in err
 
 
+def test_ask_reads_with_the_reader_folder_it_is_given(built, tmp_path, capsys):
+    from qa.read import default_reader_dir
+
+    copy = tmp_path / "my-reader"
+    shutil.copytree(default_reader_dir(), copy)
+    assert main(["ask", "Where is Kestrel Works based?", "--index", str(built), "--reader-dir", str(copy)]) == 0
+    assert capsys.readouterr().out.startswith("Bristol")
+    (copy / "reader.json").unlink()
+    assert main(["ask", "Where is Kestrel Works based?", "--index", str(built), "--reader-dir", str(copy)]) == 1
+    err = capsys.readouterr().err
+    assert str(copy / "reader.json") in err and len(err.strip().splitlines()) == 1
+
+
 def test_no_index_says_how_to_build_one(tmp_path, capsys):
     assert main(["ask", "Anything?", "--index", str(tmp_path / "none")]) == 1
     assert "qa index build" in capsys.readouterr().err
