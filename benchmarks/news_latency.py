@@ -62,6 +62,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "qa-train")
     parser.add_argument("--questions", type=int, default=200, help="(default: %(default)s)")
+    parser.add_argument("--reader-dir", type=Path, help="the reader's folder (default: the shipped one)")
     parser.add_argument("--chars", type=int, default=4000, help="characters per story (default: %(default)s)")
     parser.add_argument(
         "--sources", nargs="+", default=["squad11-train-part"], help="qa-train files the stories come from"
@@ -75,7 +76,7 @@ def main() -> int:
     step = max(1, len(questions) // args.questions)
     asked = questions[::step][: args.questions]
     with tempfile.TemporaryDirectory() as folder:
-        config = Config(index_dir=Path(folder) / "index")
+        config = Config(index_dir=Path(folder) / "index", reader_dir=args.reader_dir)
         IndexWriter(config).build_articles(articles)
         engine = QA(config=config)
         for question in asked[:WARMUP]:
