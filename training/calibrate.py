@@ -59,6 +59,9 @@ class Asked:
     f1: tuple[float, ...]
     source: str = ""
     """The qa-train file the question comes from (its domain)."""
+    kind: str = ""
+    """``answerable``; unanswerable: ``swap`` (an entity of an answerable question swapped) or ``other`` (its
+    article not indexed, or a SQuAD 2.0 question written to have no answer)."""
 
 
 def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None) -> list[Asked]:
@@ -94,9 +97,16 @@ def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None) ->
                 em,
                 f1,
                 source_of.get(question.article_id, ""),
+                _kind(question),
             )
         )
     return asked
+
+
+def _kind(question) -> str:
+    if not question.impossible:
+        return "answerable"
+    return "swap" if question.id.endswith("-swap") else "other"
 
 
 def headroom(asked: list[Asked], threshold: float) -> dict:
@@ -161,6 +171,7 @@ def fit(asked: list[Asked], folds: int = 5, seed: int = 13) -> tuple[Calibrator,
         threshold,
     )
     correct = [a.em[0] > 0 for a in rows]
+    kinds = np.array([a.kind for a in asked])
     figures = {
         "questions": len(asked),
         "unanswerable": sum(not a.answerable for a in asked),
@@ -170,6 +181,10 @@ def fit(asked: list[Asked], folds: int = 5, seed: int = 13) -> tuple[Calibrator,
         "threshold": threshold,
         "f1_at_threshold_out_of_fold": round(max(f1s), 4),
         "f1_never_declining": round(_f1_at(asked, all_probabilities, 0.0), 4),
+        "declined_at_threshold": {
+            kind: round(float(np.mean(all_probabilities[kinds == kind] < threshold)), 4)
+            for kind in sorted(set(kinds) - {""})
+        },
     }
     return calibrator, figures
 

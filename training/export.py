@@ -205,6 +205,12 @@ def _confidence_section(meta: dict) -> str:
         if ranked
         else ""
     )
+    shares = fit.get("declined_at_threshold", {})
+    declined = (
+        " Declined there: " + ", ".join(f"{share:.3f} of the {kind} questions" for kind, share in shares.items()) + "."
+        if shares
+        else ""
+    )
     rerank = (
         f"""
 Re-ranking the candidates by a logistic regression of "this candidate is right" over the same features
@@ -228,7 +234,7 @@ the best passages read, up to 10 candidates per question): {fit["questions"]} qu
 without an answer in the index. Expected calibration error (10 bins, out of fold by article): {fit["ece_present"]:.3f}
 for the margin's probability, {fit["ece_recalibrated_out_of_fold"]:.3f} recalibrated. The reader declines below
 {fit["threshold"]:.2f}, the recalibrated probability with the best F1 over that split out of fold
-({fit["f1_at_threshold_out_of_fold"]:.3f}; never declining: {fit["f1_never_declining"]:.3f}).
+({fit["f1_at_threshold_out_of_fold"]:.3f}; never declining: {fit["f1_never_declining"]:.3f}).{declined}
 
 Headroom on that split (answerable questions): a right span (EM) is the best candidate for {room["em_in_top_1"]:.3f},
 among the best 3 / 5 / 10 for {room["em_in_top_3"]:.3f} / {room["em_in_top_5"]:.3f} / {room["em_in_top_10"]:.3f}

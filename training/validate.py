@@ -102,3 +102,37 @@ def validate(logits: Logits, examples: list[Example], features: list[list[Featur
         "questions": len(examples),
         "unanswerable": len(examples) - len(forced),
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Score exported reader folders on the validation split (each question over its own paragraph), by kind."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    import onnxruntime
+
+    from qa.read import MODEL_FILE, READER_FILE
+    from qa.spans import load_tokenizer
+    from training.data import make_features
+    from training.train_reader import parse_args, validation_examples
+
+    parser = argparse.ArgumentParser(prog="python -m training.validate", description=main.__doc__)
+    parser.add_argument("readers", nargs="+", type=Path, help="reader folders (models/reader, an export)")
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/qa-train"))
+    args = parser.parse_args(argv)
+    examples = validation_examples(parse_args(["--data", str(args.data)]))
+    for reader in args.readers:
+        meta = json.loads((reader / READER_FILE).read_text(encoding="utf-8"))
+        tokenizer = load_tokenizer(reader / "tokenizer.json")
+        features = make_features(examples, tokenizer, meta["max_tokens"], meta["stride"])
+        session = onnxruntime.InferenceSession(str(reader / MODEL_FILE), providers=["CPUExecutionProvider"])
+        scores = validate(lambda inputs, run=session.run: tuple(run(None, inputs)), examples, features)
+        print(json.dumps({"reader": str(reader)} | scores))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
