@@ -10,7 +10,8 @@
    candidates, and how often the best is right yet declined at the reader's current threshold.
    Re-ranking: whether a logistic regression of "this candidate is right" over the candidates'
    features picks a right one more often than the margin's order, out of fold by article and on
-   each qa-train source held out of the fit (reported; the reader keeps the margin's order).
+   each domain (SQuAD, SQuADShifts' new Wikipedia, Reddit, Amazon reviews) held out of the fit
+   (reported; the reader keeps the margin's order).
 3. A logistic regression (scikit-learn, L2; its strength chosen by cross-validated log loss) of
    "the best candidate is right (exact match)" on the features, cross-validated by article
    (5 folds, no article on both sides); the expected calibration error of the reader's present
@@ -39,6 +40,7 @@ from qa.calibration import CALIBRATION_FILE, FEATURES, Calibrator, candidate_fea
 from qa.config import Config
 from qa.metrics import exact_match, f1_score
 from qa.read import READER_FILE, default_reader_dir
+from training.data import SQUAD_FILES
 from training.export import model_card
 from training.validation_file import validation_squad
 
@@ -58,7 +60,7 @@ class Asked:
     em: tuple[float, ...]
     f1: tuple[float, ...]
     source: str = ""
-    """The qa-train file the question comes from (its domain)."""
+    """The domain of the qa-train file the question comes from (``squad``, ``squadshifts-reddit`` ...)."""
     kind: str = ""
     """``answerable``; unanswerable: ``swap`` (an entity of an answerable question swapped) or ``other`` (its
     article not indexed, or a SQuAD 2.0 question written to have no answer)."""
@@ -72,7 +74,7 @@ def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None) ->
     from qa.evaluate import build_eval_index, load_squad, sample_questions
 
     articles, questions, _ = load_squad(path)
-    source_of = {article.id: article.title.split("/")[0] for article in articles}  # titles are "file/title"
+    source_of = {article.id: _domain(article.title.split("/")[0]) for article in articles}  # titles: "file/title"
     config = Config(index_dir=index_dir, reader_dir=reader_dir, min_confidence=0.0)
     build_eval_index(articles, config, progress=True)
     engine = QA(config=config)
@@ -101,6 +103,12 @@ def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None) ->
             )
         )
     return asked
+
+
+def _domain(file: str) -> str:
+    """A qa-train file's domain: ``squad`` for the SQuAD training files (one Wikipedia article may be spread over
+    several of them), else the file's own name (the SQuADShifts sets)."""
+    return "squad" if file.startswith(SQUAD_FILES) else file.removesuffix(".json")
 
 
 def _kind(question) -> str:
@@ -200,7 +208,7 @@ def _top_em(questions: list[Asked], scores: list[np.ndarray] | None) -> float:
 def rerank(asked: list[Asked], folds: int = 5, seed: int = 13) -> dict:
     """Whether re-ranking each question's candidates by a logistic regression of "this candidate is right" on their
     features picks a right answer (EM) more often than the reader's margin order: out of fold by article, and on
-    each qa-train source held out of the fit (a domain the ranker never saw). Answerable questions only."""
+    each domain held out of the fit (one the ranker never saw). Answerable questions only."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
@@ -225,7 +233,7 @@ def rerank(asked: list[Asked], folds: int = 5, seed: int = 13) -> dict:
         "questions": len(questions),
         "em_margin_order": _top_em(questions, None),
         "em_reranked_out_of_fold": _top_em(questions, scores),
-        "held_out_sources": {},
+        "held_out_domains": {},
     }
     for source in sorted({a.source for a in questions} - {""}):
         inside = [i for i, a in enumerate(questions) if a.source == source]
@@ -233,7 +241,7 @@ def rerank(asked: list[Asked], folds: int = 5, seed: int = 13) -> dict:
             continue
         score = fitted([i for i, a in enumerate(questions) if a.source != source])
         held = [questions[i] for i in inside]
-        figures["held_out_sources"][source] = {
+        figures["held_out_domains"][source] = {
             "questions": len(held),
             "em_margin_order": _top_em(held, None),
             "em_reranked": _top_em(held, [score(i) for i in inside]),

@@ -193,7 +193,7 @@ def _confidence_section(meta: dict) -> str:
             "with the recalibration the reader ships.)"
         )
     fit, room, ranked = fitted["fit"], fitted["headroom"], fitted.get("rerank", {})
-    held = ranked.get("held_out_sources", {})
+    held = ranked.get("held_out_domains", {})
     held_rows = "".join(
         f"| re-ranked, {name} held out of the fit ({row['questions']} questions) | {row['em_margin_order']:.3f} | "
         f"{row['em_reranked']:.3f} |\n"
