@@ -136,6 +136,9 @@ class IndexWriter:
         backend = resolve_backend(model, backend)
         if self._encoder is None or self._encoder.backend != backend:  # an index is embedded one way only
             self._encoder = make_encoder(model, backend, self.config.workers)
+            # Sessions of its own, not the shared pool a question's models run on (index.embed.onnx_session_options):
+            # a build's batches, run at once, were 15 % slower on that pool.
+            self._encoder.limit_threads(os.cpu_count() or 1)
         return self._encoder
 
     def _load_models(self, encoder: Encoder) -> None:

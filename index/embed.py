@@ -269,7 +269,7 @@ class OnnxEncoder(Encoder):
         super().__init__(model, workers)
         self._sessions: dict[bool, object] = {}  # shared between threads or not -> ONNX Runtime session
         self.threads: int | None = None
-        """CPU threads of a batch run alone (``None``: ONNX Runtime's default, every core)."""
+        """CPU threads of a batch run alone (``None``: every core; see :func:`onnx_session_options`)."""
         self._tokenizing = threading.Lock()
         self._tokenizer = None
         self._folder: Path | None = None
@@ -364,17 +364,48 @@ class OnnxEncoder(Encoder):
                 if shared not in self._sessions:
                     import onnxruntime
 
-                    options = onnxruntime.SessionOptions()
-                    options.log_severity_level = 3
-                    if shared:
-                        options.intra_op_num_threads = max(1, (os.cpu_count() or 1) // self.workers)
-                    elif self.threads:
-                        options.intra_op_num_threads = self.threads
+                    options = onnx_session_options(
+                        max(1, (os.cpu_count() or 1) // self.workers) if shared else self.threads
+                    )
                     path = self.export_dir() / ONNX_FILE
                     self._sessions[shared] = onnxruntime.InferenceSession(
                         str(path), options, providers=["CPUExecutionProvider"]
                     )
         return self._sessions[shared]
+
+
+_pool_lock = threading.Lock()
+_global_pool: bool | None = None
+"""How this process runs ONNX Runtime, fixed by its first session made here: on the one global pool, or a pool per
+session (ONNX Runtime allows no mix once the global pool exists)."""
+
+
+def onnx_session_options(threads: int | None = None):
+    """Options for an ONNX Runtime session made by Article QA.
+
+    A process whose first session asks for every core (``threads`` ``None``, as a question's embedder and
+    reader do) runs all its sessions on ONNX Runtime's one global intra-op pool, as many threads as cores:
+    the embedder's and the reader's runs, one after the other, no longer wake a sleeping pool of their own
+    for every operator (``QA.ask`` p50 45 -> 34 ms, BENCHMARKS.md); runs at once (a build's batches) share
+    it. A process whose first session asks for a number of threads (a Ray actor holding one CPU) gives
+    each session a pool of its own of that many (every core for ``None``), idle threads not spinning.
+    """
+    import onnxruntime
+
+    global _global_pool
+    with _pool_lock:
+        if _global_pool is None:
+            _global_pool = threads is None
+            if _global_pool:
+                onnxruntime.set_global_thread_pool_sizes(os.cpu_count() or 1, 1)
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    if _global_pool:
+        options.use_per_session_threads = False
+    else:
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
 
 
 def onnx_tokenize(tokenizer, texts: list[str], max_tokens: int, **options):

@@ -25,17 +25,31 @@ def fuse_bert(float_path: Path, fused_path: Path, num_heads: int, hidden_size: i
     The graph must come from an export with eager attention: PyTorch's scaled-dot-product attention exports
     as a pattern the fusion does not recognise (and, on ONNX Runtime 1.32, runs slower: BENCHMARKS.md).
     """
+    import onnxruntime
     from onnxruntime.transformers import optimizer
+
+    from index.embed import onnx_session_options
 
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
+    basic = fused_path.with_suffix(".basic.onnx")
     try:
+        # What the optimizer's opt_level=1 does (ONNX Runtime's basic optimizations, constant sharing off), with
+        # this process's session options: its own would ask for a thread pool per session, which a process
+        # running on the global pool refuses.
+        options = onnx_session_options()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.optimized_model_filepath = str(basic)
+        onnxruntime.InferenceSession(
+            str(float_path), options, providers=["CPUExecutionProvider"], disabled_optimizers=["ConstantSharing"]
+        )
         fused = optimizer.optimize_model(
-            str(float_path), model_type="bert", num_heads=num_heads, hidden_size=hidden_size, opt_level=1
+            str(basic), model_type="bert", num_heads=num_heads, hidden_size=hidden_size, opt_level=0
         )
         fused.save_model_to_file(str(fused_path))
         return {name: count for name, count in fused.get_fused_operator_statistics().items() if count}
     finally:
+        basic.unlink(missing_ok=True)
         root.setLevel(level)
         root.handlers[:] = handlers
 

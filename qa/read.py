@@ -23,6 +23,7 @@ import threading
 from pathlib import Path
 from typing import NamedTuple
 
+from index.embed import onnx_session_options
 from qa.calibration import CALIBRATION_FILE, Calibrator, Candidate, candidate_features
 from qa.config import Config
 from qa.errors import ReaderModelError
@@ -93,7 +94,7 @@ class SpanReader(Reader):
         min_confidence: answers below this calibrated probability are "not found"
             (default: the threshold calibrated with the model, in its ``reader.json``).
         passages: how many of the best retrieved passages are read.
-        threads: ONNX Runtime threads (default: the CPU count).
+        threads: ONNX Runtime threads (default: every core; see :func:`index.embed.onnx_session_options`).
 
     Raises:
         ReaderModelError: (on first use) a file of the model is missing or damaged.
@@ -113,7 +114,7 @@ class SpanReader(Reader):
         self.model_dir = Path(model_dir) if model_dir is not None else default_reader_dir()
         self._min_confidence = min_confidence
         self.passages = self.depth = passages
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads
         self._lock = threading.Lock()
         self._session = None
         self.calibrator: Calibrator | None = None
@@ -149,12 +150,7 @@ class SpanReader(Reader):
             self.special = SpecialTokens(self.tokenizer)
         except Exception as exc:  # the tokenizers library raises its own exception types
             raise ReaderModelError(self.model_dir / "tokenizer.json", f"is damaged ({exc})") from exc
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.log_severity_level = 3
-        # Idle threads must not spin: right after a question the embedding model's session runs, and
-        # spinning threads of one session slow the other's.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options = onnx_session_options(self.threads)
         try:
             self._session = onnxruntime.InferenceSession(
                 str(self.model_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"]
