@@ -28,6 +28,7 @@ Nothing here reads the SQuAD evaluation files.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tempfile
@@ -38,7 +39,7 @@ import numpy as np
 
 from qa.calibration import CALIBRATION_FILE, FEATURES, Calibrator, candidate_features, expected_calibration_error
 from qa.config import Config
-from qa.metrics import exact_match, f1_score
+from qa.metrics import exact_match, f1_score, normalize_answer
 from qa.read import READER_FILE, default_reader_dir
 from training.data import SQUAD_FILES
 from training.export import model_card
@@ -64,6 +65,11 @@ class Asked:
     kind: str = ""
     """``answerable``; unanswerable: ``swap`` (an entity of an answerable question swapped) or ``other`` (its
     article not indexed, or a SQuAD 2.0 question written to have no answer)."""
+    references: int = 0
+    """Distinct (normalised) gold answers."""
+    em_first: tuple[float, ...] = ()
+    f1_first: tuple[float, ...] = ()
+    """EM and F1 of each candidate against the first gold answer alone."""
 
 
 def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None) -> list[Asked]:
@@ -89,6 +95,7 @@ def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None) ->
         golds = question.answers if not question.impossible else ()
         em = tuple(max((exact_match(t, g) for g in golds), default=0.0) for t in texts)
         f1 = tuple(max((f1_score(t, g) for g in golds), default=0.0) for t in texts)
+        first = golds[:1]
         asked.append(
             Asked(
                 question.article_id,
@@ -100,6 +107,9 @@ def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None) ->
                 f1,
                 source_of.get(question.article_id, ""),
                 _kind(question),
+                len({normalize_answer(g) for g in golds}),
+                tuple(max((exact_match(t, g) for g in first), default=0.0) for t in texts),
+                tuple(max((f1_score(t, g) for g in first), default=0.0) for t in texts),
             )
         )
     return asked
@@ -142,28 +152,68 @@ def _f1_at(asked: list[Asked], probabilities: np.ndarray, threshold: float) -> f
     return float(np.mean(scores))
 
 
-def fit(asked: list[Asked], folds: int = 5, seed: int = 13) -> tuple[Calibrator, dict]:
-    """The recalibration and its out-of-fold figures."""
+F1_BANDS = (0.0, 1e-9, 0.5, 1.0 + 1e-9)
+"""Bands of a wrong answer's F1 against a question's one gold answer: none of its words, some, at least half."""
+
+
+def right_labels(asked: list[Asked]) -> tuple[np.ndarray, dict]:
+    """How likely each question's best candidate is right, as an exact match against the answers several people
+    would write: SQuAD's evaluation files give three per question, most of our validation questions one.
+
+    Where a question has several distinct gold answers, the label is the exact match against any of them. Where
+    it has one, a match is right, and a miss is right with the chance that a miss of its F1 band against one gold
+    answer matches another: measured on the questions that have several, scored against their first alone.
+    Unanswerable questions: 0. Returns the labels and the chances found.
+    """
+    several = [a for a in asked if a.answerable and a.texts and a.references > 1 and a.em_first]
+    chance = []
+    for low, high in itertools.pairwise(F1_BANDS):
+        band = [a.em[0] for a in several if not a.em_first[0] and low <= a.f1_first[0] < high]
+        chance.append(float(np.mean(band)) if len(band) >= 20 else 0.0)  # too few to say: a miss stays wrong
+    labels = []
+    for a in asked:
+        if not a.answerable or not a.texts:
+            labels.append(0.0)
+        elif a.references > 1 or not a.em_first or a.em[0]:
+            labels.append(float(a.em[0] > 0))
+        else:
+            band = next(i for i, (low, high) in enumerate(itertools.pairwise(F1_BANDS)) if low <= a.f1_first[0] < high)
+            labels.append(chance[band])
+    figures = {"questions_with_several_answers": len(several), "a_miss_matches_another_answer": chance}
+    return np.array(labels), figures
+
+
+def fit(asked: list[Asked], labels: np.ndarray | None = None, folds: int = 5) -> tuple[Calibrator, dict]:
+    """The recalibration and its out-of-fold figures; ``labels``: how likely each question's best candidate is
+    right (:func:`right_labels`; default: its exact match against the gold answers given)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
     from sklearn.model_selection import GroupKFold, cross_val_predict
 
-    rows = [a for a in asked if a.texts]
+    if labels is None:
+        labels = np.array([float(bool(a.texts) and a.em[0] > 0) for a in asked])
+    kept = [i for i, a in enumerate(asked) if a.texts]
+    rows, target = [asked[i] for i in kept], labels[kept]
     x = np.array([[a.features[0][name] for name in FEATURES] for a in rows])
-    y = np.array([a.em[0] for a in rows]) > 0
     groups = np.array([a.article for a in rows])
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
     z = (x - mean) / scale
+    # A label between 0 and 1 is fitted as the row twice, right with its weight and wrong with the rest.
+    n = len(rows)
+    zz, yy = np.vstack([z, z]), np.r_[np.ones(n), np.zeros(n)]
+    ww, gg = np.r_[target, 1.0 - target], np.r_[groups, groups]
     best = None
     for c in (0.001, 0.01, 0.1, 1.0, 10.0):  # the regularisation with the best out-of-fold log loss
         model = LogisticRegression(C=c, max_iter=2000)
-        predicted = cross_val_predict(model, z, y, cv=GroupKFold(folds), groups=groups, method="predict_proba")[:, 1]
-        loss = log_loss(y, predicted)
+        predicted = cross_val_predict(
+            model, zz, yy, cv=GroupKFold(folds), groups=gg, method="predict_proba", params={"sample_weight": ww}
+        )[:, 1]
+        loss = log_loss(yy, predicted, sample_weight=ww)
         if best is None or loss < best[0]:
-            best = (loss, c, predicted)
+            best = (loss, c, predicted[:n])  # a row's two copies share their article's fold
     _, chosen_c, out_of_fold = best
-    model = LogisticRegression(C=chosen_c, max_iter=2000).fit(z, y)
+    model = LogisticRegression(C=chosen_c, max_iter=2000).fit(zz, yy, sample_weight=ww)
     present = np.array([a.probabilities[0] for a in rows])
     every = {id(a): p for a, p in zip(rows, out_of_fold, strict=True)}
     all_probabilities = np.array([every.get(id(a), 0.0) for a in asked])
@@ -179,13 +229,17 @@ def fit(asked: list[Asked], folds: int = 5, seed: int = 13) -> tuple[Calibrator,
         threshold,
     )
     correct = [a.em[0] > 0 for a in rows]
+    several = np.array([a.references > 1 for a in rows])
     kinds = np.array([a.kind for a in asked])
     figures = {
         "questions": len(asked),
         "unanswerable": sum(not a.answerable for a in asked),
         "regularisation_c": chosen_c,
-        "ece_present": round(expected_calibration_error(present, correct), 4),
-        "ece_recalibrated_out_of_fold": round(expected_calibration_error(out_of_fold, correct), 4),
+        "ece_present": round(expected_calibration_error(present, target), 4),
+        "ece_recalibrated_out_of_fold": round(expected_calibration_error(out_of_fold, target), 4),
+        "ece_out_of_fold_on_questions_with_several_answers": round(
+            expected_calibration_error(out_of_fold[several], np.array(correct)[several]), 4
+        ),
         "threshold": threshold,
         "f1_at_threshold_out_of_fold": round(max(f1s), 4),
         "f1_never_declining": round(_f1_at(asked, all_probabilities, 0.0), 4),
@@ -273,7 +327,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.asked:
             args.asked.write_text(json.dumps([asdict(a) for a in asked]))
     figures = {"headroom": headroom(asked, float(meta["threshold"])), "rerank": rerank(asked)}
-    calibrator, figures["fit"] = fit(asked)
+    # Labels that count a miss of the one gold answer as right as often as it matches another person's answer,
+    # kept when they calibrate better on the questions that have several (out of fold).
+    labels, figures["labels"] = right_labels(asked)
+    plain, aware = fit(asked), fit(asked, labels)
+    several = "ece_out_of_fold_on_questions_with_several_answers"
+    figures["labels"]["plain_exact_match"] = plain[1] | {"coefficients": plain[0].weights}
+    use_aware = aware[1][several] < plain[1][several]
+    figures["labels"]["kept"] = "reference-aware" if use_aware else "exact match"
+    calibrator, figures["fit"] = aware if use_aware else plain
     print(json.dumps(figures, indent=2))
     if args.write:
         (reader_dir / CALIBRATION_FILE).write_text(json.dumps(calibrator.to_dict(), indent=2) + "\n", encoding="utf-8")

@@ -205,6 +205,16 @@ def _confidence_section(meta: dict) -> str:
         if ranked
         else ""
     )
+    labels = fitted.get("labels", {})
+    labelled = (
+        f" Right means an exact match; where a validation question has one gold answer where SQuAD's evaluation has"
+        f" three, a miss counted as right as often as such a miss matched another answer on the"
+        f" {labels['questions_with_several_answers']} questions that have several"
+        f" ({', '.join(f'{c:.2f}' for c in labels['a_miss_matches_another_answer'])} for no, some, half or more"
+        " of its words): these labels calibrated better on those questions, out of fold."
+        if labels.get("kept") == "reference-aware"
+        else ""
+    )
     shares = fit.get("declined_at_threshold", {})
     declined = (
         " Declined there: " + ", ".join(f"{share:.3f} of the {kind} questions" for kind, share in shares.items()) + "."
@@ -231,10 +241,10 @@ the reader's own signals (`calibration.json`: a logistic regression over the spa
 probabilities, the passage's retrieval rank and score, the answer's length; `qa/calibration.py`). It was fitted
 by `python -m training.calibrate` on the validation split asked through the whole pipeline (index, retrieval,
 the best passages read, up to 10 candidates per question): {fit["questions"]} questions, {fit["unanswerable"]}
-without an answer in the index. Expected calibration error (10 bins, out of fold by article): {fit["ece_present"]:.3f}
-for the margin's probability, {fit["ece_recalibrated_out_of_fold"]:.3f} recalibrated. The reader declines below
-{fit["threshold"]:.2f}, the recalibrated probability with the best F1 over that split out of fold
-({fit["f1_at_threshold_out_of_fold"]:.3f}; never declining: {fit["f1_never_declining"]:.3f}).{declined}
+without an answer in the index.{labelled} Expected calibration error (10 bins, out of fold by article):
+{fit["ece_present"]:.3f} for the reader's probability before, {fit["ece_recalibrated_out_of_fold"]:.3f} recalibrated.
+The reader declines below {fit["threshold"]:.2f}, the recalibrated probability with the best F1 over that split
+out of fold ({fit["f1_at_threshold_out_of_fold"]:.3f}; never declining: {fit["f1_never_declining"]:.3f}).{declined}
 
 Headroom on that split (answerable questions): a right span (EM) is the best candidate for {room["em_in_top_1"]:.3f},
 among the best 3 / 5 / 10 for {room["em_in_top_3"]:.3f} / {room["em_in_top_5"]:.3f} / {room["em_in_top_10"]:.3f}
