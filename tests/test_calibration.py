@@ -73,3 +73,20 @@ def test_expected_calibration_error():
     assert ece([0.9] * 10, [True] * 9 + [False]) == pytest.approx(0.0)
     assert ece([0.9] * 10, [True] * 5 + [False] * 5) == pytest.approx(0.4)
     assert ece([0.15, 0.85], [False, True]) == pytest.approx(0.15)
+
+
+def test_a_miss_of_a_lone_gold_answer_counts_as_often_as_such_misses_match_another_answer():
+    from training.calibrate import Asked, right_labels
+
+    def asked(em, f1_first, references, answerable=True, em_first=None):
+        em_first = em if em_first is None else em_first
+        return Asked("a", answerable, ("x",) if answerable else (), ({},), (0.5,), (em,), (f1_first,), "", "",
+                     references, (em_first,), (f1_first,))  # fmt: skip
+
+    several = [asked(1.0, 0.6, 3, em_first=0.0)] * 15 + [asked(0.0, 0.6, 3)] * 5  # 3 in 4 match another answer
+    several += [asked(0.0, 0.0, 3)] * 30  # a miss with no word in common never does
+    lone = [asked(0.0, 0.6, 1), asked(0.0, 0.0, 1), asked(1.0, 1.0, 1), asked(0.0, 0.2, 1), asked(0.0, 0.0, 0, False)]
+    labels, figures = right_labels(several + lone)
+    assert figures["a_miss_matches_another_answer"] == [0.0, 0.0, 0.75]  # (some words: too few questions to say)
+    assert list(labels[len(several) :]) == [0.75, 0.0, 1.0, 0.0, 0.0]
+    assert list(labels[:20]) == [1.0] * 15 + [0.0] * 5, "questions with several answers keep their exact match"
