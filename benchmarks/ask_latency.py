@@ -24,6 +24,18 @@ from qa.evaluate import build_eval_index, eval_index_dir, load_squad, percentile
 WARMUP = 20
 
 
+def ask_milliseconds(engine, questions: list[str], warmup: int) -> list[float]:
+    """Wall milliseconds of ``engine.ask`` for each question, after asking the first ``warmup`` untimed."""
+    for question in questions[:warmup]:
+        engine.ask(question)
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        engine.ask(question)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("file", type=Path, help="a SQuAD JSON file")
@@ -38,13 +50,7 @@ def main() -> int:
     build_eval_index(articles, config)
     engine = QA(config=config)
     asked = [q.question for q in sample_questions(questions, args.questions)]
-    for question in asked[:WARMUP]:
-        engine.ask(question)
-    times = []
-    for question in asked:
-        started = time.perf_counter()
-        engine.ask(question)
-        times.append((time.perf_counter() - started) * 1000)
+    times = ask_milliseconds(engine, asked, WARMUP)
     report = {
         "questions": len(asked),
         "p50_ms": round(percentile(times, 0.5), 1),

@@ -32,6 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.ask_latency import ask_milliseconds  # noqa: E402
 from index.annotate import Sentence  # noqa: E402
 from index.chunk import Chunk  # noqa: E402
 from index.ingest import Article  # noqa: E402
@@ -196,13 +197,7 @@ def main() -> int:
         for number in rng.choice(built["chunks"] // PARAGRAPHS, args.questions, replace=False):
             words = store.article_text(f"a{number}").split()
             questions.append("What is " + " ".join(rng.choice(words, 4)) + "?")
-        for question in questions[:10]:
-            engine.ask(question)
-        times = []
-        for question in questions:
-            started = time.perf_counter()
-            engine.ask(question)
-            times.append((time.perf_counter() - started) * 1000)
+        times = ask_milliseconds(engine, questions, 10)
         ordered = sorted(times)
         report = {
             "chunks": built["chunks"],
