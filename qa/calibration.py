@@ -11,7 +11,9 @@ milliseconds, no pickle.
 Features of a candidate (:data:`FEATURES`), computed by :func:`candidate_features`:
 
 - ``margin``, ``score``, ``null_score``: the span's start+end logits, its window's [CLS] score, their difference;
-- ``gap``: its margin minus the best margin of a candidate with another (normalised) answer;
+- ``gap``: its margin minus the best margin of a candidate with another (normalised) answer elsewhere (not
+  overlapping it), and ``boundary``: minus the best margin of one with another answer overlapping it (the same
+  answer cut elsewhere, a miss by exact match);
 - ``support``: the sum, over the passages whose best candidate is the same normalised answer, of the
   margin's logistic (a passage counted once), and ``passages_agreeing``, how many such passages;
 - ``rank``, ``retrieval``: the passage's retrieval rank (0: best) and fused retrieval score;
@@ -37,7 +39,9 @@ from qa.errors import ReaderModelError
 from qa.metrics import normalize_answer
 
 CALIBRATION_FILE = "calibration.json"
-FEATURES = ("margin", "score", "null_score", "gap", "support", "passages_agreeing", "rank", "retrieval", "words")
+FEATURES = (
+    "margin", "score", "null_score", "gap", "boundary", "support", "passages_agreeing", "rank", "retrieval", "words",
+)  # fmt: skip
 FORMAT = 1
 
 
@@ -51,6 +55,15 @@ class Candidate:
     null_score: float
     passage_index: int
     retrieval: float
+    article_id: str = ""
+    start: int = -1
+    end: int = -1
+    """Its offsets in its article (-1: unknown)."""
+
+    def overlaps(self, other: Candidate) -> bool:
+        """Whether the two spans share characters of one article."""
+        known = self.start >= 0 and other.start >= 0 and self.article_id == other.article_id
+        return known and self.start < other.end and other.start < self.end
 
 
 def _logistic(value: float) -> float:
@@ -60,21 +73,22 @@ def _logistic(value: float) -> float:
 def candidate_features(candidates: Sequence[Candidate]) -> list[dict[str, float]]:
     """The :data:`FEATURES` of each candidate (candidates best first, by margin)."""
     keys = [normalize_answer(c.text) for c in candidates]
-    best_margin_by_key: dict[str, float] = {}
     support: dict[str, dict[int, float]] = {}
     for key, candidate in zip(keys, candidates, strict=True):
-        best_margin_by_key.setdefault(key, candidate.margin)
         passages = support.setdefault(key, {})
         passages[candidate.passage_index] = max(passages.get(candidate.passage_index, 0.0), _logistic(candidate.margin))
     rows = []
     for key, candidate in zip(keys, candidates, strict=True):
-        others = [margin for other, margin in best_margin_by_key.items() if other != key]
+        rivals = [(other, k) for other, k in zip(candidates, keys, strict=True) if k != key]
+        elsewhere = [other.margin for other, _ in rivals if not other.overlaps(candidate)]
+        overlapping = [other.margin for other, _ in rivals if other.overlaps(candidate)]
         rows.append(
             {
                 "margin": candidate.margin,
                 "score": candidate.score,
                 "null_score": candidate.null_score,
-                "gap": candidate.margin - max(others) if others else 10.0,
+                "gap": candidate.margin - max(elsewhere) if elsewhere else 10.0,
+                "boundary": candidate.margin - max(overlapping) if overlapping else 10.0,
                 "support": sum(support[key].values()),
                 "passages_agreeing": float(len(support[key])),
                 "rank": float(candidate.passage_index),

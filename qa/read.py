@@ -202,7 +202,17 @@ class SpanReader(Reader):
                     found[key] = (span, index, passage)
         ranked = sorted(found.items(), key=lambda item: (-item[1][0].margin, item[0][0], item[0][1]))
         candidates = [
-            Candidate(_span_text(passage, start, end), span.margin, span.score, span.null_score, index, passage.score)
+            Candidate(
+                _span_text(passage, start, end),
+                span.margin,
+                span.score,
+                span.null_score,
+                index,
+                passage.score,
+                passage.article_id,
+                start,
+                end,
+            )
             for (_, start, end), (span, index, passage) in ranked
         ]
         if self.calibrator is not None:

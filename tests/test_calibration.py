@@ -13,7 +13,7 @@ from qa.calibration import expected_calibration_error as ece
 from qa.errors import ReaderModelError
 
 # The signs a fitted calibration has (training/calibrate.py): agreement and margin raise it, retrieval rank lowers it.
-WEIGHTS = {"margin": 1.0, "gap": 0.5, "support": 0.8, "passages_agreeing": 0.4, "rank": -0.3}
+WEIGHTS = {"margin": 1.0, "gap": 0.5, "boundary": 0.1, "support": 0.8, "passages_agreeing": 0.4, "rank": -0.3}
 
 
 def calibrator(threshold: float = 0.5) -> Calibrator:
@@ -38,6 +38,16 @@ def test_a_lone_low_margin_span_lowers_it():
     strong, weak = candidate_features(clear)[0], candidate_features(close)[0]
     assert weak["gap"] == pytest.approx(0.2) and strong["gap"] == pytest.approx(7.0)
     assert calibrator().probability(weak) < 0.5 < calibrator().probability(strong)
+
+
+def test_another_cut_of_the_same_words_counts_against_the_boundary_not_as_another_answer():
+    best = Candidate("Denver Broncos", 6.0, 10.0, 4.0, 0, 0.9, "a", 100, 114)
+    longer = Candidate("Denver Broncos defeated the Panthers", 5.5, 9.5, 4.0, 0, 0.9, "a", 100, 136)
+    elsewhere = Candidate("Carolina Panthers", 2.0, 6.0, 4.0, 1, 0.8, "b", 40, 57)
+    cut, clean = candidate_features([best, longer, elsewhere])[0], candidate_features([best, elsewhere])[0]
+    assert cut["gap"] == clean["gap"] == pytest.approx(4.0), "the longer cut is not another answer"
+    assert cut["boundary"] == pytest.approx(0.5) and clean["boundary"] == 10.0
+    assert calibrator().probability(cut) < calibrator().probability(clean)
 
 
 def test_the_same_passage_counts_once():

@@ -237,8 +237,9 @@ The reader keeps the margin order unless re-ranking helps on the split and on ev
     )
     return f"""The confidence shown is the probability that the answer is right (exact match), recalibrated from
 the reader's own signals (`calibration.json`: a logistic regression over the span's margin, start+end and
-"no answer" scores, the gap to the best other answer, how many passages back the same answer and their summed
-probabilities, the passage's retrieval rank and score, the answer's length; `qa/calibration.py`). It was fitted
+"no answer" scores, the gap to the best other answer elsewhere and to another cut of the same words, how many
+passages back the same answer and their summed probabilities, the passage's retrieval rank and score, the
+answer's length; `qa/calibration.py`). It was fitted
 by `python -m training.calibrate` on the validation split asked through the whole pipeline (index, retrieval,
 the best passages read, up to 10 candidates per question): {fit["questions"]} questions, {fit["unanswerable"]}
 without an answer in the index.{labelled} Expected calibration error (10 bins, out of fold by article):
