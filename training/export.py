@@ -181,6 +181,9 @@ def export_reader(checkpoint: Path, export_dir: Path, args: argparse.Namespace) 
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+KIND_NAMES = {"other": "unanswerable (article not indexed, or written so)", "swap": "entity-swapped"}
+
+
 def _confidence_section(meta: dict) -> str:
     """The model card's account of the shown confidence: the recalibration when there is one, else the margin's."""
     fitted = meta.get("calibration_from")
@@ -195,7 +198,7 @@ def _confidence_section(meta: dict) -> str:
     fit, room, ranked = fitted["fit"], fitted["headroom"], fitted.get("rerank", {})
     held = ranked.get("held_out_domains", {})
     held_rows = "".join(
-        f"| re-ranked, {name} held out of the fit ({row['questions']} questions) | {row['em_margin_order']:.3f} | "
+        f"| {name} held out of the fit ({row['questions']} questions) | {row['em_margin_order']:.3f} | "
         f"{row['em_reranked']:.3f} |\n"
         for name, row in held.items()
     )
@@ -207,9 +210,9 @@ def _confidence_section(meta: dict) -> str:
     )
     labels = fitted.get("labels", {})
     labelled = (
-        f" Right means an exact match; where a validation question has one gold answer where SQuAD's evaluation has"
-        f" three, a miss counted as right as often as such a miss matched another answer on the"
-        f" {labels['questions_with_several_answers']} questions that have several"
+        " Right means an exact match. Most validation questions have one gold answer, SQuAD's evaluation files"
+        " three: a miss of the one counted as right as often as such a miss matched another answer on the"
+        f" {labels['questions_with_several_answers']} validation questions that have several"
         f" ({', '.join(f'{c:.2f}' for c in labels['a_miss_matches_another_answer'])} for no, some, half or more"
         " of its words): these labels calibrated better on those questions, out of fold."
         if labels.get("kept") == "reference-aware"
@@ -217,7 +220,9 @@ def _confidence_section(meta: dict) -> str:
     )
     shares = fit.get("declined_at_threshold", {})
     declined = (
-        " Declined there: " + ", ".join(f"{share:.3f} of the {kind} questions" for kind, share in shares.items()) + "."
+        " Declined there: "
+        + ", ".join(f"{share:.3f} of the {KIND_NAMES.get(kind, kind)} questions" for kind, share in shares.items())
+        + "."
         if shares
         else ""
     )
