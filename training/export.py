@@ -299,8 +299,11 @@ exported with eager attention, fused by ONNX Runtime's transformer optimizer and
 
 ## Reproduce
 ```sh
+.venv/bin/pip install -e '.[train]'                                        # scikit-learn, matplotlib
 .venv/bin/python -m training.train_reader --data ../shared/data/qa-train   # trains, exports, recalibrates
 ```
+Checkpoints and the log go to `--out` (default `~/.cache/article-qa/reader-training`); the same command
+resumes an interrupted run. On 2 CPU cores (bf16) a step of 16 windows takes about 0.87 s.
 
 ## Licence
 The weights derive from all-MiniLM-L6-v2 (Apache-2.0) and were trained on SQuAD (CC BY-SA 4.0)
