@@ -375,35 +375,36 @@ class OnnxEncoder(Encoder):
 
 
 _pool_lock = threading.Lock()
-_global_pool: bool | None = None
-"""How this process runs ONNX Runtime, fixed by its first session made here: on the one global pool, or a pool per
-session (ONNX Runtime allows no mix once the global pool exists)."""
+_global_pool = False
+"""Whether this process has asked for a session on ONNX Runtime's global pool: from then on, ONNX Runtime makes no
+session with a pool of its own."""
 
 
 def onnx_session_options(threads: int | None = None):
     """Options for an ONNX Runtime session made by Article QA.
 
-    A process whose first session asks for every core (``threads`` ``None``, as a question's embedder and
-    reader do) runs all its sessions on ONNX Runtime's one global intra-op pool, as many threads as cores:
-    the embedder's and the reader's runs, one after the other, no longer wake a sleeping pool of their own
-    for every operator (``QA.ask`` p50 45 -> 34 ms, BENCHMARKS.md); runs at once (a build's batches) share
-    it. A process whose first session asks for a number of threads (a Ray actor holding one CPU) gives
-    each session a pool of its own of that many (every core for ``None``), idle threads not spinning.
+    ``threads`` ``None`` (every core, as a question's embedder and reader ask): a session on ONNX Runtime's
+    one global intra-op pool, as many threads as cores, shared by all such sessions of the process, so that
+    the embedder's and the reader's runs, one after the other, no longer each wake a sleeping pool of their
+    own for every operator (``QA.ask`` p50 45 -> 34 ms, BENCHMARKS.md). A number of threads (a build's own
+    encoder, a Ray actor holding one CPU): a pool of its own of that many, idle threads not spinning, as long
+    as the process has made no session on the global pool; after one, ONNX Runtime refuses pools of their
+    own, and every session runs on the global one.
     """
     import onnxruntime
 
     global _global_pool
     with _pool_lock:
-        if _global_pool is None:
-            _global_pool = threads is None
-            if _global_pool:
-                onnxruntime.set_global_thread_pool_sizes(os.cpu_count() or 1, 1)
+        if threads is None and not _global_pool:
+            onnxruntime.set_global_thread_pool_sizes(os.cpu_count() or 1, 1)
+            _global_pool = True
+        on_global = _global_pool
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    if _global_pool:
+    if on_global:
         options.use_per_session_threads = False
     else:
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.intra_op_num_threads = threads
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 

@@ -37,7 +37,7 @@ def fuse_bert(float_path: Path, fused_path: Path, num_heads: int, hidden_size: i
         # What the optimizer's opt_level=1 does (ONNX Runtime's basic optimizations, constant sharing off), with
         # this process's session options: its own would ask for a thread pool per session, which a process
         # running on the global pool refuses.
-        options = onnx_session_options()
+        options = onnx_session_options(1)  # (no run: its threads do not matter)
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
         options.optimized_model_filepath = str(basic)
         onnxruntime.InferenceSession(

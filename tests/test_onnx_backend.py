@@ -84,3 +84,21 @@ def test_auto_backend_is_onnx_for_the_bundled_model_and_torch_for_others():
     assert make_encoder("sentence-transformers/all-MiniLM-L6-v2", backend="auto").backend == "onnx"
     assert isinstance(make_encoder("someone/a-cls-pooling-model", backend="auto"), TorchEncoder)  # not loaded here
     assert resolve_backend("someone/a-cls-pooling-model", "onnx") == "onnx"
+
+
+def test_once_a_session_runs_on_the_global_pool_every_later_one_does(onnx_encoder):
+    import onnxruntime
+
+    from index.embed import ONNX_FILE, onnx_encode, onnx_session_options
+
+    shared = onnx_session_options()  # a question's models: the global pool
+    assert shared.use_per_session_threads is False
+    later = onnx_session_options(2)  # a pool of its own is refused by ONNX Runtime from now on: not asked for
+    assert later.use_per_session_threads is False
+    path = str(onnx_encoder.export_dir() / ONNX_FILE)
+    for options in (shared, later):
+        session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        vectors = onnx_encode(
+            session, onnx_encoder.tokenizer, ["Where is Kestrel Works based?"], onnx_encoder.max_tokens
+        )
+        assert vectors.shape == (1, onnx_encoder.dimension)
