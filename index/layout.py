@@ -166,9 +166,13 @@ def connect(path: Path, readonly: bool) -> sqlite3.Connection:
     return conn
 
 
+def _has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
+    return any(row[1] == column for row in conn.execute(f"PRAGMA table_info({table})"))
+
+
 def has_pages_column(conn: sqlite3.Connection) -> bool:
     """Whether the ``articles`` table has the ``pages`` column (indexes made before PDFs were read lack it)."""
-    return any(row[1] == "pages" for row in conn.execute("PRAGMA table_info(articles)"))
+    return _has_column(conn, "articles", "pages")
 
 
 def add_pages_column(conn: sqlite3.Connection) -> None:
@@ -182,7 +186,7 @@ def drop_retired_tables(conn: sqlite3.Connection) -> None:
     copy): the :data:`RETIRED_TABLES`, and the ``sentences`` table's ``terms`` and ``vector`` columns."""
     for table in RETIRED_TABLES:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
-    if any(row[1] == "vector" for row in conn.execute("PRAGMA table_info(sentences)")):
+    if _has_column(conn, "sentences", "vector"):
         conn.execute("DROP INDEX IF EXISTS sentences_article")
         conn.execute("ALTER TABLE sentences RENAME TO retired_sentences")
         conn.executescript(SCHEMA[SCHEMA.index("CREATE TABLE sentences") :])

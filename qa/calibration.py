@@ -79,9 +79,9 @@ def candidate_features(candidates: Sequence[Candidate]) -> list[dict[str, float]
         passages[candidate.passage_index] = max(passages.get(candidate.passage_index, 0.0), _logistic(candidate.margin))
     rows = []
     for key, candidate in zip(keys, candidates, strict=True):
-        rivals = [(other, k) for other, k in zip(candidates, keys, strict=True) if k != key]
-        elsewhere = [other.margin for other, _ in rivals if not other.overlaps(candidate)]
-        overlapping = [other.margin for other, _ in rivals if other.overlaps(candidate)]
+        rivals = [other for other, k in zip(candidates, keys, strict=True) if k != key]
+        elsewhere = [other.margin for other in rivals if not other.overlaps(candidate)]
+        overlapping = [other.margin for other in rivals if other.overlaps(candidate)]
         rows.append(
             {
                 "margin": candidate.margin,
