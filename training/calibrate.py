@@ -167,9 +167,9 @@ def right_labels(asked: list[Asked]) -> tuple[np.ndarray, dict]:
     """
     several = [a for a in asked if a.answerable and a.texts and a.references > 1 and a.em_first]
     chance = []
-    for low, high in itertools.pairwise(F1_BANDS):
-        band = [a.em[0] for a in several if not a.em_first[0] and low <= a.f1_first[0] < high]
-        chance.append(float(np.mean(band)) if len(band) >= 20 else 0.0)  # too few to say: a miss stays wrong
+    for band in range(len(F1_BANDS) - 1):
+        misses = [a.em[0] for a in several if not a.em_first[0] and _f1_band(a.f1_first[0]) == band]
+        chance.append(float(np.mean(misses)) if len(misses) >= 20 else 0.0)  # too few to say: a miss stays wrong
     labels = []
     for a in asked:
         if not a.answerable or not a.texts:
@@ -177,10 +177,14 @@ def right_labels(asked: list[Asked]) -> tuple[np.ndarray, dict]:
         elif a.references > 1 or not a.em_first or a.em[0]:
             labels.append(float(a.em[0] > 0))
         else:
-            band = next(i for i, (low, high) in enumerate(itertools.pairwise(F1_BANDS)) if low <= a.f1_first[0] < high)
-            labels.append(chance[band])
+            labels.append(chance[_f1_band(a.f1_first[0])])
     figures = {"questions_with_several_answers": len(several), "a_miss_matches_another_answer": chance}
     return np.array(labels), figures
+
+
+def _f1_band(f1: float) -> int:
+    """Which of the :data:`F1_BANDS` an F1 falls in."""
+    return next(i for i, (low, high) in enumerate(itertools.pairwise(F1_BANDS)) if low <= f1 < high)
 
 
 def fit(asked: list[Asked], labels: np.ndarray | None = None, folds: int = 5) -> tuple[Calibrator, dict]:
@@ -215,8 +219,8 @@ def fit(asked: list[Asked], labels: np.ndarray | None = None, folds: int = 5) ->
     _, chosen_c, out_of_fold = best
     model = LogisticRegression(C=chosen_c, max_iter=2000).fit(zz, yy, sample_weight=ww)
     present = np.array([a.probabilities[0] for a in rows])
-    every = {id(a): p for a, p in zip(rows, out_of_fold, strict=True)}
-    all_probabilities = np.array([every.get(id(a), 0.0) for a in asked])
+    all_probabilities = np.zeros(len(asked))  # a question without candidates is declined
+    all_probabilities[kept] = out_of_fold
     grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
     f1s = [_f1_at(asked, all_probabilities, t) for t in grid]
     threshold = float(grid[int(np.argmax(f1s))])
@@ -259,7 +263,7 @@ def _top_em(questions: list[Asked], scores: list[np.ndarray] | None) -> float:
     return round(float(np.mean(picked)), 4)
 
 
-def rerank(asked: list[Asked], folds: int = 5, seed: int = 13) -> dict:
+def rerank(asked: list[Asked], folds: int = 5) -> dict:
     """Whether re-ranking each question's candidates by a logistic regression of "this candidate is right" on their
     features picks a right answer (EM) more often than the reader's margin order: out of fold by article, and on
     each domain held out of the fit (one the ranker never saw). Answerable questions only."""
