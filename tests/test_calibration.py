@@ -23,21 +23,36 @@ def calibrator(threshold: float = 0.5) -> Calibrator:
     )  # fmt: skip
 
 
-def test_two_passages_backing_the_same_answer_raise_it():
+def shipped() -> Calibrator:
+    """The calibration fitted with the shipped reader (models/reader/calibration.json)."""
+    from qa.read import default_reader_dir
+
+    return Calibrator.load(default_reader_dir() / CALIBRATION_FILE)
+
+
+# Each case holds for the hand-set signs above and for the calibration that ships with the reader.
+CALIBRATORS = pytest.mark.parametrize("fitted", [calibrator, shipped], ids=["hand-set", "shipped"])
+
+
+@CALIBRATORS
+def test_two_passages_backing_the_same_answer_raise_it(fitted):
     alone = [Candidate("$45 million", 4.0, 9.0, 5.0, 0, 0.9), Candidate("$52 million", 3.0, 8.0, 5.0, 1, 0.8)]
     backed = [alone[0], Candidate("45 million", 3.0, 8.0, 5.0, 1, 0.8)]  # the same answer, normalised
     lone, agreed = candidate_features(alone)[0], candidate_features(backed)[0]
     assert lone["passages_agreeing"] == 1 and agreed["passages_agreeing"] == 2
     assert agreed["support"] > lone["support"] and agreed["gap"] > lone["gap"]
-    assert calibrator().probability(agreed) > calibrator().probability(lone)
+    model = fitted()
+    assert model.probability(agreed) > model.probability(lone)
 
 
-def test_a_lone_low_margin_span_lowers_it():
+@CALIBRATORS
+def test_a_lone_low_margin_span_lowers_it(fitted):
     clear = [Candidate("Bristol", 8.0, 12.0, 4.0, 0, 0.9), Candidate("Leeds", 1.0, 5.0, 4.0, 1, 0.5)]
     close = [Candidate("Bristol", 1.2, 5.2, 4.0, 0, 0.9), Candidate("Leeds", 1.0, 5.0, 4.0, 1, 0.5)]
     strong, weak = candidate_features(clear)[0], candidate_features(close)[0]
     assert weak["gap"] == pytest.approx(0.2) and strong["gap"] == pytest.approx(7.0)
-    assert calibrator().probability(weak) < 0.5 < calibrator().probability(strong)
+    model = fitted()
+    assert model.probability(weak) < model.threshold < model.probability(strong), "declined only when close"
 
 
 def test_another_cut_of_the_same_words_counts_against_the_boundary_not_as_another_answer():
