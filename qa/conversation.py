@@ -66,7 +66,8 @@ def refers_back(question: str) -> bool:
     words = {t.lower_ for t in doc}
     if words & REFERRING or _DEFINITE_BACK.search(question):
         own_subject = any(ent.label_ in _SUBJECT_LABELS for ent in doc.ents) or any(t.pos_ == "PROPN" for t in doc)
-        return not own_subject or bool(words & {"it", "its", "they", "their", "he", "she", "his", "her"})
+        # A possessive after the question's own subject is its own ("... the Orchard Museum ... its home page").
+        return not own_subject or bool(words & {"it", "they", "he", "she"})
     return False
 
 

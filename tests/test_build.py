@@ -196,6 +196,9 @@ def _as_built_for_the_heuristic_reader(index_dir):
     db.close()
 
 
+DEPOT_QUESTION = "How much is the Northfield rail depot contract worth?"
+
+
 def test_an_index_built_for_the_retired_reader_answers_and_sheds_its_extra_tables_on_update(
     build_index, encoder, tmp_path
 ):
@@ -208,7 +211,7 @@ def test_an_index_built_for_the_retired_reader_answers_and_sheds_its_extra_table
     before = IndexStore.open(index_dir)
     assert before.verify() == []
     kept = {r.id: len(before.sentences(r.id, 0, 10**9)) for r in before.articles()}
-    assert QA(index_dir, encoder=encoder).ask("Where is Kestrel Works based?").text == "Bristol"
+    assert QA(index_dir, encoder=encoder).ask(DEPOT_QUESTION).text == "$90 million"
     extra = tmp_path / "extra.txt"
     extra.write_text("Harbour Lights\n\nThe Harbour Lights festival returns to Penzance in June. It began in 1998.\n")
     report = IndexWriter(Config(index_dir=index_dir), encoder=encoder).add([extra])
@@ -222,7 +225,7 @@ def test_an_index_built_for_the_retired_reader_answers_and_sheds_its_extra_table
     db.close()
     assert not tables & {"spans", "term_df"} and columns == {"id", "article_id", "start", "end"}
     engine = QA(index_dir, encoder=encoder)
-    assert engine.ask("Where is Kestrel Works based?").text == "Bristol"
+    assert engine.ask(DEPOT_QUESTION).text == "$90 million"
     assert engine.ask("Where is the Harbour Lights festival held?").text == "Penzance"
 
 

@@ -40,6 +40,12 @@ def test_new_subject_ignores_history():
     assert resolve_followup(question, ["Who founded Kestrel Works?"]) == question
 
 
+def test_a_possessive_of_the_questions_own_subject_ignores_history():
+    question = "What code did the Orchard Museum find on its home page?"
+    assert resolve_followup(question, ["Where is Kestrel Works based?", "When was it started?"]) == question
+    assert "Kestrel Works" in followup_context("When did Elena Voss say it would open?", ["Who builds Kestrel Works' bridge?"])
+
+
 def test_no_history_leaves_the_question():
     assert resolve_followup("Who founded it?", None) == "Who founded it?"
     assert not refers_back("Where is Kestrel Works based?")
