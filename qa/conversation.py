@@ -66,7 +66,7 @@ def refers_back(question: str) -> bool:
     words = {t.lower_ for t in doc}
     if words & REFERRING or _DEFINITE_BACK.search(question):
         own_subject = any(ent.label_ in _SUBJECT_LABELS for ent in doc.ents) or any(t.pos_ == "PROPN" for t in doc)
-        # A possessive after the question's own subject is its own ("... the Orchard Museum ... its home page").
+        # In a question that names its own subject, a possessive is that subject's ("the Orchard Museum ... its").
         return not own_subject or bool(words & {"it", "they", "he", "she"})
     return False
 

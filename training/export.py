@@ -303,7 +303,7 @@ exported with eager attention, fused by ONNX Runtime's transformer optimizer and
 .venv/bin/python -m training.train_reader --data ../shared/data/qa-train   # trains, exports, recalibrates
 ```
 Checkpoints and the log go to `--out` (default `~/.cache/article-qa/reader-training`); the same command
-resumes an interrupted run. On 2 CPU cores (bf16) a step of 16 windows takes about 0.87 s.
+resumes an interrupted run. On 2 CPU cores (bf16) a step of 16 windows took 0.87 to 1.1 s here.
 
 ## Licence
 The weights derive from all-MiniLM-L6-v2 (Apache-2.0) and were trained on SQuAD (CC BY-SA 4.0)
