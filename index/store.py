@@ -399,6 +399,14 @@ class IndexStore:
         row = self._db.execute("SELECT origin FROM articles WHERE id = ?", (article_id,)).fetchone()
         return Path(row[0]) if row else None
 
+    def current_file(self, article_id: str) -> Path | None:
+        """The file an article was read from, if it is still that file: a regular file at the path recorded
+        when it was indexed, not a link put there since and not reached through one (``None`` otherwise)."""
+        path = self.article_file(article_id)
+        if path is None or path.is_symlink() or not path.is_file() or path.resolve() != path:
+            return None
+        return path
+
     def locate(self, article_id: str, needles: list[str]) -> tuple[int, int] | None:
         """``(start, end)`` of the first place in an article's text where one of ``needles`` is written
         (case-insensitive, whole words), or ``None``."""

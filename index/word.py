@@ -14,9 +14,11 @@ Example::
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.archive import bounded_copy
 from index.errors import BadArticle
 
 
@@ -38,18 +40,31 @@ def read_docx(path: Path, display: str) -> WordText:
     """The text and metadata of a ``.docx`` file.
 
     Raises:
-        BadArticle: the file is not a Word document (not a zip package, or no document part in it).
+        BadArticle: the file is not a Word document (not a zip package, or no document part in it), would
+            inflate too far (:func:`index.archive.check_zip`), or its XML cannot be parsed (malformed, an
+            entity expansion the parser stops, a text node over the parser's limit).
     """
+    from docx.opc.exceptions import OpcError
+    from lxml.etree import LxmlError
+
+    if not zipfile.is_zipfile(path):
+        raise BadArticle(display, "is not a Word document (not a zip package)")
+    package = bounded_copy(path, display)
+    try:
+        return _read_document(package)
+    except (OpcError, zipfile.BadZipFile, KeyError, ValueError, EOFError, zlib.error, NotImplementedError) as error:
+        raise BadArticle(display, f"is not a Word document (no readable document part: {error})") from None
+    except LxmlError as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise BadArticle(display, f"has XML that cannot be parsed ({reason}); skipped") from None
+
+
+def _read_document(package) -> WordText:
     import docx
-    from docx.opc.exceptions import PackageNotFoundError
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    try:
-        document = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as error:
-        reason = "not a zip package" if not zipfile.is_zipfile(path) else f"no readable document part: {error}"
-        raise BadArticle(display, f"is not a Word document ({reason})") from None
+    document = docx.Document(package)
     blocks, heading = [], None
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):

@@ -7,23 +7,20 @@ at ``/docs`` and ``/openapi.json``. Errors are JSON, ``{"error": {"message", "ty
 
 Example::
 
-    from qa.api import Access, create_app, run
+    from qa.api import create_app, run
+    from qa.guards import Access
     run(create_app(QA(config=config), Access(login=("ana", "s3cret"))), "127.0.0.1", 7860)
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
-import os
-import secrets
 import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, Literal
 
 from fastapi import FastAPI, File, Request, UploadFile
@@ -31,80 +28,32 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 
 from index.layout import Manifest
 from index.store import ArticleRecord
 from qa.config import Config
 from qa.engine import QA
 from qa.errors import BadQuestion, IndexCorrupt, IndexLocked, IndexNotFound, QAError
+from qa.guards import (
+    WILDCARD_HOSTS,
+    Access,
+    AccessGuard,
+    HostGuard,
+    allowed_hosts,
+    error_body,
+    inert_text,
+    stored_file_response,
+)
 from qa.types import Answer, Scope
 from qa.uploads import check_upload, keep_uploads
 
 log = logging.getLogger(__name__)
 
-AUTH_ENV = "QA_AUTH"
-"""Environment variable holding ``user:password`` when ``--auth`` is not given."""
-API_KEY_ENV = "QA_API_KEY"
-"""Environment variable holding the API key (``Authorization: Bearer …``) when ``--api-key`` is not given."""
 MODEL_ID = "article-qa"
 """The one model ``/v1/models`` lists; a chat completion answers whatever model it names."""
-MAX_JSON_BYTES = 1024 * 1024
-"""The largest JSON request body (a question with a long history fits many times over)."""
 MAX_UPLOAD_FILES = 20
 """Files one upload request may carry; with each file at most ``Config.max_upload_mb``, this bounds its body."""
-MAX_DRAINED_BYTES = 32 * 1024 * 1024
-"""A refused body up to this size is read to its end before the 413 is sent (see ``_drain``)."""
-GUARDED_PREFIXES = ("/api/", "/v1/")
-GUARDED_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
-
-
-def parse_auth(value: str | None) -> tuple[str, str] | None:
-    """``("user", "password")`` from ``"user:password"`` (default: ``$QA_AUTH``); ``None`` when unset.
-
-    Raises:
-        ValueError: the value has no ``:`` or an empty user or password.
-    """
-    value = value if value is not None else os.environ.get(AUTH_ENV)
-    if not value:
-        return None
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise ValueError(f"--auth (or ${AUTH_ENV}) must look like user:password, got {value.split(':')[0]!r}:…")
-    return user, password
-
-
-@dataclass(frozen=True)
-class Access:
-    """Who may call the API: a login (HTTP Basic), an API key (``Bearer``), both, or anyone (neither set).
-
-    With a login and no key, ``Bearer user:password`` is accepted too, so that OpenAI clients
-    (which send only a bearer key) can be pointed at a server started with ``--auth`` alone.
-    """
-
-    login: tuple[str, str] | None = None
-    api_key: str | None = None
-
-    @property
-    def is_open(self) -> bool:
-        """Whether every request is let in."""
-        return self.login is None and not self.api_key
-
-    def allows(self, authorization: str | None) -> bool:
-        """Whether an ``Authorization`` header value carries the login or the key."""
-        if self.is_open:
-            return True
-        scheme, _, credentials = (authorization or "").partition(" ")
-        credentials = credentials.strip()
-        if scheme.lower() == "basic" and self.login is not None:
-            try:
-                given = base64.b64decode(credentials, validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError):
-                return False
-            return secrets.compare_digest(given.encode(), ":".join(self.login).encode())
-        if scheme.lower() == "bearer":
-            key = self.api_key or (":".join(self.login) if self.login else "")
-            return bool(key) and secrets.compare_digest(credentials.encode(), key.encode())
-        return False
 
 
 class ApiError(Exception):
@@ -113,10 +62,6 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
         super().__init__(message)
         self.status, self.message, self.kind = status, message, kind
-
-
-def _error_body(status: int, message: str, kind: str) -> dict:
-    return {"error": {"message": message, "type": kind, "code": status}}
 
 
 # --- request and response models -------------------------------------------------------------------------
@@ -258,14 +203,15 @@ def _report(report, refused=()) -> ReportOut:
 
 
 def chat_content(answer: Answer) -> str:
-    """An answer as a chat reply's text: the answer, then its numbered sources (title, date, quote)."""
+    """An answer as a chat reply's text: the answer, then its numbered sources (title, date, quote). Article
+    text in it is made inert (:func:`qa.guards.inert_text`); the structured citations keep it exact."""
     if not answer.found:
-        return answer.message
-    lines = [answer.text, "", "Sources:"]
+        return inert_text(answer.message)
+    lines = [inert_text(answer.text), "", "Sources:"]
     for number, citation in enumerate(answer.citations, 1):
-        dated = f" ({citation.date})" if citation.date else ""
-        quote = f": “{citation.quote}”" if citation.quote else ""
-        lines.append(f"[{number}] {citation.title}{dated}{quote}")
+        dated = f" ({inert_text(citation.date)})" if citation.date else ""
+        quote = f": “{inert_text(citation.quote)}”" if citation.quote else ""
+        lines.append(f"[{number}] {inert_text(citation.title)}{dated}{quote}")
     return "\n".join(lines)
 
 
@@ -298,12 +244,13 @@ class _Engine:
         return self._engine
 
 
-def create_app(engine: QA | None, access: Access = Access(), config: Config | None = None) -> FastAPI:
+def create_app(engine: QA | None, access: Access | None = None, config: Config | None = None) -> FastAPI:
     """The API over ``engine`` (or, when ``None``, over the index at ``config.index_dir`` once there is one).
 
     Every route under ``/api`` and ``/v1``, and the docs, require ``access``'s login or key when set.
     """
     config = config or (engine.config if engine is not None else Config())
+    access = access or Access()
     engines = _Engine(config, engine)
     app = FastAPI(
         title="Article QA",
@@ -313,28 +260,28 @@ def create_app(engine: QA | None, access: Access = Access(), config: Config | No
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse(_error_body(error.status, error.message, error.kind), status_code=error.status)
+        return JSONResponse(error_body(error.status, error.message, error.kind), status_code=error.status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse(_error_body(422, _validation_message(error), "invalid_request_error"), status_code=422)
+        return JSONResponse(error_body(422, _validation_message(error), "invalid_request_error"), status_code=422)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> JSONResponse:
         return JSONResponse(
-            _error_body(error.status_code, str(error.detail), "invalid_request_error"), error.status_code
+            error_body(error.status_code, str(error.detail), "invalid_request_error"), error.status_code
         )
 
     @app.exception_handler(QAError)
     async def _qa_error(request: Request, error: QAError) -> JSONResponse:
         status = _status_of(error)
-        return JSONResponse(_error_body(status, str(error), type(error).__name__), status_code=status)
+        return JSONResponse(error_body(status, str(error), type(error).__name__), status_code=status)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
         message = "something went wrong while answering; the server log has the details"
-        return JSONResponse(_error_body(500, message, "server_error"), status_code=500)
+        return JSONResponse(error_body(500, message, "server_error"), status_code=500)
 
     def ask(question: str, history: Sequence[object], k: int | None, scope: Scope | None) -> Answer:
         try:
@@ -358,7 +305,8 @@ def create_app(engine: QA | None, access: Access = Access(), config: Config | No
         """Index the uploaded files (the chat's types, size limit and name rules); the build report back.
 
         A file over the size limit refuses the whole upload (413); a file of another type is listed in
-        ``refused`` (415 when no file could be taken); unreadable content is listed in ``problems``."""
+        ``refused`` (415 when no file could be taken); a file that cannot be read (a damaged Word file, a
+        zip bomb) gets a 422 naming it, with the report of the rest (indexed) under ``report``."""
         if len(files) > MAX_UPLOAD_FILES:
             raise ApiError(413, f"at most {MAX_UPLOAD_FILES} files per upload; send the rest in another request")
         contents = [(file.filename or "upload", file.file.read()) for file in files]
@@ -370,7 +318,14 @@ def create_app(engine: QA | None, access: Access = Access(), config: Config | No
         result = keep_uploads(engines.get(), contents)
         if result.report is None:
             raise ApiError(415, "; ".join(str(r) for r in result.refused))
-        return _report(result.report, result.refused)
+        report = _report(result.report, result.refused)
+        if result.unread:  # the readable files are indexed; the client must still see that some were not
+            others = " (the other files were indexed)" if result.report.added or result.report.updated else ""
+            message = "; ".join(str(problem) for problem in result.unread) + others
+            return JSONResponse(
+                error_body(422, message, "invalid_request_error") | {"report": report.model_dump()}, 422
+            )
+        return report
 
     @app.get(
         "/api/articles/{article_id}/file",
@@ -385,7 +340,7 @@ def create_app(engine: QA | None, access: Access = Access(), config: Config | No
             raise ApiError(
                 404, f"no file for article {article_id!r} (unknown, or moved since it was indexed)", "not_found"
             )
-        return FileResponse(path, filename=path.name, content_disposition_type="inline")
+        return stored_file_response(path)
 
     @app.delete("/api/articles/{article_id}", response_model=ReportOut, tags=["articles"], summary="Remove an article")
     def api_remove(article_id: str) -> ReportOut:
@@ -465,7 +420,21 @@ def create_app(engine: QA | None, access: Access = Access(), config: Config | No
         ]
         return StreamingResponse(iter(events), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
-    app.add_middleware(_Guard, access=access, upload_limit=_upload_limit(config))
+    # Starlette adds each middleware outside the ones before it: the host and origin checks run first,
+    # then CORS (closed unless origins are allowed; Gradio's own CORS policy defers to it), then credentials.
+    app.add_middleware(AccessGuard, access=access, upload_limit=_upload_limit(config))
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(config.allowed_origins),
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["*"],  # the openai clients send headers of their own; the origins are named
+    )
+    app.add_middleware(
+        HostGuard,
+        hosts=allowed_hosts(config.host, config.allowed_hosts),
+        origins=config.allowed_origins,
+        origin_hosts=[*config.allowed_hosts, *([config.host] if config.host not in WILDCARD_HOSTS else [])],
+    )
     return app
 
 
@@ -496,86 +465,6 @@ def _validation_message(error: RequestValidationError) -> str:
     return f"{where}: {message}" if where else message
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
-class _Guard:
-    """ASGI middleware on the API's routes and docs: the access check (401) and the request body limits (413).
-
-    The chat's own routes pass through untouched: Gradio checks its login itself.
-    """
-
-    def __init__(self, app, access: Access, upload_limit: int) -> None:
-        self.app, self.access, self.upload_limit = app, access, upload_limit
-
-    async def __call__(self, scope, receive, send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or not (path.startswith(GUARDED_PREFIXES) or path in GUARDED_PATHS):
-            await self.app(scope, receive, send)
-            return
-        headers = {name.lower(): value for name, value in scope.get("headers", ())}
-        authorization = headers.get(b"authorization", b"").decode("latin-1")
-        if not self.access.allows(authorization):
-            challenge = [] if path.startswith("/v1/") else [(b"www-authenticate", b'Basic realm="Article QA"')]
-            message = "this server needs its login (HTTP Basic) or its API key (Authorization: Bearer …)"
-            await _send_json(send, 401, _error_body(401, message, "authentication_error"), challenge)
-            return
-        upload = scope.get("method") == "POST" and path == "/api/articles"
-        limit = self.upload_limit if upload else MAX_JSON_BYTES
-        too_large = _error_body(413, f"the request body is larger than {limit // 1024} KB", "invalid_request_error")
-        length = headers.get(b"content-length", b"")
-        if length.isdigit() and int(length) > limit:
-            await _drain(receive, int(length))
-            await _send_json(send, 413, too_large)
-            return
-        received, started = 0, False
-
-        async def limited_receive():
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracking_send(message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await _drain(receive, MAX_DRAINED_BYTES)
-                await _send_json(send, 413, too_large)
-
-
-async def _drain(receive, length: int) -> None:
-    """Read and drop a refused request's body (up to :data:`MAX_DRAINED_BYTES`), so that a client still
-    sending it reads the 413 instead of a broken pipe."""
-    if length > MAX_DRAINED_BYTES:
-        return
-    more = True
-    while more:
-        message = await receive()
-        more = message["type"] == "http.request" and message.get("more_body", False)
-
-
-async def _send_json(send, status: int, body: dict, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
-    data = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()), *headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})
-
-
 def run(app, host: str, port: int) -> None:
     """Serve ``app`` with uvicorn on ``host:port`` until interrupted."""
     import uvicorn
@@ -583,7 +472,7 @@ def run(app, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 
-def serve_api(config: Config, access: Access = Access()) -> None:
+def serve_api(config: Config, access: Access | None = None) -> None:
     """``qa serve --no-chat``: the API alone, over the index (built from the seeds first if there is none)."""
     engine = QA.open_or_build(config, progress=True, say=lambda line: print(line, flush=True))
     print(f"Article QA API: http://{config.host}:{config.port}/api (docs at /docs; Ctrl+C stops it)", flush=True)

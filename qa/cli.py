@@ -138,6 +138,20 @@ def _parser() -> argparse.ArgumentParser:
         help="the API also takes 'Authorization: Bearer KEY', as OpenAI clients send (default: $QA_API_KEY; "
         "with --auth alone, the key is USER:PASSWORD)",
     )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="a public name the server is reached by (repeatable; *.example.org for every name under it); "
+        "requests naming any other host are refused (this machine's names and IP addresses always work)",
+    )
+    serve.add_argument(
+        "--allowed-origin",
+        action="append",
+        metavar="URL",
+        help="a site (https://app.example.org) whose pages may call the API from the browser (repeatable; "
+        "default: none, only the server's own pages)",
+    )
     serve.add_argument("--no-chat", action="store_true", help="serve the HTTP API alone, without the chat")
     serve.add_argument(
         "--max-upload-mb", type=positive_float, help=f"largest upload (default: {Config.max_upload_mb:g})"
@@ -246,6 +260,8 @@ def _config(args: argparse.Namespace) -> Config:
         search_threads=getattr(args, "search_threads", None),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
+        allowed_hosts=tuple(getattr(args, "allowed_host", None) or ()) or None,
+        allowed_origins=tuple(getattr(args, "allowed_origin", None) or ()) or None,
         reader_passages=getattr(args, "reader_passages", None),
         reader_dir=getattr(args, "reader_dir", None),
         min_confidence=getattr(args, "min_confidence", None),
@@ -268,7 +284,8 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
 
 
 def _serve(args: argparse.Namespace, config: Config) -> int:
-    from qa.api import API_KEY_ENV, Access, parse_auth, serve_api
+    from qa.api import serve_api
+    from qa.guards import API_KEY_ENV, Access, parse_auth
 
     try:
         auth = parse_auth(args.auth)

@@ -171,10 +171,10 @@ class QA:
         return self._pages.highlight(self.store, answer)
 
     def article_file(self, article_id: str) -> Path | None:
-        """The file an indexed article was read from, if it is still there (``None``: unknown article or gone)."""
+        """The file an indexed article was read from, if it is still there (``None``: unknown article, gone, or
+        no longer that file: a link now stands at its path, or the path now resolves somewhere else)."""
         self.refresh()
-        path = self.store.article_file(article_id)
-        return path if path is not None and path.is_file() else None
+        return self.store.current_file(article_id)
 
     def refresh(self) -> None:
         """Switch to the index's newest generation if another writer has changed it."""

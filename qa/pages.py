@@ -103,8 +103,8 @@ class PageRenderer:
         passage = next((p for p in answer.passages if p.article_id == answer.article_id and p.pages), None)
         if citation.page is None or passage is None:
             return None
-        path = store.article_file(answer.article_id)
-        if path is None or not path.is_file():
+        path = store.current_file(answer.article_id)
+        if path is None:
             return None
         page_start = passage.pages[citation.page - 1]
         characters, image = _page(str(path), path.stat().st_mtime_ns, citation.page)

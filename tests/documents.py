@@ -151,6 +151,137 @@ def memo_docx(path: Path) -> None:
     document.save(str(path))
 
 
+def _docx_with_document_part(path: Path, write_part) -> None:
+    """A real Word file (the memo) whose ``word/document.xml`` is replaced by what ``write_part(stream)`` writes."""
+    import zipfile
+
+    memo = path.with_name(path.name + ".memo")
+    memo_docx(memo)
+    with zipfile.ZipFile(memo) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
+        for item in source.infolist():
+            if item.filename == "word/document.xml":
+                part = zipfile.ZipInfo(item.filename)
+                part.compress_type = zipfile.ZIP_DEFLATED
+                with out.open(part, "w", force_zip64=True) as stream:
+                    write_part(stream)
+            else:
+                out.writestr(item, source.read(item.filename))
+    memo.unlink()
+
+
+DOCUMENT_XML_HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+)
+
+
+def _bomb_block() -> bytes:
+    return (b"<w:p><w:r><w:t>" + b"A" * 4000 + b"</w:t></w:r></w:p>") * 256
+
+
+def zip_bomb_docx(path: Path, inflated_mb: int = 200) -> None:
+    """A Word file of about a few hundred KB whose document part inflates to ``inflated_mb`` MB of XML (a zip bomb)."""
+    block = _bomb_block()
+
+    def write(stream) -> None:
+        stream.write(DOCUMENT_XML_HEAD)
+        for _ in range(inflated_mb * 2**20 // len(block)):
+            stream.write(block)
+        stream.write(b"</w:body></w:document>")
+
+    _docx_with_document_part(path, write)
+
+
+LIE_BYTES = 2048
+
+
+def lying_zip_bomb_docx(path: Path, inflated_mb: int = 50) -> None:
+    """A zip bomb whose directory claims its document part is 2 KB, with the CRC of those first 2 KB (so that
+    ``zipfile`` finds nothing wrong when it stops there), while the part inflates to ``inflated_mb`` MB."""
+    import struct
+    import zlib
+
+    zip_bomb_docx(path, inflated_mb=inflated_mb)
+    crc = zlib.crc32((DOCUMENT_XML_HEAD + _bomb_block())[:LIE_BYTES])
+    data = bytearray(path.read_bytes())
+    central = data.find(b"PK\x01\x02")
+    while central != -1:
+        name_length = struct.unpack_from("<H", data, central + 28)[0]
+        if bytes(data[central + 46 : central + 46 + name_length]) == b"word/document.xml":
+            struct.pack_into("<I", data, central + 16, crc)
+            struct.pack_into("<I", data, central + 24, LIE_BYTES)
+            local = struct.unpack_from("<I", data, central + 42)[0]
+            struct.pack_into("<I", data, local + 14, crc)
+        central = data.find(b"PK\x01\x02", central + 4)
+    path.write_bytes(bytes(data))
+
+
+def bzip2_bomb_docx(path: Path) -> None:
+    """A Word file whose document part is compressed with bzip2 (which ``zipfile`` inflates whole on any read)
+    and inflates to 100 MB from a few hundred bytes."""
+    import zipfile
+
+    memo = path.with_name(path.name + ".memo")
+    memo_docx(memo)
+    with zipfile.ZipFile(memo) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            if item.filename == "word/document.xml":
+                part = zipfile.ZipInfo(item.filename)
+                part.compress_type = zipfile.ZIP_BZIP2
+                with out.open(part, "w") as stream:
+                    stream.write(DOCUMENT_XML_HEAD + b"<w:p><w:r><w:t>")
+                    for _ in range(100):
+                        stream.write(b"A" * 2**20)
+                    stream.write(b"</w:t></w:r></w:p></w:body></w:document>")
+            else:
+                out.writestr(item, source.read(item.filename))
+    memo.unlink()
+
+
+def malformed_docx(path: Path) -> None:
+    """A Word file whose document part is not well-formed XML (an attribute value never closed)."""
+    _docx_with_document_part(path, lambda stream: stream.write(DOCUMENT_XML_HEAD + b"<w:p w:rsidR='00A1><w:r/></w:p>"))
+
+
+def entity_bomb_docx(path: Path) -> None:
+    """A Word file whose document part declares "billion laughs" entities (each ten of the one before)."""
+    entities = b'<!ENTITY a0 "lol">' + b"".join(
+        b'<!ENTITY a%d "%s">' % (n, b"&a%d;" % (n - 1) * 10) for n in range(1, 10)
+    )
+    head = DOCUMENT_XML_HEAD.replace(b"<w:document", b"<!DOCTYPE w:document [" + entities + b"]><w:document", 1)
+    _docx_with_document_part(
+        path, lambda stream: stream.write(head + b"<w:p><w:r><w:t>&a9;</w:t></w:r></w:p></w:body></w:document>")
+    )
+
+
+def long_text_docx(path: Path) -> None:
+    """A Word file whose one text node is 10.5 MB of varied words (over the XML parser's 10 MB limit on a
+    single node; varied, so that it compresses like text, not like a bomb: about 3 MB)."""
+    import random
+
+    words = [b"port", b"bridge", b"mayor", b"council", b"harbor", b"ferry", b"budget", b"vote", b"tide", b"crane"]
+    rng = random.Random(7)
+
+    def write(stream) -> None:
+        stream.write(DOCUMENT_XML_HEAD + b"<w:p><w:r><w:t>")
+        for _ in range(21):
+            stream.write(b" ".join(rng.choice(words) for _ in range(2**19 // 6)).ljust(2**19, b" "))
+        stream.write(b"</w:t></w:r></w:p></w:body></w:document>")
+
+    _docx_with_document_part(path, write)
+
+
+HOSTILE_DOCX = {
+    "bomb.docx": zip_bomb_docx,
+    "lying-bomb.docx": lying_zip_bomb_docx,
+    "bzip2-bomb.docx": bzip2_bomb_docx,
+    "malformed.docx": malformed_docx,
+    "laughs.docx": entity_bomb_docx,
+    "long-text.docx": long_text_docx,
+}
+"""The Word files a hostile probe built, each of which must be skipped by name (never parsed whole)."""
+
+
 def make_documents(folder: Path) -> Path:
     """Write every fixture document into ``folder``; returns it."""
     folder.mkdir(parents=True, exist_ok=True)

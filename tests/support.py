@@ -30,6 +30,15 @@ PAGES = FIXTURES / "pages"
 """News pages of several shapes, a scraped text article and a Markdown file with front matter."""
 
 ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's Chromium drives the browser tests (Playwright's own browser download is never used)."""
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 
 
 class FakeEncoder(Encoder):

@@ -160,6 +160,7 @@ def test_upload_while_another_writer_holds_the_index(fixture_index, tmp_path):
     with serving(fixture_index, tmp_path, "--no-chat") as url, writer_lock(tmp_path / "served-index"):
         status, error = upload(url, [("lantern.txt", NEW_ARTICLE.encode())])
         assert status == 409 and "being updated by process" in error["error"]["message"]
+        assert not list((tmp_path / "served-index" / "uploads").glob("*")), "a refused upload leaves nothing behind"
         status, answer = ask(url, "Where is Kestrel Works based?")  # answering goes on meanwhile
         assert status == 200 and answer["text"] == "Bristol"
 
@@ -262,7 +263,7 @@ def test_with_a_login_every_route_needs_it(fixture_index, tmp_path):
 def test_without_an_index_the_api_says_it_is_not_ready(tmp_path):
     from fastapi.testclient import TestClient
 
-    client = TestClient(create_app(None, Access(), Config(index_dir=tmp_path / "none")))
+    client = TestClient(create_app(None, Access(), Config(index_dir=tmp_path / "none")), base_url="http://localhost")
     response = client.get("/api/health")
     assert response.status_code == 503 and "no index at" in response.json()["error"]["message"]
     assert client.post("/api/ask", json={"question": "Who?"}).status_code == 503

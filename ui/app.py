@@ -2,8 +2,7 @@
 
 Example::
 
-    from qa.api import Access, create_app, run
-from qa.config import Config
+    from qa.config import Config
     from ui.app import serve
     serve(Config(port=7860))
 """
@@ -16,10 +15,11 @@ from pathlib import Path
 
 import gradio as gr
 
-from qa.api import Access, create_app, run
+from qa.api import create_app, run
 from qa.config import Config
 from qa.engine import MAX_QUESTION_CHARS, QA, SUPPORTED_SUFFIXES
 from qa.errors import EmptyQuestion, QAError
+from qa.guards import Access
 from qa.types import Scope
 from qa.uploads import keep_uploads
 from ui.render import STYLE, escape, render_answer, render_message
@@ -33,6 +33,8 @@ SEED_EXAMPLES = (
     "When was it founded?",
 )
 """Example questions about the bundled seed article."""
+KEPT_MESSAGES = 200
+"""The chat keeps this many of a conversation's latest messages (on the server, per browser session)."""
 
 
 def _report_lines(report) -> list[str]:
@@ -59,6 +61,9 @@ class ChatApp:
     def __init__(self, config: Config, engine: QA | None = None) -> None:
         self.config = config
         self.engine = engine or QA(config=config)
+        self.uploaded: set[str] | None = None
+        """Paths of the files received through the page's upload route (Gradio's record, once the page is built);
+        the upload handler takes no other."""
 
     def respond(
         self, message: str, chat: list, turns: list, site: str = "", author: str = "", since: str = "", until: str = ""
@@ -105,6 +110,10 @@ class ChatApp:
         paths = [Path(getattr(f, "name", f)) for f in files or []]
         if not paths:
             return ""
+        foreign = [path for path in paths if self.uploaded is not None and str(path) not in self.uploaded]
+        if foreign:  # a request naming a server file instead of sending one: nothing of it is kept
+            log.warning("upload refused: %s were not received through the upload route", [str(p) for p in foreign])
+            return "- ✗ only files sent from this page can be added; nothing was indexed"
         try:  # the writer's own lock turns a concurrent upload (another tab, `qa index add`) into IndexLocked
             result = keep_uploads(self.engine, [(path.name, path.read_bytes()) for path in paths])
         except QAError as error:
@@ -141,6 +150,9 @@ class ChatApp:
                 "with the source and the exact place; when the articles do not say, you are told so."
             )
             turns = gr.State([])
+            # The messages shown live on the server (a State): the chat's own value is never taken from the
+            # browser, whose copy could name any file on the server for Gradio to read back.
+            messages = gr.State([])
             with gr.Row():
                 with gr.Column(scale=3):
                     chat = gr.Chatbot(
@@ -193,15 +205,27 @@ class ChatApp:
                             latex_delimiters=[],
                             label="Articles",
                         )
-            inputs, outputs = [question, chat, turns, site, author, since, until], [question, chat, turns]
-            question.submit(self.respond, inputs, outputs, api_visibility="private")
-            ask.click(self.respond, inputs, outputs, api_visibility="private")
-            new_chat.click(lambda: ([], []), None, [chat, turns], api_visibility="private")
+            inputs = [question, messages, turns, site, author, since, until]
+            outputs = [question, chat, messages, turns]
+            question.submit(self._respond_event, inputs, outputs, api_visibility="private")
+            ask.click(self._respond_event, inputs, outputs, api_visibility="private")
+            new_chat.click(lambda: ([], [], []), None, [chat, messages, turns], api_visibility="private")
             upload.upload(self.add_files, upload, upload_status, concurrency_limit=1, api_visibility="private").then(
-                lambda: (self.index_summary(), self.article_rows(), None), None, [summary, table, upload]
+                lambda: (self.index_summary(), self.article_rows(), None),
+                None,
+                [summary, table, upload],
+                api_visibility="private",
             )
         page.queue(default_concurrency_limit=self.config.concurrency)
+        self.uploaded = page.upload_file_set
         return page
+
+    def _respond_event(self, message: str, messages: list, turns: list, *scope: str) -> tuple[str, list, list, list]:
+        """:meth:`respond` as the page calls it: the messages go to the chat and back into the server's State
+        (the last :data:`KEPT_MESSAGES` of them, and of the turns: a conversation's memory is bounded)."""
+        cleared, chat, turns = self.respond(message, messages, turns, *scope)
+        chat, turns = chat[-KEPT_MESSAGES:], turns[-KEPT_MESSAGES:]
+        return cleared, chat, chat, turns
 
 
 def serve(
@@ -214,21 +238,11 @@ def serve(
     in one process (blocking), building the seed index first if there is none.
 
     ``auth`` is the login every route needs (the chat's login page; HTTP Basic for the API), ``api_key`` the
-    bearer key the API also takes (see :class:`qa.api.Access`).
+    bearer key the API also takes, and the chat's password when there is no login (see :class:`qa.guards.Access`).
     """
     engine = QA.open_or_build(config, progress=True, say=lambda line: print(line, flush=True))
-    page = ChatApp(config, engine).build(examples)
-    app = create_app(engine, Access(login=auth, api_key=api_key), config)
-    app = gr.mount_gradio_app(
-        app,
-        page,
-        path="",
-        auth=auth,
-        max_file_size=f"{config.max_upload_mb:g}mb",
-        css=STYLE,
-        footer_links=[],
-        show_error=False,
-    )
+    access = Access(login=auth, api_key=api_key)
+    app = mount_chat(create_app(engine, access, config), ChatApp(config, engine).build(examples), access, config)
     host, port = config.host, config.port
     print(
         f"Article QA: open http://{host}:{port} in a browser; the API is at http://{host}:{port}/api "
@@ -236,3 +250,24 @@ def serve(
         flush=True,
     )
     run(app, host, port)
+
+
+def mount_chat(app, page: gr.Blocks, access: Access, config: Config):
+    """``app`` with the chat ``page`` mounted at ``/``, behind the same credentials as the API."""
+    app = gr.mount_gradio_app(
+        app,
+        page,
+        path="",
+        auth=access.chat_login(),
+        max_file_size=f"{config.max_upload_mb:g}mb",
+        css=STYLE,
+        footer_links=[],
+        run_history=False,
+        show_error=False,
+    )
+    # Gradio checks that every file path an event's payload names was uploaded by a user only once its
+    # Blocks "launched" (gradio/processing_utils.py, _check_allowed, in 6.31): mounting never sets the flag,
+    # so without this line a request could have any server file copied into the cache and served back.
+    # tests/test_security.py replays that request against a real server.
+    page.has_launched = True
+    return app
