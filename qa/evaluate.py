@@ -26,8 +26,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from index.ingest import Article, content_hash
+from qa.calibration import expected_calibration_error
 from qa.config import Config
-from qa.metrics import f1_score, normalize_answer
+from qa.metrics import f1_score, is_right, normalize_answer
 from qa.retrieve import passage_of
 from qa.types import Passage
 
@@ -81,6 +82,10 @@ class EvalReport:
     best_threshold_scores: dict[str, float]
     calibrated_threshold: float
     calibrated_threshold_scores: dict[str, float]
+    right: float
+    right_never_declining: float
+    declined_unanswerable: float
+    ece: float
     latency_ms: dict[str, float]
     build_seconds: float
     chunks: int
@@ -316,6 +321,7 @@ def evaluate(
     threshold_scores = _threshold_scores(records)
     best_threshold, calibrated_threshold = _best_threshold(threshold_scores), _calibrated_threshold(threshold_scores)
     stages = ("embed", "retrieve", "answer")
+    unanswerable = [r for r in records if r["impossible"]]
     return EvalReport(
         file=str(path),
         version=version,
@@ -336,6 +342,10 @@ def evaluate(
         best_threshold_scores=threshold_scores[best_threshold],
         calibrated_threshold=calibrated_threshold,
         calibrated_threshold_scores=threshold_scores[calibrated_threshold],
+        right=_mean(r["right"] and r["confidence"] >= default_threshold for r in answerable),
+        right_never_declining=_mean(r["right"] for r in answerable),
+        declined_unanswerable=_mean(r["confidence"] < default_threshold for r in unanswerable),
+        ece=expected_calibration_error([r["confidence"] for r in records], [r["right"] for r in records]),
         latency_ms={
             "p50": percentile(latency["total"], 0.5),
             "p95": percentile(latency["total"], 0.95),
@@ -381,6 +391,7 @@ def score_question(question: SquadQuestion, retrieved: list[Passage], answer) ->
         "evidence_hit": bool(quote) and any(normalize_answer(g) in normalized_quote for g in question.answers),
         "em": max(float(normalize_answer(answer.text) == normalize_answer(g)) for g in golds),
         "f1": max(f1_score(answer.text, g) for g in golds),
+        "right": any(is_right(answer.text, g) for g in question.answers),
     }
 
 
@@ -393,6 +404,9 @@ def format_report(report: EvalReport) -> str:
         "  retrieval   " + "  ".join(f"recall@{k} {v:.3f}" for k, v in r.recall.items()),
         f"  evidence    top cited sentence holds a gold answer: {r.evidence_hit:.3f}",
         f"  answer      EM {r.exact_match:.3f}  F1 {r.f1:.3f}  (never abstaining: F1 {r.f1_never_abstaining:.3f})",
+        f"  right       answerable shown and right {r.right:.3f} (never declining {r.right_never_declining:.3f}); "
+        f"unanswerable declined {r.declined_unanswerable:.3f}; ECE {r.ece:.3f} (right: equal, or containing "
+        "it within 3x + 10 characters)",
     ]
     if r.unanswerable:
         best, calibrated = r.best_threshold_scores, r.calibrated_threshold_scores

@@ -1,4 +1,4 @@
-"""The official SQuAD answer metrics: normalization, exact match and token F1."""
+"""The official SQuAD answer metrics (normalization, exact match, token F1) and the news figures' "right"."""
 
 from __future__ import annotations
 
@@ -33,6 +33,16 @@ def f1_score(prediction: str, gold: str) -> float:
 def exact_match(prediction: str, gold: str) -> float:
     """1.0 when prediction and gold are equal after normalization, else 0.0."""
     return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def is_right(prediction: str, gold: str) -> bool:
+    """Whether an answer is right as the news figures are scored: after normalization it equals the gold answer,
+    or contains it while being at most three times its length plus ten characters ("65 seconds" for "65";
+    not a whole sentence that happens to hold it)."""
+    predicted, expected = normalize_answer(prediction), normalize_answer(gold)
+    if not predicted or not expected:
+        return False
+    return predicted == expected or (expected in predicted and len(predicted) <= 3 * len(expected) + 10)
 
 
 def same_value(value: str, other: str) -> bool:
