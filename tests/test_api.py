@@ -11,11 +11,13 @@ from qa.engine import MAX_QUESTION_CHARS
 
 def test_ask_uses_the_default_index_and_caches_the_engine(fixture_index, monkeypatch):
     monkeypatch.setenv("QA_INDEX_DIR", str(fixture_index))
+    monkeypatch.setattr(qa.engine, "_engines", {})  # whatever earlier tests cached
     first = qa.ask("Where was Greenfield Energy founded?")
     assert isinstance(first, Answer) and first.text == "Lisbon"
+    (engine,) = qa.engine._engines.values()
     second = qa.ask("How many players did the tournament draw?", k=3)
     assert second.text == "240" and len(second.passages) == 3
-    assert len(qa.engine._engines) >= 1
+    assert list(qa.engine._engines.values()) == [engine] and qa.engine._engines[fixture_index.resolve()] is engine
 
 
 @pytest.mark.parametrize("question", [42, None, b"Where is Kestrel Works based?", ["Where?"]])

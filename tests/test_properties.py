@@ -6,7 +6,7 @@ import itertools
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from index.annotate import Annotator
@@ -77,12 +77,10 @@ def test_sentences_map_back_in_order(text):
 @given(TEXT, st.sampled_from(["utf-8", "utf-16", "utf-8-sig"]), st.integers(min_value=8, max_value=400))
 def test_streamed_file_text_is_the_whole_text_in_parts(tmp_path, text, encoding, part_chars):
     text = text.replace("\x00", "")  # a NUL makes a file binary, which is refused (tested elsewhere)
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\n\r\t\f")
+    assume(controls <= 0.05 * len(text))  # more reads as binary and is refused (tested elsewhere)
     path = tmp_path / "article.txt"
     path.write_bytes(text.encode(encoding))
-    try:
-        parts = list(iter_text(path, "article.txt", part_chars))
-    except Exception as error:  # only refusal as binary is allowed, for control-heavy text
-        assert "binary" in str(error)
-        return
+    parts = list(iter_text(path, "article.txt", part_chars))
     assert "".join(parts) == text.replace("\r\n", "\n").replace("\r", "\n")
     assert all(len(part) <= part_chars for part in parts)
