@@ -8,6 +8,7 @@ import re
 import shutil
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -320,11 +321,24 @@ def test_chat_in_a_real_browser(server, tmp_path):
         browser.close()
 
 
-def test_serve_listens_on_this_machine_only_by_default():
+def _listening_addresses(port: int) -> set[str]:
+    """The local addresses (hex, as /proc/net shows them) with a socket listening on ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+def test_serve_listens_on_this_machine_only_by_default(server):
+    port = int(server.rsplit(":", 1)[1])
+    assert _listening_addresses(port) == {"0100007F"}, "only 127.0.0.1 (little-endian hex), no other interface"
     from qa.cli import _config, _parser
 
-    args = _parser().parse_args(["serve"])
-    assert _config(args).host == "127.0.0.1" and args.auth is None
+    assert _parser().parse_args(["serve"]).auth is None
     assert _config(_parser().parse_args(["serve", "--host", "0.0.0.0"])).host == "0.0.0.0"
 
 
