@@ -82,6 +82,7 @@ def test_a_worker_that_keeps_dying_fails_the_build_and_leaves_the_index_as_it_wa
 
 
 def test_an_unreachable_cluster_is_a_clear_error_not_a_hang(tmp_path):
+    pytest.importorskip("ray", reason="the distributed extra is not installed")
     result = subprocess.run(
         qa_command("index", "build", str(ARTICLES), "--engine", "ray", "--address", "127.0.0.1:9"),
         capture_output=True,
