@@ -42,6 +42,11 @@ def test_stored_chunks_and_sentences_point_into_the_text(build_index):
         for sentence in store.sentences(record.id, 0, len(text)):
             quote = text[sentence.start : sentence.end]
             assert quote == quote.strip() and "\n" not in quote
+    chunks = [store.chunk_spans([chunk_id])[chunk_id] for (chunk_id,) in store._db.execute("SELECT id FROM chunks")]
+    assert len(chunks) == store.manifest.chunks > 0
+    for article_id, start, end in chunks:  # each chunk an exact, non-empty stretch of its article
+        text = store.article_text(article_id)
+        assert 0 <= start < end <= len(text) and text[start:end].strip()
 
 
 def test_add_embeds_only_new_and_changed_articles(tmp_path):

@@ -20,13 +20,14 @@ class FakeStore:
         }
         self.chunk_articles = {1: "a", 2: "b", 3: "c"}
         self.dense, self.lexical = dense, lexical
-        self.asked: list[int] = []
+        self.asked: list[tuple[str, int]] = []
 
     def dense_search(self, vector, n, within=None):
-        self.asked.append(n)
+        self.asked.append(("dense", n))
         return self.dense[:n]
 
     def lexical_search(self, query, n, within=None):
+        self.asked.append(("lexical", n))
         return self.lexical[:n]
 
     def chunk_stretches(self, chunk_ids):
@@ -70,7 +71,7 @@ def test_passages_carry_the_article_its_sentences_and_exact_text():
 def test_each_retriever_is_asked_for_enough_candidates():
     store = FakeStore(dense=[], lexical=[])
     HybridRetriever(store, candidates=5).retrieve("q", np.zeros(3), k=8)
-    assert store.asked == [8]
+    assert sorted(store.asked) == [("dense", 8), ("lexical", 8)]
     assert HybridRetriever(store).retrieve("q", np.zeros(3), k=3) == []
 
 

@@ -28,6 +28,12 @@ def test_articles_chunks_and_sentences_point_into_the_text(store):
         sentences = store.sentences(article.id, 0, len(text))
         assert sentences and [s.start for s in sentences] == sorted(s.start for s in sentences)
         assert all(0 <= s.start < s.end <= len(text) for s in sentences)
+    ids = [row[0] for row in store._db.execute("SELECT id FROM chunks")]
+    spans = store.chunk_spans(ids)
+    assert len(spans) == len(ids) == store.manifest.chunks
+    for article_id, start, end in spans.values():
+        text = store.article_text(article_id)
+        assert 0 <= start < end <= len(text) and text[start:end].strip() == text[start:end]
 
 
 def test_dense_and_lexical_search_rank_best_first(store, encoder):
