@@ -27,8 +27,18 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.read import MODEL_FILE
 from qa.spans import MAX_TOKENS, STRIDE, load_tokenizer, pad_batch
-from training.data import Example, load_examples, make_features, with_negatives
+from training.data import (
+    NEWS_DEV_FILE,
+    NEWS_TRAIN_FILE,
+    Example,
+    load_examples,
+    load_news,
+    make_features,
+    sample_examples,
+    with_negatives,
+)
 from training.validate import validate
 
 DEFAULT_OUT = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "article-qa" / "reader-training"
@@ -39,6 +49,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line of the training run (every default is the shipped model's setting)."""
     parser = argparse.ArgumentParser(prog="python -m training.train_reader", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/qa-train"), help="the qa-train folder")
+    parser.add_argument(
+        "--news",
+        type=Path,
+        default=None,
+        help="the news QA folder (../shared/data/news): its train/ part joins the training mix, its dev/ part the "
+        "validation that chooses the checkpoint",
+    )
+    parser.add_argument(
+        "--news-repeat", type=int, default=1, help="times each news training question is seen per epoch"
+    )
+    parser.add_argument(
+        "--wiki-fraction", type=float, default=1.0, help="share of the qa-train articles trained on (drawn by article)"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="checkpoints and log (outside the repo)")
     parser.add_argument("--export", type=Path, default=DEFAULT_EXPORT, help="where the int8 ONNX reader goes")
     parser.add_argument("--epochs", type=float, default=2.0)
@@ -65,7 +88,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="no-answer pairs use the paragraph BM25 ranks highest for the question (else another of its article)",
     )
     parser.add_argument(
-        "--init", type=Path, help="start from this checkpoint's weights (a second stage) instead of the base model"
+        "--init",
+        type=Path,
+        help="start from this checkpoint's weights (a second stage) instead of the base model; a shipped reader "
+        "folder (int8 ONNX) is read back into float weights first (training.dequantize)",
     )
     parser.add_argument(
         "--keep",
@@ -82,7 +108,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in float32 (slower on a CPU)")
     parser.add_argument("--no-export", dest="export_model", action="store_false")
     args = parser.parse_args(argv)
-    for name in ("batch_size", "save_every", "eval_every", "threads"):
+    for name in ("batch_size", "save_every", "eval_every", "threads", "news_repeat"):
         if getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer")
     if not 0 < args.val_fraction < 1:
@@ -117,8 +143,18 @@ def epoch_batches(
 
 
 def training_examples(args: argparse.Namespace, train: list[Example]) -> list[Example]:
-    """The training examples with the no-answer pairs the arguments ask for."""
-    return with_negatives(train, args.unanswerable, args.swapped, args.seed, args.retrieved_negatives)
+    """The training examples with the no-answer pairs the arguments ask for, and the news questions (their own
+    unanswerable ones, written so; no pairs are added to them) when ``--news`` is given."""
+    wiki = sample_examples(train, args.wiki_fraction, args.seed)
+    examples = with_negatives(wiki, args.unanswerable, args.swapped, args.seed, args.retrieved_negatives)
+    if args.news is not None:
+        examples += load_news(args.news / NEWS_TRAIN_FILE) * args.news_repeat
+    return examples
+
+
+def news_validation_examples(args: argparse.Namespace) -> list[Example]:
+    """The news dev questions (each over its whole article), or none without ``--news``."""
+    return load_news(args.news / NEWS_DEV_FILE) if args.news is not None else []
 
 
 def validation_examples(args: argparse.Namespace, val: list[Example] | None = None) -> list[Example]:
@@ -174,6 +210,19 @@ def train(args: argparse.Namespace) -> Path:
     val_examples = validation_examples(args, val_examples)
     features = [f for rows in make_features(train_examples, tokenizer, args.max_tokens, args.stride) for f in rows]
     val_features = make_features(val_examples, tokenizer, args.max_tokens, args.stride)
+    news_examples = news_validation_examples(args)
+    news_features = make_features(news_examples, tokenizer, args.max_tokens, args.stride)
+
+    def scored(model) -> dict:
+        """Validation scores; ``f1`` (what chooses the checkpoint) is the mean of the Wikipedia split's and the
+        news dev set's when there is news."""
+        logits = _torch_logits(model, torch, args.bf16)
+        scores = validate(logits, val_examples, val_features)
+        if news_examples:
+            news = validate(logits, news_examples, news_features)
+            scores = {"wiki": scores, "news": news, "f1": round((scores["f1"] + news["f1"]) / 2, 4)}
+        return scores
+
     print(
         f"{len(train_examples)} training examples ({len(features)} windows), "
         f"{len(val_examples)} validation examples ({sum(not e.answerable for e in val_examples)} unanswerable)",
@@ -182,6 +231,10 @@ def train(args: argparse.Namespace) -> Path:
 
     checkpoint = args.out / "checkpoint"
     resume = (checkpoint / "trainer.pt").exists()
+    if args.init is not None and (args.init / MODEL_FILE).exists() and not resume:
+        from training.dequantize import dequantize
+
+        args.init = dequantize(args.init, args.out / "init")
     start = checkpoint if resume else (args.init or base)
     model = AutoModelForQuestionAnswering.from_pretrained(str(start))
     no_decay = ("bias", "LayerNorm.weight")
@@ -216,7 +269,7 @@ def train(args: argparse.Namespace) -> Path:
 
     if args.init and not resume:
         # The starting weights are a candidate too: a second stage must beat them to be kept.
-        scores = validate(_torch_logits(model, torch, args.bf16), val_examples, val_features)
+        scores = scored(model)
         _log(args.out, {"step": 0, "validation": scores, "time": time.time()})
         print(f"step 0 (from {args.init}): validation {json.dumps(scores)}", file=sys.stderr)
         best_f1 = scores["f1"]
@@ -258,7 +311,7 @@ def train(args: argparse.Namespace) -> Path:
                     },
                 )
             if step % args.eval_every == 0 or step == total_steps:
-                scores = validate(_torch_logits(model, torch, args.bf16), val_examples, val_features)
+                scores = scored(model)
                 model.train()
                 _log(args.out, {"step": step, "validation": scores, "time": time.time()})
                 progress.write(f"step {step}: validation {json.dumps(scores)}")
@@ -303,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         export_reader(best if args.keep == "best" else args.out / "checkpoint", args.export, args)
         from training.calibrate import main as calibrate
 
-        calibrate(["--reader-dir", str(args.export), "--data", str(args.data)])
+        news = ["--news", str(args.news)] if args.news is not None else []
+        calibrate(["--reader-dir", str(args.export), "--data", str(args.data), *news])
         print(f"reader written to {args.export}", file=sys.stderr)
     return 0
 
