@@ -6,9 +6,12 @@
 
 Each file is run through the pipeline as ``qa eval`` runs it (its index built or reused); every
 question's confidence is the best candidate's probability (what the CLI, the JSON and the chat
-show, whether or not it is above the "not found" threshold). Correct means an exact match; an
-unanswerable question counts as wrong. ECE over 10 equal-width bins. Evaluation only: nothing is
-chosen here.
+show, whether or not it is above the "not found" threshold). Correct means an exact match (on a news file,
+one whose name holds "news": equal to an accepted answer or holding it within 3x + 10 characters, as the news
+data's README scores it); an unanswerable question counts as wrong. ECE over 10 equal-width bins. Evaluation
+only: nothing is chosen here.
+
+    python benchmarks/reliability.py dev-v1.1.jsonl dev-v2.0-half.jsonl news-dev.jsonl   # both domains
 """
 
 from __future__ import annotations
@@ -35,21 +38,23 @@ BINS = 10
 def confidences(path: Path, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Each question's confidence and whether its answer is right, from a ``qa eval`` run's dump (a ``.jsonl``
     file is such a dump already; a SQuAD file is run now)."""
+    news = "news" in path.name
     if path.suffix == ".jsonl":
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-        return _confidences(rows)
+        return _confidences(rows, news)
     config = Config()
     config = config.with_overrides(index_dir=eval_index_dir(path, config))
     with tempfile.TemporaryDirectory() as scratch:
         dump = Path(scratch) / "dump.jsonl"
         evaluate(path, config, limit=limit, progress=True, dump=dump)
         rows = [json.loads(line) for line in dump.read_text(encoding="utf-8").splitlines()]
-    return _confidences(rows)
+    return _confidences(rows, news)
 
 
-def _confidences(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+def _confidences(rows: list[dict], news: bool = False) -> tuple[np.ndarray, np.ndarray]:
     p = np.array([row["confidence"] for row in rows], dtype=float)
-    right = np.array([bool(row["em"]) and not row["impossible"] for row in rows])
+    key = "right" if news else "em"  # news is scored as its data's README says (qa.metrics.is_right)
+    right = np.array([bool(row[key]) and not row["impossible"] for row in rows])
     return p, right
 
 
@@ -91,7 +96,7 @@ def main() -> int:
             [m for m, _, _ in table], [a for _, a, _ in table], marker="o", label=f"{path.stem} (ECE {error:.3f})"
         )
     axis.set_xlabel("confidence shown (best candidate)")
-    axis.set_ylabel("share right (exact match; unanswerable = wrong)")
+    axis.set_ylabel("share right (exact match; news: holding the answer; unanswerable = wrong)")
     axis.set_xlim(0, 1)
     axis.set_ylim(0, 1)
     axis.legend(loc="upper left")

@@ -188,15 +188,18 @@ def test_a_payload_naming_a_server_file_reads_nothing(server, corpus):
     assert len(articles(url)) == before + 1
 
 
-def test_an_uploaded_page_never_runs_as_our_origin(server):
+def test_an_uploaded_page_never_runs_as_our_origin(server, tmp_path):
     from playwright.sync_api import Error, sync_playwright
 
     url, _, _ = server
-    status, report = upload(url, [("notice.html", HOSTILE_PAGE.encode()), ("notice-copy.txt", HOSTILE_PAGE.encode())])
-    assert status == 200 and len(report["added"]) == 2, report
+    documents.report_pdf(tmp_path / "harbour-review.pdf")
+    files = [("notice.html", HOSTILE_PAGE.encode()), ("notice-copy.txt", HOSTILE_PAGE.encode())]
+    status, report = upload(url, [*files, ("harbour-review.pdf", (tmp_path / "harbour-review.pdf").read_bytes())])
+    assert status == 200 and len(report["added"]) == 3, report
     by_source = {Path(a["source"]).name: a["id"] for a in articles(url)}
     page_url = f"{url}/api/articles/{by_source['notice.html']}/file"
     text_url = f"{url}/api/articles/{by_source['notice-copy.txt']}/file"
+    pdf_url = f"{url}/api/articles/{by_source['harbour-review.pdf']}/file"
     status, headers, _ = request(page_url)
     assert status == 200 and headers["Content-Disposition"].startswith("attachment")
     assert headers["X-Content-Type-Options"] == "nosniff" and headers["Content-Security-Policy"] == "sandbox"
@@ -216,6 +219,9 @@ def test_an_uploaded_page_never_runs_as_our_origin(server):
         page.wait_for_timeout(300)
         assert "<script>" in page.inner_text("body")
         assert page.evaluate("window.pwned") is None and not page.title().startswith("stolen")
+        page.goto(pdf_url)  # a PDF still opens in the browser's viewer, sandbox and all
+        page.wait_for_function("document.contentType === 'application/pdf'")
+        assert "pdf_embedder" in page.content()
         browser.close()
 
 

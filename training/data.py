@@ -74,7 +74,7 @@ class Feature:
     end: int
 
 
-def _in_validation(unit: str, fraction: float, seed: int) -> bool:
+def _hashed_below(unit: str, fraction: float, seed: int) -> bool:
     digest = hashlib.sha1(f"{seed}:{unit}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < fraction
 
@@ -112,7 +112,7 @@ def load_examples(data_dir: Path, val_fraction: float, seed: int) -> tuple[list[
                     unit = f"squad/{home}" if home else f"{name}/{title}/{number}"
                 else:
                     unit = f"{name}/{title}" + (f"/{number}" if by_paragraph else "")
-                split = val if _in_validation(unit, val_fraction, seed) else train
+                split = val if _hashed_below(unit, val_fraction, seed) else train
                 for qa in paragraph["qas"]:
                     answers = (
                         ()
@@ -123,6 +123,47 @@ def load_examples(data_dir: Path, val_fraction: float, seed: int) -> tuple[list[
                         Example(qa["id"], qa["question"], paragraph["context"], answers, unit, f"{name}/{title}", name)
                     )
     return train, val
+
+
+NEWS_TRAIN_FILE = Path("train") / "news-train.json"
+NEWS_DEV_FILE = Path("dev") / "news-dev.json"
+"""The news QA written for this project (``../shared/data/news``): whole articles, each with answerable and
+written-to-be-unanswerable questions. Train on ``train/`` only; ``dev/`` chooses checkpoints and calibrates."""
+
+
+def load_news(path: Path) -> list[Example]:
+    """Every question of a news QA file (SQuAD 2.0 format, one paragraph per article: the whole story).
+
+    Each article is its own unit; its unanswerable questions keep no answer.
+    """
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    examples = []
+    for article in data["data"]:
+        title = article.get("title", "")
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                answers = (
+                    () if qa.get("is_impossible") else tuple((a["text"], int(a["answer_start"])) for a in qa["answers"])
+                )
+                examples.append(
+                    Example(
+                        qa["id"],
+                        qa["question"],
+                        paragraph["context"],
+                        answers,
+                        f"news/{title}",
+                        f"news/{title}",
+                        "news",
+                    )
+                )
+    return examples
+
+
+def sample_examples(examples: list[Example], fraction: float, seed: int) -> list[Example]:
+    """About ``fraction`` of ``examples``, drawn by unit (whole articles, so that their questions stay together)."""
+    if fraction >= 1:
+        return examples
+    return [e for e in examples if _hashed_below(f"sample:{e.unit}", fraction, seed)]
 
 
 def add_unanswerable(examples: list[Example], fraction: float, seed: int, retrieved: bool = False) -> list[Example]:
