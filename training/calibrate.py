@@ -39,14 +39,16 @@ import numpy as np
 
 from qa.calibration import CALIBRATION_FILE, FEATURES, Calibrator, candidate_features, expected_calibration_error
 from qa.config import Config
-from qa.metrics import exact_match, f1_score, normalize_answer
+from qa.metrics import exact_match, f1_score, is_right, normalize_answer
 from qa.read import READER_FILE, default_reader_dir
-from training.data import SQUAD_FILES
+from training.data import NEWS_DEV_FILE, SQUAD_FILES
 from training.export import model_card
 from training.validation_file import validation_squad
 
 CANDIDATES = 10
 TOPS = (1, 3, 5, 10)
+NEWS = "news"
+"""The domain of the news dev questions (``--news``): whole stories, scored by :func:`qa.metrics.is_right`."""
 
 
 @dataclass(frozen=True)
@@ -70,17 +72,21 @@ class Asked:
     em_first: tuple[float, ...] = ()
     f1_first: tuple[float, ...] = ()
     """EM and F1 of each candidate against the first gold answer alone."""
+    right: tuple[float, ...] = ()
+    """Whether each candidate is right as the news figures count it (:func:`qa.metrics.is_right`)."""
+    question: str = ""
 
 
-def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None) -> list[Asked]:
-    """Index a SQuAD-format file and read each question's candidates as the engine would."""
+def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None, source: str | None = None) -> list[Asked]:
+    """Index a SQuAD-format file and read each question's candidates as the engine would; ``source`` names the
+    questions' domain (default: the qa-train file each article's title names)."""
     from tqdm import tqdm
 
     from qa.engine import QA, clean_question
     from qa.evaluate import build_eval_index, load_squad, sample_questions
 
     articles, questions, _ = load_squad(path)
-    source_of = {article.id: _domain(article.title.split("/")[0]) for article in articles}  # titles: "file/title"
+    source_of = {article.id: source or _domain(article.title.split("/")[0]) for article in articles}  # "file/title"
     config = Config(index_dir=index_dir, reader_dir=reader_dir, min_confidence=0.0)
     build_eval_index(articles, config, progress=True)
     engine = QA(config=config)
@@ -110,6 +116,8 @@ def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None) ->
                 len({normalize_answer(g) for g in golds}),
                 tuple(max((exact_match(t, g) for g in first), default=0.0) for t in texts),
                 tuple(max((f1_score(t, g) for g in first), default=0.0) for t in texts),
+                tuple(float(any(is_right(t, g) for g in golds)) for t in texts),
+                text,
             )
         )
     return asked
@@ -144,12 +152,12 @@ def headroom(asked: list[Asked], threshold: float) -> dict:
     return figures
 
 
-def _f1_at(asked: list[Asked], probabilities: np.ndarray, threshold: float) -> float:
+def _f1_at(asked: list[Asked], probabilities: np.ndarray, threshold: float, weight: np.ndarray | None = None) -> float:
     scores = []
     for a, p in zip(asked, probabilities, strict=True):
         answered = bool(a.texts) and p >= threshold
         scores.append((a.f1[0] if answered else 0.0) if a.answerable else float(not answered))
-    return float(np.mean(scores))
+    return float(np.average(scores, weights=weight))
 
 
 F1_BANDS = (0.0, 1e-9, 0.5, 1.0 + 1e-9)
@@ -174,6 +182,8 @@ def right_labels(asked: list[Asked]) -> tuple[np.ndarray, dict]:
     for a in asked:
         if not a.answerable or not a.texts:
             labels.append(0.0)
+        elif a.source == NEWS:  # news is scored as its figures count a right answer
+            labels.append(a.right[0])
         elif a.references > 1 or not a.em_first or a.em[0]:
             labels.append(float(a.em[0] > 0))
         else:
@@ -198,6 +208,7 @@ def fit(asked: list[Asked], labels: np.ndarray | None = None, folds: int = 5) ->
         labels = np.array([float(bool(a.texts) and a.em[0] > 0) for a in asked])
     kept = [i for i, a in enumerate(asked) if a.texts]
     rows, target = [asked[i] for i in kept], labels[kept]
+    weight = domain_weights(asked)
     x = np.array([[a.features[0][name] for name in FEATURES] for a in rows])
     groups = np.array([a.article for a in rows])
     mean, scale = x.mean(axis=0), x.std(axis=0)
@@ -206,7 +217,7 @@ def fit(asked: list[Asked], labels: np.ndarray | None = None, folds: int = 5) ->
     # A label between 0 and 1 is fitted as the row twice, right with its weight and wrong with the rest.
     n = len(rows)
     zz, yy = np.vstack([z, z]), np.r_[np.ones(n), np.zeros(n)]
-    ww, gg = np.r_[target, 1.0 - target], np.r_[groups, groups]
+    ww, gg = np.r_[target, 1.0 - target] * np.r_[weight[kept], weight[kept]], np.r_[groups, groups]
     best = None
     for c in (0.001, 0.01, 0.1, 1.0, 10.0):  # the regularisation with the best out-of-fold log loss
         model = LogisticRegression(C=c, max_iter=2000)
@@ -222,7 +233,7 @@ def fit(asked: list[Asked], labels: np.ndarray | None = None, folds: int = 5) ->
     all_probabilities = np.zeros(len(asked))  # a question without candidates is declined
     all_probabilities[kept] = out_of_fold
     grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
-    f1s = [_f1_at(asked, all_probabilities, t) for t in grid]
+    f1s = [_f1_at(asked, all_probabilities, t, weight) for t in grid]
     threshold = float(grid[int(np.argmax(f1s))])
     calibrator = Calibrator(
         FEATURES,
@@ -246,13 +257,47 @@ def fit(asked: list[Asked], labels: np.ndarray | None = None, folds: int = 5) ->
         ),
         "threshold": threshold,
         "f1_at_threshold_out_of_fold": round(max(f1s), 4),
-        "f1_never_declining": round(_f1_at(asked, all_probabilities, 0.0), 4),
+        "f1_never_declining": round(_f1_at(asked, all_probabilities, 0.0, weight), 4),
         "declined_at_threshold": {
             kind: round(float(np.mean(all_probabilities[kinds == kind] < threshold)), 4)
             for kind in sorted(set(kinds) - {""})
         },
+        "by_domain": by_domain(asked, all_probabilities, labels, threshold),
     }
     return calibrator, figures
+
+
+def domain_weights(asked: list[Asked]) -> np.ndarray:
+    """Each question's weight in the fit and the threshold: the news dev questions (when asked) weigh as much,
+    all together, as the Wikipedia-style validation split, so that neither domain's confidence is fitted alone."""
+    news = np.array([a.source == NEWS for a in asked])
+    if not news.any() or news.all():
+        return np.ones(len(asked))
+    return np.where(news, len(asked) / (2 * news.sum()), len(asked) / (2 * (~news).sum()))
+
+
+def by_domain(asked: list[Asked], probabilities: np.ndarray, labels: np.ndarray, threshold: float) -> dict:
+    """Per domain (the validation split, news): out-of-fold ECE against the labels fitted, answerable questions
+    shown and right (news: :func:`qa.metrics.is_right`; else exact match), and unanswerable ones declined."""
+    figures = {}
+    for domain, inside in (
+        ("validation split", [a.source != NEWS for a in asked]),
+        (NEWS, [a.source == NEWS for a in asked]),
+    ):
+        inside = np.array(inside)
+        if not inside.any():
+            continue
+        rows = [a for a, keep in zip(asked, inside, strict=True) if keep]
+        shown = probabilities[inside] >= threshold
+        answerable = np.array([a.answerable for a in rows])
+        right = np.array([bool(a.texts) and (a.right[0] if a.source == NEWS else a.em[0]) > 0 for a in rows])
+        figures[domain] = {
+            "questions": len(rows),
+            "ece_out_of_fold": round(expected_calibration_error(probabilities[inside], labels[inside]), 4),
+            "answerable_right_at_threshold": round(float(np.mean((shown & right)[answerable])), 4),
+            "unanswerable_declined": round(float(np.mean(~shown[~answerable])), 4) if (~answerable).any() else None,
+        }
+    return figures
 
 
 def _top_em(questions: list[Asked], scores: list[np.ndarray] | None) -> float:
@@ -313,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reader-dir", type=Path, default=None, help="the reader to calibrate (default: the shipped)")
     parser.add_argument("--data", type=Path, default=Path("../shared/data/qa-train"))
     parser.add_argument("--limit", type=int, default=None, help="ask at most this many questions")
+    parser.add_argument(
+        "--news", type=Path, default=None, help="the news QA folder: its dev/ questions join the fit (half its weight)"
+    )
     parser.add_argument("--no-write", dest="write", action="store_false", help="report only")
     parser.add_argument("--asked", type=Path, help="keep the questions' candidates in this JSON file, or reuse it")
     args = parser.parse_args(argv)
@@ -328,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
             path = Path(scratch) / "validation.json"
             path.write_text(json.dumps(validation_squad(args.data)), encoding="utf-8")
             asked = ask_all(path, reader_dir, Path(scratch) / "index", args.limit)
+            if args.news is not None:
+                asked += ask_all(args.news / NEWS_DEV_FILE, reader_dir, Path(scratch) / "news-index", args.limit, NEWS)
         if args.asked:
             args.asked.write_text(json.dumps([asdict(a) for a in asked]))
     figures = {"headroom": headroom(asked, float(meta["threshold"])), "rerank": rerank(asked)}
@@ -343,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(figures, indent=2))
     if args.write:
         (reader_dir / CALIBRATION_FILE).write_text(json.dumps(calibrator.to_dict(), indent=2) + "\n", encoding="utf-8")
-        meta["calibration_from"] = figures | {"how": "python -m training.calibrate (validation split, pipeline)"}
+        asked_from = "validation split and news dev" if args.news else "validation split"
+        meta["calibration_from"] = figures | {"how": f"python -m training.calibrate ({asked_from}, pipeline)"}
         (reader_dir / READER_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         (reader_dir / "README.md").write_text(model_card(meta), encoding="utf-8")
         print(f"wrote {reader_dir / CALIBRATION_FILE}", file=sys.stderr)

@@ -4,6 +4,9 @@ One command reproduces ``models/reader`` (about 90 minutes on 2 CPU cores, with 
 
     .venv/bin/python -m training.train_reader --data ../shared/data/qa-train
 
+The shipped reader is a second stage on news (``--news ../shared/data/news --init`` the first stage's
+reader folder, ``--wiki-fraction 0.15 --swapped 0 --lr 3e-5 --epochs 1``: the model card gives the command).
+
 It trains on the training files with a held-out validation split (see :mod:`training.data`),
 logs loss and validation EM/F1 to ``<out>/log.jsonl``, checkpoints to ``<out>/checkpoint``
 every ``--save-every`` steps (run the same command again to resume), keeps the checkpoint
