@@ -59,11 +59,18 @@ def test_a_byline_the_text_shows_is_quoted_with_exact_offsets(pages_engine):
     assert citation.field is None and citation.quote == text[citation.start : citation.end]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 29: the reader declines 'When was the article about ferry fares rising published?' (0.25, "
+    "threshold 0.32) although the story says the company spoke on Wednesday",
+)
 def test_an_article_without_a_date_is_read_for_one(pages_engine):
     answer = pages_engine.ask("When was the article about ferry fares rising published?")
-    for citation in answer.citations:  # read from the text, never made up from metadata it does not have
-        text = pages_engine.store.article_text(citation.article_id)
-        assert citation.field is None and citation.quote == text[citation.start : citation.end]
+    assert answer.found and answer.citations, (answer.message, answer.score)
+    citation = answer.citations[0]  # read from the text, never made up from metadata it does not have
+    text = pages_engine.store.article_text(citation.article_id)
+    assert citation.field is None and citation.quote == text[citation.start : citation.end]
+    assert "fares" in citation.quote.lower() and answer.text in citation.quote
 
 
 def test_answers_show_the_date_and_author_of_their_article(pages_engine):
@@ -79,4 +86,5 @@ def test_answers_show_the_date_and_author_of_their_article(pages_engine):
 
 def test_no_article_about_the_topic_means_no_date_from_the_least_bad_match(pages_engine):
     answer = pages_engine.ask("When was the article about the volcano eruption in Iceland published?")
-    assert all(c.field is None for c in answer.citations)
+    assert not answer.found, "no article is about the topic"
+    assert all(c.field is None for c in answer.citations), "nor is a date read from another article's metadata"

@@ -8,12 +8,14 @@ import pytest
 
 from qa.cli import main
 from qa.evaluate import f1_score, load_squad, normalize_answer
+from qa.metrics import is_right
 from tests.support import FIXTURES
 
 SQUAD = FIXTURES / "squad"
 REQUIRED_KEYS = {
     "questions", "recall@1", "recall@5", "recall@10", "evidence_hit", "exact_match", "f1",
     "has_ans_f1", "no_ans_f1", "latency_ms", "build_seconds", "chunks_per_second",
+    "right", "right_never_declining", "declined_unanswerable", "ece",
 }  # fmt: skip
 
 
@@ -34,6 +36,13 @@ def test_each_squad_article_becomes_one_article_with_gold_offsets():
             assert texts[question.article_id][start:end] == answer
         start, end = question.paragraph
         assert all(start <= s and e <= end for s, e in question.spans)
+
+
+def test_right_is_the_answer_or_a_short_span_holding_it():
+    assert is_right("65 seconds", "65") and is_right("The Harbor Bridge", "harbor bridge")
+    assert is_right("one in 13 pupils", "one in 13 pupils") and not is_right("13", "one in 13 pupils")
+    long = "the council said on Tuesday that the bridge would cost $45 million in all"
+    assert not is_right(long, "$45 million") and not is_right("", "65") and not is_right("second", "two titles")
 
 
 def _eval_json(capsys, tmp_path, name, *flags):
@@ -61,10 +70,16 @@ def test_oracle_mode_reads_the_gold_paragraph(capsys, tmp_path):
 
 
 def test_v2_reports_abstention_and_the_best_threshold(capsys, tmp_path):
-    report = _eval_json(capsys, tmp_path, "tiny-v2.0.json")
+    dump = tmp_path / "dump.jsonl"
+    report = _eval_json(capsys, tmp_path, "tiny-v2.0.json", "--dump", str(dump))
     assert report["answerable"] == 5 and report["unanswerable"] == 4
-    assert 0.0 <= report["no_ans_f1"] <= 1.0 and 0.0 <= report["has_ans_f1"] <= 1.0
-    assert 0.0 <= report["best_threshold"] <= 1.0
+    records = [json.loads(line) for line in dump.read_text().splitlines()]
+    declined = [r["confidence"] < report["threshold"] for r in records if r["impossible"]]
+    assert len(declined) == 4 and sum(declined) >= 2, "most questions the articles do not answer are declined"
+    assert report["no_ans_f1"] == pytest.approx(sum(declined) / 4, abs=1e-4)
+    assert report["declined_unanswerable"] == pytest.approx(sum(declined) / 4, abs=1e-4)
+    assert report["right"] <= report["right_never_declining"] and report["right_never_declining"] >= 0.6
+    assert report["best_threshold"] in {0.0, *(round(r["confidence"], 4) for r in records)}
     assert report["best_threshold_scores"]["f1"] >= report["f1"], "the best threshold is at least as good"
     never = report["f1_never_abstaining"]
     assert report["calibrated_threshold_scores"]["has_ans_f1"] >= never - 0.005, "calibration keeps the answers"

@@ -71,8 +71,8 @@ def api(fixture_index, tmp_path_factory):
 
 
 def test_ask_answers_with_offsets_that_match_the_file(api):
-    status, answer = ask(api, "How much will the harbor bridge cost?")
-    assert status == 200 and answer["found"] and answer["text"] == "$45 million"
+    status, answer = ask(api, "How many vehicles will the bridge carry a day?")
+    assert status == 200 and answer["found"] and answer["text"] == "18,000"
     text = BRIDGE.read_text()
     assert text[answer["start"] : answer["end"]] == answer["text"]
     first = answer["citations"][0]
@@ -166,8 +166,8 @@ def test_upload_while_another_writer_holds_the_index(fixture_index, tmp_path):
 
 
 def test_concurrent_asks_during_an_upload_are_all_answered(api):
-    questions = ["Where is Kestrel Works based?", "How much will the harbor bridge cost?"] * 16
-    expected = {"Where is Kestrel Works based?": "Bristol", "How much will the harbor bridge cost?": "$45 million"}
+    questions = ["Where is Kestrel Works based?", "How many vehicles will the bridge carry a day?"] * 16
+    expected = {"Where is Kestrel Works based?": "Bristol", "How many vehicles will the bridge carry a day?": "18,000"}
     big = "\n\n".join(f"Paragraph {n} of the council minutes about the market square." for n in range(400))
     with concurrent.futures.ThreadPoolExecutor(33) as pool:
         uploading = pool.submit(upload, api, [("minutes.txt", f"Market square minutes\n\n{big}".encode())])
@@ -190,16 +190,16 @@ def test_the_openai_client_gets_the_answer_and_its_citations(api):
     client = OpenAI(base_url=api + "/v1", api_key="unused")
     assert [m.id for m in client.models.list()] == ["article-qa"]
     reply = client.chat.completions.create(
-        model="article-qa", messages=[{"role": "user", "content": "How much will the harbor bridge cost?"}]
+        model="article-qa", messages=[{"role": "user", "content": "How many vehicles will the bridge carry a day?"}]
     )
     message = reply.choices[0].message
-    assert message.content.startswith("$45 million\n\nSources:\n[1] Port Alder approves new harbor bridge")
+    assert message.content.startswith("18,000\n\nSources:\n[1] Port Alder approves new harbor bridge")
     citations = message.model_extra["citations"]
     text = BRIDGE.read_text()
     assert citations[0]["quote"] == text[citations[0]["start"] : citations[0]["end"]]
     assert citations[0]["quote"] in message.content
     span = message.model_extra["answer"]
-    assert text[span["start"] : span["end"]] == "$45 million"
+    assert text[span["start"] : span["end"]] == "18,000"
 
     follow = client.chat.completions.create(
         model="article-qa",
@@ -215,7 +215,7 @@ def test_the_openai_client_gets_the_answer_and_its_citations(api):
     chunks = list(
         client.chat.completions.create(
             model="article-qa",
-            messages=[{"role": "user", "content": "How much will the harbor bridge cost?"}],
+            messages=[{"role": "user", "content": "How many vehicles will the bridge carry a day?"}],
             stream=True,
         )
     )
