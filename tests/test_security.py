@@ -340,6 +340,16 @@ def test_a_long_upload_name_is_shortened(server):
     assert len(kept) == 1 and len(kept[0].name.encode()) <= 255 and kept[0].suffix == ".txt"
 
 
+def test_an_upload_name_with_a_path_stays_in_the_upload_folder(server):
+    url, index_dir, _ = server
+    status, report = upload(
+        url, [("../../../escape-notes.txt", b"Pier notes\n\nThe pier lights were fixed on Friday.\n")]
+    )
+    assert status == 200 and len(report["added"]) == 1, report
+    assert (index_dir / "uploads" / "escape-notes.txt").is_file()
+    assert not list(index_dir.parent.rglob("escape-notes.txt"))[1:], "one copy, inside uploads/"
+
+
 def test_an_indexed_file_swapped_for_a_link_is_not_served(server, corpus):
     url, _, _ = server
     by_source = {Path(a["source"]).name: a["id"] for a in articles(url)}
