@@ -297,7 +297,8 @@ def test_chat_in_a_real_browser(server, tmp_path):
         assert "onerror=" in donation.inner_text()
         _ask(page, QUESTION_PAYLOAD)
         assert QUESTION_PAYLOAD in page.locator("#chat").inner_text(), "the question is shown as typed, as text"
-        page.wait_for_timeout(500)  # give any injected image time to fail and fire its handler
+        # every image in the chat has loaded or failed (an injected one would have fired its handler by then)
+        page.wait_for_function("[...document.querySelectorAll('#chat img')].every(i => i.complete)")
         assert page.locator("#chat script").count() == 0 and page.locator("#chat img[onerror]").count() == 0
         assert page.evaluate("window.pwned") is None and not dialogs, "article and question text must never run"
 
