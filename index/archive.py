@@ -2,9 +2,9 @@
 
 A few megabytes of zip can inflate to gigabytes ("zip bombs"): a Word file whose ``word/document.xml``
 inflates to 1 GB drove a build past 12 GB of memory. :func:`check_zip` reads the package's directory
-(nothing is inflated) and refuses, by name, a package whose parts together would inflate to more than
-:data:`MAX_RATIO` times the file (or :data:`MAX_TOTAL_BYTES`), or whose parsed XML parts would exceed
-:data:`MAX_XML_PART_BYTES` each or :data:`MAX_XML_BYTES` together.
+(nothing is inflated but ``[Content_Types].xml``, at most 1 MB) and refuses, by name, a package whose parts
+together would inflate to more than :data:`MAX_RATIO` times the file (or :data:`MAX_TOTAL_BYTES`), or whose
+parsed XML parts would exceed :data:`MAX_XML_PART_BYTES` each or :data:`MAX_XML_BYTES` together.
 
 A directory can lie (declare 2 KB for a part that inflates to a gigabyte), and ``zipfile``'s whole-part
 ``read()`` inflates everything the part's compressed bytes hold before it cuts at the declared size. So
@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 import zlib
 from pathlib import Path
@@ -50,21 +51,17 @@ def _megabytes(size: int) -> str:
     return f"{size / 2**20:,.0f} MB" if size >= 2**20 else f"{max(size, 1024) / 1024:,.0f} KB"
 
 
-def check_zip(path: Path, display: str) -> None:
-    """Refuse a zip package that would inflate beyond the bounds above, naming the file.
+def check_zip(package: zipfile.ZipFile, size: int, display: str) -> None:
+    """Refuse an open zip package (of ``size`` bytes) that would inflate beyond the bounds above, naming the file.
 
     Which parts are XML (and parsed) is read from the package's ``[Content_Types].xml``, as the parser decides
     it, not from the parts' names: a part named ``.bin`` but typed as XML is parsed, and counted as XML.
 
     Raises:
-        BadArticle: the file is not a zip package, or it would inflate too far.
+        BadArticle: it would inflate too far, or its ``[Content_Types].xml`` is too large or not XML.
     """
-    try:
-        with zipfile.ZipFile(path) as package:
-            entries = package.infolist()
-            content_types = _content_types(package, display)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, zlib.error) as error:
-        raise BadArticle(display, f"is not a readable zip package ({error})") from None
+    entries = package.infolist()
+    content_types = _content_types(package, display)
     if len(entries) > MAX_PARTS:
         raise BadArticle(display, f"lists {len(entries):,} parts (at most {MAX_PARTS:,} are read); skipped")
     odd = next((e for e in entries if e.compress_type not in COMPRESSIONS or e.flag_bits & 0x1), None)
@@ -74,7 +71,7 @@ def check_zip(path: Path, display: str) -> None:
     names = [entry.filename for entry in entries]
     if len(set(names)) != len(names):
         raise BadArticle(display, "lists the same part twice; skipped")
-    size = max(path.stat().st_size, 1)
+    size = max(size, 1)
     total = sum(entry.file_size for entry in entries)
     allowed = min(MAX_TOTAL_BYTES, max(MIN_ALLOWED_BYTES, MAX_RATIO * size))
     if total > allowed:
@@ -101,23 +98,29 @@ def check_zip(path: Path, display: str) -> None:
 
 def bounded_copy(path: Path, display: str) -> io.BytesIO:
     """The package, checked by :func:`check_zip`, as an uncompressed zip in memory, each part inflated in
-    bounded steps up to its declared size (and its CRC checked).
+    bounded steps up to its declared size (and its CRC checked). The file is opened once, for both.
 
     Raises:
-        BadArticle: the package would inflate too far, or a part is damaged or not what its directory says.
+        BadArticle: the file is not a zip package, would inflate too far, or a part is damaged or not what its
+            directory says.
     """
-    check_zip(path, display)
     copy = io.BytesIO()
-    try:
-        with zipfile.ZipFile(path) as package, zipfile.ZipFile(copy, "w", zipfile.ZIP_STORED) as out:
-            for entry in package.infolist():
-                if entry.is_dir():
-                    continue
-                with package.open(entry) as part, out.open(entry.filename, "w", force_zip64=True) as kept:
-                    while chunk := part.read(READ_BYTES):
-                        kept.write(chunk)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as error:
-        raise BadArticle(display, f"has a damaged part ({error}); skipped") from None
+    with open(path, "rb") as file:
+        try:
+            package = zipfile.ZipFile(file)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+            raise BadArticle(display, "is not a Word document (not a zip package)") from None
+        try:
+            with package, zipfile.ZipFile(copy, "w", zipfile.ZIP_STORED) as out:
+                check_zip(package, os.fstat(file.fileno()).st_size, display)
+                for entry in package.infolist():
+                    if entry.is_dir():
+                        continue
+                    with package.open(entry) as part, out.open(entry.filename, "w", force_zip64=True) as kept:
+                        while chunk := part.read(READ_BYTES):
+                            kept.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as error:
+            raise BadArticle(display, f"has a damaged part ({error}); skipped") from None
     copy.seek(0)
     return copy
 

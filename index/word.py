@@ -47,8 +47,6 @@ def read_docx(path: Path, display: str) -> WordText:
     from docx.opc.exceptions import OpcError
     from lxml.etree import LxmlError
 
-    if not zipfile.is_zipfile(path):
-        raise BadArticle(display, "is not a Word document (not a zip package)")
     package = bounded_copy(path, display)
     try:
         return _read_document(package)
