@@ -51,7 +51,9 @@ STORED_FILE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Po
 ever renders it."""
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs"})
+"""Unicode categories removed from reply text: controls (escape sequences), format characters (direction
+overrides, zero-width and tag characters), private-use and surrogate code points."""
 _LINE_BREAKS = re.compile("[\n\r\u2028\u2029\x85]+")
 _MARKUP = re.compile(r"([\\`*_\[\]<>|])")
 
@@ -62,7 +64,7 @@ def inert_text(text: str) -> str:
     overrides, zero-width and tag characters), and the characters that make markup (tags, links, code,
     emphasis, tables) backslash-escaped, so that they show as themselves and never format, link or run."""
     text = _LINE_BREAKS.sub(" ", text)
-    text = "".join(ch for ch in _CONTROL.sub("", text) if unicodedata.category(ch) not in ("Cc", "Cf", "Co", "Cs"))
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in INVISIBLE_CATEGORIES)
     return _MARKUP.sub(r"\\\1", text)
 
 
@@ -236,7 +238,7 @@ def allowed_hosts(bound: str, extra: Iterable[str] = ()) -> frozenset[str]:
 def is_allowed_host(name: str, allowed: frozenset[str]) -> bool:
     """Whether ``name`` (from :func:`host_name`) is one of ``allowed``. An IP address is always allowed:
     a rebinding page reaches the server under a name of its own, never under an address."""
-    if name in allowed or any(n.startswith("*.") and name.endswith(n[1:]) for n in allowed):
+    if any(_matches(name, pattern) for pattern in allowed):
         return True
     try:
         ipaddress.ip_address(name)
@@ -296,8 +298,12 @@ class HostGuard:
             host.strip().lower(), parts.scheme
         ):
             return True
-        return any(parts.hostname == name or (name.startswith("*.") and parts.hostname.endswith(name[1:]))
-                   for name in self.origin_hosts)  # fmt: skip
+        return any(_matches(parts.hostname, pattern) for pattern in self.origin_hosts)
+
+
+def _matches(name: str, pattern: str) -> bool:
+    """Whether a host name is ``pattern``, or lies under it when it is ``*.example.org``."""
+    return name == pattern or (pattern.startswith("*.") and name.endswith(pattern[1:]))
 
 
 def _without_default_port(netloc: str, scheme: str) -> str:
