@@ -83,6 +83,11 @@ def _is_squad(name: str) -> bool:
     return name.startswith(SQUAD_FILES)
 
 
+def _answers(qa: dict) -> tuple[tuple[str, int], ...]:
+    """A SQuAD question's gold answers as ``(text, start)``; none for a question written to be unanswerable."""
+    return () if qa.get("is_impossible") else tuple((a["text"], int(a["answer_start"])) for a in qa["answers"])
+
+
 def load_examples(data_dir: Path, val_fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
     """Every question of the training files, split into (train, validation) by unit.
 
@@ -114,13 +119,10 @@ def load_examples(data_dir: Path, val_fraction: float, seed: int) -> tuple[list[
                     unit = f"{name}/{title}" + (f"/{number}" if by_paragraph else "")
                 split = val if _hashed_below(unit, val_fraction, seed) else train
                 for qa in paragraph["qas"]:
-                    answers = (
-                        ()
-                        if qa.get("is_impossible")
-                        else tuple((a["text"], int(a["answer_start"])) for a in qa["answers"])
-                    )
                     split.append(
-                        Example(qa["id"], qa["question"], paragraph["context"], answers, unit, f"{name}/{title}", name)
+                        Example(
+                            qa["id"], qa["question"], paragraph["context"], _answers(qa), unit, f"{name}/{title}", name
+                        )
                     )
     return train, val
 
@@ -142,15 +144,12 @@ def load_news(path: Path) -> list[Example]:
         title = article.get("title", "")
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
-                answers = (
-                    () if qa.get("is_impossible") else tuple((a["text"], int(a["answer_start"])) for a in qa["answers"])
-                )
                 examples.append(
                     Example(
                         qa["id"],
                         qa["question"],
                         paragraph["context"],
-                        answers,
+                        _answers(qa),
                         f"news/{title}",
                         f"news/{title}",
                         "news",
