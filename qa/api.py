@@ -36,7 +36,6 @@ from qa.config import Config
 from qa.engine import QA
 from qa.errors import BadQuestion, IndexCorrupt, IndexLocked, IndexNotFound, QAError
 from qa.guards import (
-    WILDCARD_HOSTS,
     Access,
     AccessGuard,
     HostGuard,
@@ -433,7 +432,7 @@ def create_app(engine: QA | None, access: Access | None = None, config: Config |
         HostGuard,
         hosts=allowed_hosts(config.host, config.allowed_hosts),
         origins=config.allowed_origins,
-        origin_hosts=[*config.allowed_hosts, *([config.host] if config.host not in WILDCARD_HOSTS else [])],
+        origin_hosts=config.allowed_hosts,
     )
     return app
 

@@ -238,8 +238,10 @@ def allowed_hosts(bound: str, extra: Iterable[str] = ()) -> frozenset[str]:
 def is_allowed_host(name: str, allowed: frozenset[str]) -> bool:
     """Whether ``name`` (from :func:`host_name`) is one of ``allowed``. An IP address is always allowed:
     a rebinding page reaches the server under a name of its own, never under an address."""
-    if any(_matches(name, pattern) for pattern in allowed):
-        return True
+    return any(_matches(name, pattern) for pattern in allowed) or _is_address(name)
+
+
+def _is_address(name: str) -> bool:
     try:
         ipaddress.ip_address(name)
     except ValueError:
@@ -262,9 +264,12 @@ class HostGuard:
     ) -> None:
         self.app, self.hosts = app, hosts
         self.origins = frozenset(origin.rstrip("/").lower() for origin in origins)
-        self.origin_hosts = frozenset(host_name(name) for name in origin_hosts)
-        """Names a page of this server may be served under behind a proxy that rewrites ``Host`` (the bound
-        address and ``--allowed-host``; never the names every server answers to, nor a bare address)."""
+        self.origin_hosts = frozenset(
+            name for name in map(host_name, origin_hosts) if name not in LOCAL_HOSTS and not _is_address(name)
+        )
+        """Names a page of this server may be served under behind a proxy that rewrites ``Host`` (``--allowed-host``;
+        never the names every server on the machine answers to, nor a bare address: a page of another local
+        server, on another port, is another origin)."""
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] not in ("http", "websocket"):
