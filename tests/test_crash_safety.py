@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -55,12 +56,80 @@ def wait_for_generation(index_dir: Path, writer: ForkedQa) -> float:
     return time.monotonic()
 
 
-def test_writer_killed_at_any_moment_leaves_the_index_as_before_or_after(tmp_path, live_index, encoder):
+MARKS = (
+    "generation made",  # its folder, marker and database exist; no article stored yet
+    "articles stored",  # a batch's articles, chunks and sentences inserted (not committed), vectors in memory
+    "commit begun",  # every batch stored; the lexical index, vectors and manifest still to write
+    "lexical index and vectors written",  # and the database committed and closed
+    "manifest written",  # not yet flushed to disk
+    "flushed to disk",  # CURRENT about to be switched
+    "switched",  # CURRENT names the new generation; the old ones are still there, the lock still held
+)
+"""The points a writer passes, in order: a kill before "switched" must leave the index as before, a kill
+from "switched" on as after."""
+SWITCHED = MARKS.index("switched")
+
+
+class WriterPhases:
+    """Hooks at the write phases (:data:`MARKS`), live in forked writers only: each writer appends the marks
+    it passes to a log of its own, and stops itself (SIGSTOP) at the mark named by ``stop_at``, to be killed
+    right there."""
+
+    def __init__(self, folder: Path, monkeypatch) -> None:
+        import index.build
+        import index.generation
+
+        self.folder, self.parent, self.stop_at = folder, os.getpid(), None
+        generation = index.generation.Generation
+        hooks = [
+            (generation, "__init__", None, "generation made"),
+            (generation, "write", None, "articles stored"),
+            (generation, "commit", "commit begun", None),
+            (index.generation, "Manifest", "lexical index and vectors written", None),
+            (index.generation, "_fsync_tree", "manifest written", "flushed to disk"),
+            (index.build, "collect_garbage", "switched", None),
+        ]
+        for owner, name, before, after in hooks:
+            monkeypatch.setattr(owner, name, self._hooked(getattr(owner, name), before, after))
+
+    def _hooked(self, function, before: str | None, after: str | None):
+        def hooked(*args, **kwargs):
+            if before:
+                self._reached(before)
+            result = function(*args, **kwargs)
+            if after:
+                self._reached(after)
+            return result
+
+        return hooked
+
+    def _reached(self, mark: str) -> None:
+        if os.getpid() == self.parent:  # the test's own writes (and reads) are not hooked
+            return
+        with open(self.folder / f"marks-{os.getpid()}", "a") as log:
+            log.write(mark + "\n")
+        if mark == self.stop_at:
+            os.kill(os.getpid(), signal.SIGSTOP)
+
+    def passed(self, writer: ForkedQa) -> list[str]:
+        log = self.folder / f"marks-{writer.pid}"
+        return log.read_text().splitlines() if log.exists() else []
+
+    def landed(self, writer: ForkedQa) -> str:
+        """Where a writer was when it ended: the last mark it passed, or "finished" if it was not killed."""
+        if writer.wait() == 0:
+            return "finished"
+        return (self.passed(writer) or ["making the generation"])[-1]
+
+
+def test_writer_killed_at_any_moment_leaves_the_index_as_before_or_after(tmp_path, live_index, encoder, monkeypatch):
     bulletins = write_bulletins(tmp_path / "bulletins", 300)
     before_counts, before_answer = counts(live_index), answer_of(live_index, encoder)
     assert before_answer[0] == "Bristol"
+    phases = WriterPhases(tmp_path, monkeypatch)
 
-    # One undisturbed run, on a copy, gives the "after" state and how long the writing part takes.
+    # One undisturbed run, on a copy, gives the "after" state, how long the writing part takes, and the marks
+    # a whole write passes (every one, in order; "articles stored" once a batch).
     finished, pristine = tmp_path / "finished", tmp_path / "before"
     shutil.copytree(live_index, finished)
     shutil.copytree(live_index, pristine)
@@ -68,23 +137,67 @@ def test_writer_killed_at_any_moment_leaves_the_index_as_before_or_after(tmp_pat
     writing_from = wait_for_generation(finished, writer)
     assert writer.wait() == 0
     writing = time.monotonic() - writing_from
+    assert list(dict.fromkeys(phases.passed(writer))) == list(MARKS)
     after_counts = counts(finished)
     assert after_counts[0] == before_counts[0] + 300
 
+    def check_after_kill(what: str, landed: str, after: tuple[int, int, int], stopped: bool = False) -> None:
+        """The index is whole and answers as before; as before or as after by where the writer was killed
+        (a writer killed after "flushed to disk", and not stopped there, may or may not have switched)."""
+        state = f"{what}, killed at '{landed}'"
+        try:
+            assert IndexStore.open(live_index).verify() == [], state
+        except IndexCorrupt as exc:
+            pytest.fail(f"{state}: {exc}")
+        if landed in ("finished", "switched"):
+            assert counts(live_index) == after, f"{state}: the index must be as after"
+        elif stopped or landed != "flushed to disk":
+            assert counts(live_index) == before_counts, f"{state}: the index must be as before"
+        else:
+            assert counts(live_index) in (before_counts, after), state
+        assert answer_of(live_index, encoder) == before_answer, state
+        if counts(live_index) == after:  # the write had finished: start the next one from before again
+            shutil.rmtree(live_index)
+            shutil.copytree(pristine, live_index)
+
+    def start(kind: str, articles: Path) -> ForkedQa:
+        return start_writer(kind, [articles] if kind == "add" else [ARTICLES, articles], live_index)
+
     # Kill adds and full rebuilds (of the same articles) at points spread over the writing, start to end.
     plan = [("add", 0.0), ("build", 0.2), ("add", 0.4), ("build", 0.6), ("add", 0.8), ("build", 0.95), ("add", 1.0)]
+    landed = []
     for kind, fraction in plan:
-        writer = start_writer(kind, [bulletins] if kind == "add" else [ARTICLES, bulletins], live_index)
+        writer = start(kind, bulletins)
         wait_for_generation(live_index, writer)
         time.sleep(writing * fraction)
         writer.send_signal(signal.SIGKILL)
-        writer.wait()
-        assert IndexStore.open(live_index).verify() == [], f"{kind} killed at {fraction:.0%}"
-        assert counts(live_index) in (before_counts, after_counts), f"{kind} killed at {fraction:.0%}"
-        assert answer_of(live_index, encoder) == before_answer
-        if counts(live_index) == after_counts:  # the write had finished: start the next one from before again
-            shutil.rmtree(live_index)
-            shutil.copytree(pristine, live_index)
+        landed.append(phases.landed(writer))
+        check_after_kill(f"{kind} at {fraction:.0%} of the writing", landed[-1], after_counts)
+
+    # Each mark no timed kill reached (the commit's steps take milliseconds): a writer stops itself there and
+    # is killed. Adds and builds take turns, of fewer articles, whose "after" this process gives.
+    few = write_bulletins(tmp_path / "few", 40)
+    shutil.copytree(pristine, tmp_path / "few-added")
+    IndexWriter(Config(index_dir=tmp_path / "few-added"), encoder=encoder).add([few])
+    few_after = counts(tmp_path / "few-added")
+    missed = [mark for mark in MARKS if mark not in landed]
+    for mark, kind in zip(missed, itertools.cycle(("build", "add"))):
+        phases.stop_at = mark
+        writer = start(kind, few)
+        deadline = time.monotonic() + 120
+        try:
+            while phases.passed(writer)[-1:] != [mark]:
+                assert writer.poll() is None, f"{kind} ended without stopping at '{mark}': {phases.passed(writer)}"
+                assert time.monotonic() < deadline, f"{kind} never reached '{mark}': {phases.passed(writer)}"
+                time.sleep(0.01)
+        finally:
+            if writer.returncode is None:
+                writer.send_signal(signal.SIGKILL)
+        landed.append(phases.landed(writer))
+        assert landed[-1] == mark
+        check_after_kill(f"{kind} stopped", mark, few_after, stopped=True)
+    phases.stop_at = None
+    assert set(MARKS) <= set(landed), f"kills landed at {landed}"
 
     # Ctrl-C or `kill` (SIGTERM): the writer removes its unfinished generation and says the index is unchanged.
     for stop in (signal.SIGINT, signal.SIGTERM):
