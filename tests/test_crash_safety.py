@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 from index.build import IndexWriter
+from index.layout import BM25_DIR, BM25_IDS
 from index.store import IndexStore
 from qa import QA
 from qa.cli import main
@@ -336,14 +338,38 @@ def test_verify_finds_what_opening_does_not(live_index, capsys):
 
 
 def test_index_files_are_never_unpickled(live_index, tmp_path):
+    """A pickle planted in any file of the lexical index, as an object array in a .npy file or bare, is refused
+    as damage (with the way to rebuild), never run."""
     witness = tmp_path / "pwned"
 
     class Payload:
         def __reduce__(self):
             return (os.system, (f"touch {witness}",))
 
-    gen = generation_of(live_index)
-    np.save(gen / "bm25_ids.npy", np.array([Payload()], dtype=object), allow_pickle=True)
-    with pytest.raises(IndexCorrupt, match="damaged lexical index"):
-        IndexStore.open(live_index)
-    assert not witness.exists()
+    def object_array(path: Path) -> None:
+        with open(path, "wb") as out:  # a path would get ".npy" appended
+            np.save(out, np.array([Payload()], dtype=object), allow_pickle=True)
+
+    def bare_pickle(path: Path) -> None:
+        path.write_bytes(pickle.dumps(Payload()))
+
+    pristine = tmp_path / "pristine"
+    shutil.copytree(live_index, pristine)
+    gen = generation_of(pristine)
+    files = [(gen / BM25_IDS).relative_to(gen), *(p.relative_to(gen) for p in sorted((gen / BM25_DIR).iterdir()))]
+    assert len(files) > 2 and all((gen / f).is_file() for f in files), files
+    for relative in files:
+        for plant in (object_array, bare_pickle):
+            shutil.rmtree(live_index)
+            shutil.copytree(pristine, live_index)
+            plant(generation_of(live_index) / relative)
+            where = f"{plant.__name__} in {relative}"
+            error = None
+            try:
+                IndexStore.open(live_index)
+            except Exception as exc:  # which one is checked below
+                error = exc
+            assert not witness.exists(), f"{where}: the payload ran"
+            assert isinstance(error, IndexCorrupt), f"{where}: {error!r} (None: the index opened)"
+            assert "damaged lexical index" in str(error), f"{where}: {error}"
+            assert f"qa index build [PATH ...] --index {live_index}" in str(error), f"{where}: {error}"
