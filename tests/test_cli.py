@@ -113,28 +113,28 @@ def test_bad_input_warns_by_name_and_strict_fails(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "says"),
     [
-        ["ask", "Who founded SenseTime?", "--k", "0"],
-        ["ask", "Who founded SenseTime?", "--k", "-1"],
-        ["ask", "Who founded SenseTime?", "--k", "many"],
-        ["ask", "Who?", "--probes", "0"],
-        ["ask", "Who?", "--search-threads", "-2"],
-        ["eval", "x.json", "--limit", "0"],
-        ["serve", "--port", "70000"],
-        ["serve", "--port", "0"],
-        ["serve", "--max-upload-mb", "0"],
-        ["serve", "--max-upload-mb", "nan"],
-        ["index", "build", "--chunk-tokens", "0"],
-        ["index", "build", "--chunk-overlap", "-1"],
-        ["index", "build", "--chunk-tokens", "16", "--chunk-overlap", "16"],
-        ["index", "build", "--workers", "0"],
-        ["index", "add", "x.txt", "--workers", "-1"],
-        ["index", "frobnicate"],
-        ["ask"],
+        (["ask", "Who founded SenseTime?", "--k", "0"], "argument --k: must be a positive integer, not '0'"),
+        (["ask", "Who founded SenseTime?", "--k", "-1"], "argument --k: must be a positive integer, not '-1'"),
+        (["ask", "Who founded SenseTime?", "--k", "many"], "argument --k: must be a positive integer, not 'many'"),
+        (["ask", "Who?", "--probes", "0"], "argument --probes: must be a positive integer, not '0'"),
+        (["ask", "Who?", "--search-threads", "-2"], "argument --search-threads: must be 0 or more, not '-2'"),
+        (["eval", "x.json", "--limit", "0"], "argument --limit: must be a positive integer, not '0'"),
+        (["serve", "--port", "70000"], "argument --port: must be a port number (1-65535), not '70000'"),
+        (["serve", "--port", "0"], "argument --port: must be a port number (1-65535), not '0'"),
+        (["serve", "--max-upload-mb", "0"], "argument --max-upload-mb: must be a positive number, not '0'"),
+        (["serve", "--max-upload-mb", "nan"], "argument --max-upload-mb: must be a positive number, not 'nan'"),
+        (["index", "build", "--chunk-tokens", "0"], "argument --chunk-tokens: must be a positive integer, not '0'"),
+        (["index", "build", "--chunk-overlap", "-1"], "argument --chunk-overlap: must be 0 or more, not '-1'"),
+        (["index", "build", "--chunk-tokens", "16", "--chunk-overlap", "16"], "chunk_overlap must be at least 0 and"),
+        (["index", "build", "--workers", "0"], "argument --workers: must be a positive integer, not '0'"),
+        (["index", "add", "x.txt", "--workers", "-1"], "argument --workers: must be a positive integer, not '-1'"),
+        (["index", "frobnicate"], "invalid choice: 'frobnicate'"),
+        (["ask"], "the following arguments are required: question"),
     ],
 )
-def test_bad_values_are_one_line_usage_errors(argv, capsys):
+def test_bad_values_are_one_line_usage_errors(argv, says, capsys):
     try:
         code = main(argv)
     except SystemExit as exit_info:  # rejected by the parser
@@ -142,6 +142,7 @@ def test_bad_values_are_one_line_usage_errors(argv, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.startswith("error: ") and err.count("\n") == 1
+    assert says in err
 
 
 def test_unexpected_errors_are_one_line(built, capsys, monkeypatch):

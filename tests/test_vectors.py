@@ -74,18 +74,3 @@ def test_an_unknown_factory_string_is_refused_before_any_work(tmp_path, encoder,
     assert not (tmp_path / "index").exists() or not list((tmp_path / "index").glob("gen-*"))
     code = main(["index", "build", str(ARTICLES), "--index", str(tmp_path / "cli"), "--vector-index", "Nope"])
     assert code == 1 and "FAISS cannot make a vector index from 'Nope'" in capsys.readouterr().err
-
-
-def test_out_of_range_flags_are_a_message_not_a_traceback(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["index", "build", str(ARTICLES), "--index", str(tmp_path), "--workers", "0"])
-    assert exit_info.value.code == 2
-    assert "--workers: must be a positive integer" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(("flag", "value"), [("--probes", "0"), ("--search-threads", "-1")])
-def test_search_settings_out_of_range_are_refused(tmp_path, capsys, flag, value):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["ask", "Where is Kestrel Works based?", "--index", str(tmp_path), flag, value])
-    assert exit_info.value.code == 2
-    assert "must be" in capsys.readouterr().err
