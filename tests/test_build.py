@@ -9,11 +9,10 @@ import pytest
 
 from index.build import IndexWriter
 from index.layout import FORMAT_VERSION
-from index.lock import writer_lock
 from index.store import IndexStore
 from qa import QA
 from qa.config import Config
-from qa.errors import BadArticle, IndexLocked, IndexNotFound, ModelMismatch, NoArticles, NotAnIndex
+from qa.errors import BadArticle, IndexNotFound, ModelMismatch, NoArticles, NotAnIndex
 from tests.support import ARTICLES, FakeEncoder
 
 
@@ -128,12 +127,6 @@ def test_nothing_to_index_is_an_error_and_no_index_is_made(tmp_path, build_index
         build_index([empty])
     with pytest.raises(IndexNotFound, match="qa index build"):
         IndexStore.open(tmp_path / "index")
-
-
-def test_second_writer_is_told_who_holds_the_lock(tmp_path, encoder):
-    index_dir = tmp_path / "index"
-    with writer_lock(index_dir), pytest.raises(IndexLocked, match="being updated by process"):
-        IndexWriter(Config(index_dir=index_dir), encoder=encoder).build([ARTICLES])
 
 
 def test_manifest_is_plain_json(build_index):

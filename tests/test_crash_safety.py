@@ -234,6 +234,8 @@ def test_second_writer_is_told_which_process_holds_the_index(tmp_path, live_inde
         writer = IndexWriter(Config(index_dir=live_index), encoder=encoder)
         with pytest.raises(IndexLocked, match=f"being updated by process {holder.pid}"):
             writer.remove(["kestrel-rail"])
+        with pytest.raises(IndexLocked, match=f"being updated by process {holder.pid}"):
+            writer.build([ARTICLES])
     finally:
         holder.kill()  # killed, not stopped: the lock must not outlive it
         holder.wait()
