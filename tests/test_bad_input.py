@@ -48,16 +48,26 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\
         ("scripts.html", b"<html><script>alert(1)</script><style>p{}</style></html>", "has no visible text"),
         ("broken.json", b'{"title": "x", "text": "unfinished', "is not valid JSON"),
         ("untitled.json", b'[{"title": "No body here"}]', "has no text field"),
+        ("notext.json", b'{"title": "No body"}', "has no text field"),
+        ("list.json", b'["just a string"]', "list.json:1: expected a JSON object"),
+        ("page.pdf", b"%PDF-1.4", "is not a readable PDF (damaged, truncated or not a PDF)"),
         ("bad-utf16.txt", b"\xff\xfeA\x00\x00\xd8", "not valid UTF-16"),
+        ("slides.pptx", b"PK\x03\x04", "unsupported file type '.pptx'"),
     ],
 )
 def test_bad_file_is_named_with_its_reason(tmp_path, name, content, reason):
+    """Named beside a good file, or met with it in a folder: the good one is read, the bad one named with its
+    reason (except a file of a type that is never an article, which a folder passes over without a word)."""
     (tmp_path / name).write_bytes(content)
     (tmp_path / "good.txt").write_text(GOOD)
-    report = read_articles([tmp_path])
-    assert [a.title for a in report.articles] == ["Harbor news"]
-    message = only_problem(report)
-    assert name in message and reason in message
+    for paths in ([tmp_path / name, tmp_path / "good.txt"], [tmp_path]):
+        report = read_articles(paths)
+        assert [a.title for a in report.articles] == ["Harbor news"], paths
+        if paths == [tmp_path] and name.endswith(".pptx"):
+            assert report.problems == []
+        else:
+            message = only_problem(report)
+            assert name in message and reason in message, paths
 
 
 def test_legacy_encodings_are_decoded_not_refused(tmp_path):
@@ -78,6 +88,8 @@ def test_jsonl_bad_line_57_is_named_and_the_good_lines_are_indexed(tmp_path, cap
     assert "feed.jsonl:57: is not valid JSON" in captured.err
     assert "79 added" in captured.out and "1 bad input skipped" in captured.out
     assert {a.id for a in IndexStore.open(index_dir).articles()} == {f"s{i}" for i in range(1, 81)} - {"s57"}
+    (problem,) = read_articles([tmp_path / "feed.jsonl"]).problems
+    assert problem.line == 57
 
 
 def test_same_id_with_different_content_keeps_the_first(tmp_path):
