@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shutil
 
 import faiss
@@ -9,7 +10,7 @@ import pytest
 
 from index.build import IndexWriter
 from index.store import IndexStore
-from index.vectors import choose_index, is_exact, vector_ids
+from index.vectors import choose_index, is_exact, make_index, vector_ids
 from qa import QA
 from qa.cli import main
 from qa.config import Config
@@ -17,12 +18,25 @@ from qa.errors import BadSetting, IndexWriteError
 from tests.support import ARTICLES
 
 
-def test_auto_is_exact_for_small_corpora_and_an_inverted_file_beyond():
-    assert choose_index("auto", 1) == choose_index("auto", 199_999) == "Flat"
-    assert choose_index("auto", 200_000) == "IVF512,SQ8"
-    assert choose_index("auto", 1_000_000) == "IVF1024,SQ8"
-    assert choose_index("HNSW32", 10) == "HNSW32"
-    assert choose_index("auto", 5, approximate_from=4) == "IVF2,SQ8"
+@pytest.mark.parametrize("approximate_from", [Config().approximate_from, 4])
+def test_auto_is_exact_for_small_corpora_and_an_inverted_file_beyond(approximate_from):
+    """What "auto" makes, by corpus size (as the module says): exact search below ``approximate_from`` chunks;
+    from there an inverted file of about the square root of the corpus in lists, its vectors in a byte a
+    dimension (a quarter of float32's memory); any other setting is the factory string used as given."""
+    dimension = 384
+
+    def made(chunks: int):
+        return make_index(choose_index("auto", chunks, approximate_from), dimension)
+
+    for chunks in (1, approximate_from - 1):
+        index = made(chunks)
+        assert isinstance(index, faiss.IndexFlat) and faiss.try_extract_index_ivf(index) is None, chunks
+    for chunks in (approximate_from, 5 * approximate_from, 100 * approximate_from):
+        ivf = faiss.try_extract_index_ivf(made(chunks))
+        assert ivf is not None, chunks
+        assert math.sqrt(chunks) / 2 <= ivf.nlist <= 2 * math.sqrt(chunks), (chunks, ivf.nlist)
+        assert ivf.code_size == dimension, (chunks, ivf.code_size)
+    assert isinstance(make_index(choose_index("HNSW32", 10, approximate_from), dimension), faiss.IndexHNSW)
 
 
 def test_a_corpus_past_the_threshold_gets_an_approximate_index_that_updates(tmp_path, encoder):
