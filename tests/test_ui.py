@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import os
 import re
 import shutil
 import urllib.error
@@ -261,6 +262,11 @@ def _fetch(url: str) -> tuple[int, bytes]:
         return response.status, response.read()
 
 
+@pytest.mark.skipif(
+    not os.access(CHROMIUM, os.X_OK),
+    reason=f"the browser test drives Debian's Chromium at {CHROMIUM}, which is missing: "
+    "install Debian's chromium (make test does)",
+)
 def test_chat_in_a_real_browser(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
