@@ -206,7 +206,16 @@ def chat_content(answer: Answer) -> str:
     text in it is made inert (:func:`qa.guards.inert_text`); the structured citations keep it exact."""
     if not answer.found:
         return inert_text(answer.message)
-    lines = [inert_text(answer.text), "", "Sources:"]
+    lines = [inert_text(answer.lead)]
+    if answer.listed:
+        numbers = {(c.article_id, c.start): n for n, c in enumerate(answer.citations, 1)}
+        lines += [
+            f"- {inert_text(p.text)} [{numbers.get((p.citation.article_id, p.citation.start), 1)}]"
+            for p in answer.parts
+        ]
+    elif answer.kind == "yesno" or (answer.kind in ("why", "how") and answer.parts):
+        lines = [inert_text(f"{answer.lead} {answer.text}" if answer.kind == "yesno" else answer.text)]
+    lines += ["", "Sources:"]
     for number, citation in enumerate(answer.citations, 1):
         dated = f" ({inert_text(citation.date)})" if citation.date else ""
         quote = f": “{inert_text(citation.quote)}”" if citation.quote else ""
@@ -215,7 +224,8 @@ def chat_content(answer: Answer) -> str:
 
 
 def _answer_fields(answer: Answer) -> dict:
-    """What rides along with a chat reply: the structured citations and the answer's own span."""
+    """What rides along with a chat reply: the structured citations and the answer's own span, kind, verdict and
+    parts."""
     return {
         "citations": [asdict(citation) for citation in answer.citations],
         "answer": {
@@ -225,6 +235,9 @@ def _answer_fields(answer: Answer) -> dict:
             "article_id": answer.article_id,
             "start": answer.start,
             "end": answer.end,
+            "kind": answer.kind,
+            "verdict": answer.verdict,
+            "parts": [asdict(part) for part in answer.parts],
         },
     }
 

@@ -27,17 +27,38 @@ from index.sharded_build import make_writer
 from index.shards import open_store
 from index.store import ArticleRecord
 from qa.about import answer_about, metadata_field
+from qa.compare import answer_compare
 from qa.config import Config, default_articles
 from qa.conversation import followup_context
 from qa.errors import BadQuestion, EmptyQuestion, ModelMismatch
+from qa.evidence import Asking
+from qa.explain import answer_explain
+from qa.kinds import question_kind
+from qa.lists import answer_list
 from qa.read import make_reader
 from qa.retrieve import HybridRetriever
+from qa.summary import answer_summary
 from qa.types import Answer, Passage
+from qa.verdict import VerdictModel, default_verdict_dir
+from qa.yesno import answer_yesno
 
 __all__ = ["MAX_QUESTION_CHARS", "QA", "SUPPORTED_SUFFIXES", "ask", "clean_question", "rebuild_hint"]
 
 MAX_QUESTION_CHARS = 1000
 """Longer questions are cut here; the model reads at most 256 tokens anyway."""
+
+ANSWERERS = {
+    "about": answer_summary,
+    "why": answer_explain,
+    "how": answer_explain,
+    "yesno": answer_yesno,
+    "list": answer_list,
+    "compare": answer_compare,
+}
+"""How each kind of question (:mod:`qa.kinds`) is answered; each returns ``None`` when the span reader should
+answer instead, and factoid questions go to the span reader directly."""
+RETRIEVAL_DEPTH = {"compare": 8}
+"""Passages retrieved for a kind that reads more than ``Config.k`` (a comparison needs several articles)."""
 
 
 def clean_question(question: object) -> str:
@@ -92,6 +113,7 @@ class QA:
             # spinning for work right after it, and FAISS's would compete with them (process-wide).
             faiss.omp_set_num_threads(self.config.search_threads)
         self.reader = make_reader(self.config)
+        self.verdicts = VerdictModel() if default_verdict_dir().is_dir() else None
         self._open()
         if encoder is not None and canonical_model_name(encoder.name) != self.store.manifest.model:
             raise ModelMismatch(self.config.index_dir, self.store.manifest.model, encoder.name)
@@ -233,16 +255,21 @@ class QA:
         if within is not None and not len(within):
             message = f"No indexed article matches the scope ({where.describe()})."
             return replace(Answer.not_found(question, 0.0, ()), message=message), {}
+        kind = question_kind(question)
         t0 = time.perf_counter()
         vector = self.encoder.encode([query])[0]
         t1 = time.perf_counter()
         if passages is None:
-            passages = retriever.retrieve(query, vector, max(k, self.reader.depth), within)
+            depth = max(k, self.reader.depth, RETRIEVAL_DEPTH.get(kind, 0))
+            passages = retriever.retrieve(query, vector, depth, within)
         t2 = time.perf_counter()
         field = metadata_field(question)  # when was it published, who wrote it
         answer = answer_about(question, field, list(passages), store, k) if field else None
+        if answer is None and kind in ANSWERERS:
+            asking = Asking(question, kind, list(passages), self.reader, store, k, context, self.verdicts)
+            answer = ANSWERERS[kind](asking)
         if answer is None:
-            answer = self.reader.read(question, list(passages), context=context, k=k)
+            answer = replace(self.reader.read(question, list(passages), context=context, k=k), kind=kind)
         t3 = time.perf_counter()
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000}
         return answer, timings

@@ -47,7 +47,15 @@ def print_answer(answer, closest: int = Config.closest_passages) -> None:
                 snippet = " ".join(passage.text.split())[:160]
                 print(f"  - {safe(passage.title)} ({safe_name(passage.source)}): {safe(snippet)}…")
         return
-    print(safe(answer.text))
+    if answer.listed:
+        print(safe(answer.lead))
+        for part in answer.parts:
+            where = f"{safe(part.citation.title)}, characters {part.start}–{part.end}"
+            print(f"  - {safe(' '.join(part.text.split()))}  — {where}")
+    elif answer.kind == "yesno":
+        print(safe(answer.lead))
+    else:
+        print(safe(answer.text))
     for number, citation in enumerate(answer.citations):
         quote = " ".join(citation.quote.split())
         label = "" if number == 0 else "also: "

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 from index.scope import Scope
 
-__all__ = ["Alternative", "Answer", "Citation", "Passage", "Scope"]
+__all__ = ["Alternative", "Answer", "Citation", "Part", "Passage", "Scope"]
 
 NOT_FOUND_MESSAGE = "Not found in the indexed articles."
 
@@ -119,6 +119,21 @@ class Alternative:
 
 
 @dataclass(frozen=True)
+class Part:
+    """One piece of an answer made of several, verbatim and cited.
+
+    A summary's sentences, a list's items, each article's sentence in a comparison, the reader's span inside
+    the sentence that explains why or how. ``text == article_text[start:end]`` of ``citation.article_id``;
+    ``citation.quote`` is the whole sentence(s) holding it.
+    """
+
+    text: str
+    start: int
+    end: int
+    citation: Citation
+
+
+@dataclass(frozen=True)
 class Answer:
     """The answer to one question.
 
@@ -134,6 +149,15 @@ class Answer:
         passages: the retrieved passages, best first.
         message: a plain sentence for people ("Not found in the indexed articles." when declined).
         alternatives: different answers from other articles that score almost as well (the articles disagree).
+        kind: what the question asks for (:data:`qa.kinds.KINDS`): ``factoid`` (a short span), ``about`` (a
+            summary: ``parts`` are its sentences, in the article's order), ``why``/``how`` (``text`` is the
+            sentence that explains; ``parts`` the reader's span inside it, when it has one), ``yesno`` (``text``
+            is the sentence that settles it), ``list`` (``parts`` are the items), ``compare`` (``parts`` are one
+            sentence from each article). For answers of several parts ``text`` is the parts joined by " … " and
+            ``start``/``end`` are the first part's.
+        parts: the pieces of an answer made of several, each verbatim with its citation.
+        verdict: "yes" or "no" for a yes/no question, shown only when the classifier is confident enough to be
+            right at least 90 % of the time (``None``: the reply quotes the sentence without a verdict).
     """
 
     question: str
@@ -147,13 +171,37 @@ class Answer:
     passages: tuple[Passage, ...] = ()
     message: str = ""
     alternatives: tuple[Alternative, ...] = ()
+    kind: str = "factoid"
+    parts: tuple[Part, ...] = ()
+    verdict: str | None = None
+
+    @property
+    def lead(self) -> str:
+        """The reply's first words for people, by kind: "Yes." or "No." (a verdict shown), "The article says:" (a
+        yes/no without one), "In short, from “title”:" (a summary), "What each article says:" (a comparison);
+        the answer's text for the other kinds."""
+        if not self.found:
+            return self.message
+        if self.kind == "yesno":
+            return {"yes": "Yes.", "no": "No."}.get(self.verdict or "", "The article says:")
+        if self.kind == "about" and self.citations:
+            return f"In short, from “{self.citations[0].title}”:"
+        if self.kind == "compare":
+            return "What each article says:"
+        return self.text
+
+    @property
+    def listed(self) -> bool:
+        """Whether the reply is a list of its parts (a summary, a list, a comparison) rather than one quote."""
+        return self.found and self.kind in ("about", "list", "compare") and bool(self.parts)
 
     def to_dict(self) -> dict:
-        """A JSON-serializable dict of every field (citations and passages as lists of dicts)."""
+        """A JSON-serializable dict of every field (citations, passages, alternatives and parts as lists of dicts)."""
         return asdict(self) | {
             "citations": [asdict(c) for c in self.citations],
             "passages": [asdict(p) for p in self.passages],
             "alternatives": [asdict(a) for a in self.alternatives],
+            "parts": [asdict(p) for p in self.parts],
         }
 
     @classmethod

@@ -163,16 +163,47 @@ def render_answer(answer: Answer) -> str:
         marks.setdefault(alternative.citation.article_id, []).append((alternative.start, alternative.end, "qa-answer"))
     if answer.start is not None:
         marks.setdefault(answer.article_id or "", []).append((answer.start, answer.end, "qa-answer"))
-    parts = [
-        f'<div class="qa-reply"><p class="qa-answer-text"><strong>{escape(answer.text)}</strong></p>',
-        _citation_block(supporting, answer.start, answer.end),
-        f'<p class="qa-confidence">Confidence {answer.score:.0%}</p>',
-    ]
+    if answer.listed:
+        parts = [
+            f'<div class="qa-reply qa-{answer.kind}"><p class="qa-answer-text">{escape(answer.lead)}</p>',
+            _parts(answer),
+        ]
+    elif answer.kind in ("yesno", "why", "how") and answer.parts:
+        span = answer.parts[0]
+        lead = f"<strong>{escape(answer.lead)}</strong>" if answer.kind == "yesno" else ""
+        parts = [
+            f'<div class="qa-reply qa-{answer.kind}"><p class="qa-answer-text">{lead}</p>',
+            _citation_block(supporting, span.start, span.end),
+        ]
+    else:
+        parts = [
+            f'<div class="qa-reply"><p class="qa-answer-text"><strong>{escape(answer.text)}</strong></p>',
+            _citation_block(supporting, answer.start, answer.end),
+        ]
+    parts.append(f'<p class="qa-confidence">Confidence {answer.score:.0%}</p>')
     if answer.alternatives:
         parts.append(_alternatives(answer, answer.alternatives))
     parts.append(_sources(answer.passages, marks, open_=False, answer=answer))
     parts.append("</div>")
     return "".join(parts)
+
+
+def _parts(answer: Answer) -> str:
+    """A summary's sentences, a list's items or a comparison's sides as a list, each with its source line (a list's
+    items in bold, with the sentence they come from)."""
+    items = []
+    for part in answer.parts:
+        if answer.kind == "list":
+            quote = _marked(part.citation.quote, part.citation.start, [(part.start, part.end, "qa-answer")])
+            source = f'<span class="qa-source">{_source_line(part.citation)}</span>'
+            items.append(f"<li><strong>{escape(part.text)}</strong> — “{quote}” {source}</li>")
+        else:
+            items.append(
+                f'<li>“{escape(part.citation.quote)}” <span class="qa-source">{_source_line(part.citation)}</span></li>'
+            )
+    also = [c for c in answer.citations if answer.kind == "about" and c.article_id != answer.article_id]
+    more = "".join(f'<li>Also: “{escape(c.quote)}” <span class="qa-source">{_source_line(c)}</span></li>' for c in also)
+    return f'<ul class="qa-parts">{"".join(items)}{more}</ul>'
 
 
 def render_message(text: str) -> str:

@@ -1,0 +1,157 @@
+"""Open questions (what a story is about, yes/no, why, how, lists) asked through ``QA.ask``, scored as the news
+data's README says.
+
+Indexes the articles of a news SQuAD file (default: the news dev part; cached as ``qa eval`` caches it),
+asks every question of an ``open.jsonl`` beside it over the whole collection, after 5 untimed warm-up
+questions, and scores each reply:
+
+- a quoted sentence (a citation's quote) *covers* a gold sentence when it holds at least 60 % of the gold
+  sentence's normalized words (lower case, punctuation and articles removed);
+- about: at least min(2, n) of the gold key sentences covered;
+- why/how: an evidence sentence covered, and a key phrase (normalized) in the quoted text;
+- yes/no: an evidence sentence covered; every verdict shown ("Yes"/"No") counted right or wrong apart;
+- list: at least ``min_items`` of the gold items named in the answer's texts (its parts, else its text).
+
+Also: how often the question's kind (:func:`qa.kinds.question_kind`) equals the label, and the latency of the
+whole ``ask`` (p50, p95; milliseconds, this machine).
+
+    python benchmarks/open_questions.py                     # news dev, every kind
+    python benchmarks/open_questions.py --kinds about --dump /tmp/about.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa.config import Config  # noqa: E402
+from qa.evaluate import build_eval_index, eval_index_dir, load_squad, percentile  # noqa: E402
+from qa.metrics import normalize_answer  # noqa: E402
+
+COVER = 0.6
+WARMUP = 5
+
+
+def covers(quote: str, gold: str) -> bool:
+    """Whether ``quote`` holds at least 60 % of ``gold``'s normalized words."""
+    wanted = normalize_answer(gold).split()
+    held = set(normalize_answer(quote).split())
+    return bool(wanted) and sum(w in held for w in wanted) / len(wanted) >= COVER
+
+
+def quotes_of(answer) -> list[str]:
+    """Every sentence the reply quotes: its citations' and its parts'."""
+    return [c.quote for c in answer.citations] + [p.citation.quote for p in answer.parts]
+
+
+def score(row: dict, answer) -> dict:
+    """The scores of one reply (see the module)."""
+    quoted = quotes_of(answer) if answer.found else []
+    covered = [any(covers(q, gold) for q in quoted) for gold in row["evidence"]]
+    result: dict = {"kind": row["kind"], "asked_as": answer.kind, "found": answer.found}
+    if row["kind"] == "about":
+        keys = row["key_sentences"]
+        hit = sum(any(covers(q, gold) for q in quoted) for gold in keys)
+        result["right"] = hit >= min(2, len(keys))
+    elif row["kind"] in ("why", "how"):
+        text = normalize_answer(" ".join(quoted))
+        phrase = any(normalize_answer(p) in text for p in row.get("key_phrases", []))
+        result["right"] = any(covered) and phrase
+    elif row["kind"] == "yesno":
+        result["right"] = any(covered)
+        if answer.verdict is not None:
+            result["verdict_right"] = answer.verdict == row["polarity"]
+    elif row["kind"] == "list":
+        texts = [p.text for p in answer.parts] or ([answer.text] if answer.found else [])
+        said = normalize_answer(" | ".join(texts))
+        named = sum(normalize_answer(item) in said for item in row["items"])
+        result["items_named"] = named / len(row["items"])
+        result["right"] = named >= row["min_items"]
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Ask, score, print the figures as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--open", type=Path, default=ROOT.parent / "shared" / "data" / "news" / "dev" / "open.jsonl")
+    parser.add_argument(
+        "--articles", type=Path, default=None, help="the SQuAD file of its articles (default: beside it)"
+    )
+    parser.add_argument("--kinds", nargs="*", default=None, help="only these kinds")
+    parser.add_argument("--reader-dir", type=Path, default=None)
+    parser.add_argument("--dump", type=Path, default=None, help="one JSON line per question")
+    args = parser.parse_args(argv)
+    from qa.engine import QA
+
+    articles_file = args.articles or next(args.open.parent.glob("news-*.json"))
+    articles, _, _ = load_squad(articles_file)
+    config = Config().with_overrides(reader_dir=args.reader_dir)
+    config = config.with_overrides(index_dir=eval_index_dir(articles_file, config))
+    build_eval_index(articles, config)
+    engine = QA(config=config)
+    rows = [json.loads(line) for line in args.open.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if args.kinds:
+        rows = [r for r in rows if r["kind"] in args.kinds]
+    for row in rows[:WARMUP]:
+        engine.ask(row["question"])
+    results, times, dump = [], collections.defaultdict(list), []
+    for row in rows:
+        t0 = time.perf_counter()
+        answer = engine.ask(row["question"])
+        elapsed = (time.perf_counter() - t0) * 1000
+        result = score(row, answer)
+        results.append(result)
+        times[row["kind"]].append(elapsed)
+        if args.dump:
+            dump.append(
+                row
+                | result
+                | {
+                    "reply": answer.text,
+                    "verdict": answer.verdict,
+                    "quotes": quotes_of(answer),
+                    "parts": [p.text for p in answer.parts],
+                    "score": answer.score,
+                    "ms": round(elapsed, 1),
+                }
+            )
+    figures: dict = {
+        "questions": len(rows),
+        "kind_accuracy": round(sum(r["kind"] == r["asked_as"] for r in results) / len(results), 4),
+    }
+    for kind in sorted({r["kind"] for r in results}):
+        mine = [r for r in results if r["kind"] == kind]
+        entry = {
+            "questions": len(mine),
+            "right": round(sum(r["right"] for r in mine) / len(mine), 4),
+            "asked_as_kind": round(
+                sum(r["asked_as"] == kind or (kind in ("why", "how") and r["asked_as"] in ("why", "how")) for r in mine)
+                / len(mine),
+                4,
+            ),
+            "p50_ms": round(percentile(times[kind], 0.5), 1),
+        }
+        if kind == "list":
+            entry["items_named"] = round(sum(r["items_named"] for r in mine) / len(mine), 4)
+        if kind == "yesno":
+            shown = [r["verdict_right"] for r in mine if "verdict_right" in r]
+            entry["verdicts_shown"] = len(shown)
+            entry["verdicts_right"] = round(sum(shown) / len(shown), 4) if shown else None
+        figures[kind] = entry
+    every = [t for kind_times in times.values() for t in kind_times]
+    figures["p50_ms"], figures["p95_ms"] = round(percentile(every, 0.5), 1), round(percentile(every, 0.95), 1)
+    if args.dump:
+        args.dump.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in dump), encoding="utf-8")
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

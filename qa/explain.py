@@ -1,0 +1,43 @@
+"""Why and how: the sentence that gives the reason or the manner, with the reader's span inside it.
+
+"Why is Vantorre cutting jobs?" is answered by quoting the sentence that holds the span reader's best
+candidate for the question (the reader was trained on why and how questions too, and points at the reason
+even when its exact span is not sure), cited, and the next sentence it points at as a second citation; the
+span itself is the answer's one part, so that it can be highlighted inside the sentence. The confidence is the span's calibrated probability; the answer is "not
+found" below :data:`SENTENCE_CONFIDENCE` (a sentence is right more often than a span is: the threshold is
+lower than the reader's own, measured on the news dev why/how questions in BENCHMARKS.md).
+
+Example::
+
+    answer = answer_explain(asking)   # answer.text is the sentence, answer.parts[0] the reader's span
+"""
+
+from __future__ import annotations
+
+from qa.evidence import Asking, evidence, quoted_answer
+
+SENTENCE_CONFIDENCE = 0.05
+"""Below this probability of its best span, no sentence is quoted ("not found")."""
+SENTENCES = 2
+"""Sentences quoted, best first: the reader's best sentence is the gold one about half the time on the news dev
+why/how questions, one of its best two about 60 % of the time (BENCHMARKS.md)."""
+
+
+def answer_explain(asking: Asking):
+    """The sentence that explains (see the module); ``None`` when the reader finds nothing to read."""
+    found = evidence(asking.reader, asking.read_as, asking.passages)
+    if not found:
+        return None
+    best = found[0]
+    if best.probability < SENTENCE_CONFIDENCE:
+        return None
+    return quoted_answer(
+        asking.question,
+        asking.kind,
+        [f.citation for f in found[:SENTENCES]],
+        best.probability,
+        asking.passages,
+        asking.k,
+        parts=(best.span,),
+        text=best.citation.quote,
+    )

@@ -1,0 +1,176 @@
+"""What a question asks for: its kind, decided once, before any answering.
+
+``about`` (what a story is about, a summary), ``yesno``, ``why``, ``how`` (the manner, not "how many"),
+``list`` (several items), ``compare`` (what several articles say) and ``factoid`` (one short span: who, when,
+how much ...). Rules read the question's opening words; a small logistic model over the question's words
+(``models/kinds/words.json``, trained by :mod:`training.train_kinds` on the news training part's questions)
+places the rest: it tells a list question ("What conditions must parents meet?") from a factoid one ("What
+penalty did the commission impose?"), which no opening word does. Measured on labelled questions in BENCHMARKS.md
+("Open questions").
+
+Example::
+
+    question_kind("Summarise the news about the glassworks.")  # "about"
+    question_kind("Did the union accept the offer?")           # "yesno"
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import math
+import re
+from pathlib import Path
+
+KINDS = ("factoid", "about", "yesno", "why", "how", "list", "compare")
+"""Every kind of question, the default first."""
+
+_AUXILIARY = (
+    r"(is|are|was|were|am|do|does|did|has|have|had|can|could|will|would|shall|should|may|might|must|"
+    r"isn't|aren't|wasn't|weren't|don't|doesn't|didn't|hasn't|haven't|hadn't|can't|couldn't|won't|wouldn't|"
+    r"shouldn't)"
+)
+_YESNO = re.compile(rf"^(and |so |but |also )?{_AUXILIARY}\b(?!.*\bor\b.*\?$)", re.IGNORECASE)
+"""A question opening with an auxiliary verb ("Did the union agree ...?"), unless it offers a choice ("Is it X or
+Y?")."""
+_ABOUT = re.compile(
+    r"^(please )?((can|could|would) you (please )?)?(briefly )?(summari[sz]e|sum up|outline|recap|brief me|"
+    r"give me (a |the )?(summary|gist|overview|rundown|latest)|tl;?dr|"
+    r"what('s| is| was) (this|the|that) (article|story|piece|news|report|post|item)( mainly| all)? about|"
+    r"what (is|was|are|were) (this|these|the) (articles?|stor(y|ies)|pieces?|news|reports?)( mainly| all)? about|"
+    r"what('s| is) (going on|happening|changing|the (story|news|situation))|"
+    r"what('s| is) the latest( news)?( on| with| about|\?|$)|"
+    r"what happened\b|what (came|has come) out of|what (has|have) been (decided|agreed)|"
+    r"what (do|does|did|has|have) .{3,80} "
+    r"(say|said|conclude|concluded|find|found|show|shown|reveal|revealed|heard|decide|decided) about|"
+    r"what (is|are|was|were) .{3,60} (saying|trying to do)|"
+    r"(what are|give me) the (main|key) (points|facts)|(tell me|what do (we|you) know) about|overview of)",
+    re.IGNORECASE,
+)
+_WHY = re.compile(
+    r"^(and |so |but )?(why|for what reasons?|what reasons?|what (was|is|were|are) the (reasons?|causes?)|"
+    r"what is behind|"
+    r"what led\b.* (to|into)|explain why|how come)\b",
+    re.IGNORECASE,
+)
+_HOW = re.compile(
+    rf"^(and |so |but )?(how {_AUXILIARY}|how (exactly|else)|in what ways?|by what means|explain how|what steps)\b",
+    re.IGNORECASE,
+)
+"""The manner: "How did the fraud come to light?"; "how" before anything but a verb asks for a measure ("how full",
+"how many")."""
+_COMPARE = re.compile(
+    r"\b(compare|differ|differs|difference|differences|versus|vs\.?|"
+    r"what do (the|both|these|all the) (articles|stories|reports|pieces)|"
+    r"(each|both|all) (of the )?(articles|stories|reports|pieces)|"
+    r"according to (each|both|the different|the two))\b",
+    re.IGNORECASE,
+)
+_HOW_MUCH = re.compile(r"^(by )?how (many|much)\b", re.IGNORECASE)
+_LIST = re.compile(
+    r"^(please )?(list|name (the|all|every|each|some|three|two|four|five)|"
+    r"what are (the|all|some)\b.*\b(names|ways|reasons|steps|"
+    r"conditions|changes|measures|charges|options|places|countries|companies|things)|"
+    r"which (several|various)\b)",
+    re.IGNORECASE,
+)
+
+
+_LEADING_SOURCE = re.compile(r"^(according to|in the words of|as far as)[^,?]{1,80},\s*", re.IGNORECASE)
+"""\"According to the demographer, why ...?\" asks why."""
+
+
+_WORD = re.compile(r"[A-Za-z0-9'&-]+")
+_AUXILIARY_WORDS = frozenset(_AUXILIARY.strip("()").split("|"))
+_MODIFIERS = frozenset(
+    [
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "several",
+        "other",
+        "main",
+        "new",
+        "key",
+        "different",
+        "various",
+        "single",
+        "top",
+    ]
+)
+_PREPOSITIONS = frozenset(
+    ["in", "on", "at", "for", "from", "to", "by", "with", "of", "under", "among", "into", "through"]
+)
+
+
+def asks_for_several(question: str) -> bool:
+    """Whether the question asks "which"/"what" of a plural noun ("Which Ferrisford libraries are closing?",
+    "In which districts ...?"): the first lower-case word after the wh-word, past names, numbers and modifiers,
+    is a plural (ends in "s"), and no verb comes first ("What was ..." asks for one thing)."""
+    words = _WORD.findall(question)
+    at = 1 if words and words[0].lower() in _PREPOSITIONS else 0
+    if at >= len(words) or words[at].lower() not in ("which", "what"):
+        return False
+    for word in words[at + 1 : at + 6]:
+        lower = word.lower()
+        if lower in _AUXILIARY_WORDS:
+            return False
+        if word[0].isupper() or "-" in word or lower in _MODIFIERS or lower.isdigit():
+            continue
+        return lower.endswith("s") and not lower.endswith(("ss", "'s", "us", "is", "news", "series", "ics"))
+    return False
+
+
+@functools.cache
+def _word_model() -> dict | None:
+    from importlib.resources import files
+
+    path = Path(str(files("models") / "kinds" / "words.json"))
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def question_words(question: str) -> list[str]:
+    """The features the list model reads: lower-case words, word pairs, and the opening two words marked."""
+    words = re.findall(r"[a-z0-9']+", question.lower())
+    pairs = [f"b:{a}_{b}" for a, b in itertools.pairwise(words)]
+    return [*(f"w:{w}" for w in words), *pairs, f"o:{'_'.join(words[:2])}", f"o1:{words[0] if words else ''}"]
+
+
+def word_model_kind(question: str) -> tuple[str, float]:
+    """The word model's kind for a question no rule placed, and its probability (``("factoid", 1.0)`` without
+    the model)."""
+    model = _word_model()
+    if model is None:
+        return "factoid", 1.0
+    features = set(question_words(question))
+    logits = {
+        kind: weights["bias"] + sum(weights["words"].get(f, 0.0) for f in features)
+        for kind, weights in model["kinds"].items()
+    }
+    top = max(logits.values())
+    total = sum(math.exp(v - top) for v in logits.values())
+    kind = max(logits, key=logits.get)
+    return kind, 1.0 / total
+
+
+def question_kind(question: str) -> str:
+    """The kind of ``question``, one of :data:`KINDS` (see the module)."""
+    text = _LEADING_SOURCE.sub("", question.strip())
+    if _ABOUT.search(text):
+        return "about"
+    if _COMPARE.search(text) and not (_YESNO.search(text) or _HOW_MUCH.search(text) or _WHY.search(text)):
+        return "compare"
+    if _WHY.search(text):
+        return "why"
+    if _HOW.search(text):
+        return "how"
+    if _YESNO.search(text):
+        return "yesno"
+    if _LIST.search(text) or asks_for_several(text):
+        return "list"
+    kind, probability = word_model_kind(text)
+    return kind if probability >= (_word_model() or {}).get("threshold", 0.5) else "factoid"

@@ -1,0 +1,138 @@
+"""What a story is about: its key sentences, quoted in the article's order.
+
+"What is this article about?", "Summarise the news about the glassworks": the article of the best retrieved
+passage is the story; its key sentences are chosen by a small logistic model over where a sentence stands
+(a news story's first sentences say what happened), how many of the question's and the headline's words it
+holds, its length, and whether it quotes someone or gives a figure. Bylines, datelines, the headline repeated
+and captions are not sentences of the story. Other articles among the best passages are named as "also about
+this" (the first sentence of prose of its best passage, cited). Methods compared on the news dev "about"
+questions (the lead, centrality over sentence vectors, the question's words, this model) in BENCHMARKS.md
+("Open questions").
+
+Example::
+
+    key_sentences(sentences, "Summarise the news about the job cuts.", title)  # [(start, end, text), ...]
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+
+from index.terms import terms
+from qa.evidence import Asking, quoted_answer
+from qa.read import cite
+from qa.retrieve import passage_of
+from qa.types import Part, Passage
+
+KEY_SENTENCES = 4
+"""Sentences in a summary (2-4 say what a story is about; with 4, at least 2 of the gold key sentences are quoted
+most often on the news dev questions, BENCHMARKS.md)."""
+OTHER_ARTICLES = 2
+"""Other matching articles named beside the best one."""
+_NOT_PROSE = re.compile(
+    r"^(by|reporting by|writing by|editing by|additional reporting|photo|pictured|image|file photo|caption|"
+    r"updated|published|posted|source|read more|related|advertisement)\b",
+    re.IGNORECASE,
+)
+_MIN_WORDS = 6
+
+
+def story_sentences(passage: Passage) -> list[tuple[int, int, str]]:
+    """The sentences of an article's prose: not the headline repeated, bylines, datelines or captions."""
+    title = passage.title.strip().lower()
+    kept = []
+    for start, end, text in passage.sentences:
+        line = text.strip()
+        if line.lower() == title or _NOT_PROSE.match(line) or len(line.split()) < _MIN_WORDS:
+            continue
+        kept.append((start, end, text))
+    return kept
+
+
+def sentence_features(sentences: list[tuple[int, int, str]], question: str, title: str) -> list[list[float]]:
+    """What the key-sentence model reads of each of a story's sentences: its position (first, second, third, how
+    far in), the share of the question's and of the headline's words it holds, its length, and whether it quotes
+    someone or gives a figure."""
+    asked, headline = set(terms(question)), set(terms(title))
+    rows = []
+    for i, (_, _, text) in enumerate(sentences):
+        words = set(terms(text))
+        rows.append(
+            [
+                float(i == 0),
+                float(i == 1),
+                float(i == 2),
+                min(i, 30) / 30,
+                i / len(sentences),
+                len(asked & words) / (len(asked) or 1),
+                len(headline & words) / (len(headline) or 1),
+                min(len(text.split()), 60) / 60,
+                float('"' in text or "\u201c" in text),
+                float(any(ch.isdigit() for ch in text)),
+            ]
+        )
+    return rows
+
+
+@functools.cache
+def _weights() -> tuple[list[float], float]:
+    from importlib.resources import files
+
+    model = json.loads(Path(str(files("models") / "summary" / "weights.json")).read_text(encoding="utf-8"))
+    return model["weights"], model["bias"]
+
+
+def key_sentences(
+    sentences: list[tuple[int, int, str]], question: str, title: str, n: int = KEY_SENTENCES
+) -> list[tuple[int, int, str]]:
+    """The ``n`` key sentences of a story's ``sentences`` (its prose, in order), in the article's order: those the
+    key-sentence model (``models/summary``, a logistic regression over :func:`sentence_features`, trained by
+    :mod:`training.train_summary` on the news training part's "about" questions) scores highest."""
+    if len(sentences) <= n:
+        return sentences
+    weights, bias = _weights()
+    scores = [
+        bias + sum(w * x for w, x in zip(weights, row, strict=True))
+        for row in sentence_features(sentences, question, title)
+    ]
+    best = sorted(range(len(sentences)), key=lambda i: -scores[i])[:n]
+    return [sentences[i] for i in sorted(best)]
+
+
+def answer_summary(asking: Asking):
+    """The key sentences of the best passage's article, each cited, and the lead of the others that match.
+
+    ``None`` (the reader answers instead) when nothing was retrieved."""
+    if not asking.passages:
+        return None
+    best = asking.passages[0]
+    text = asking.store.article_text(best.article_id)
+    [stretch] = asking.store.stretches([(best.article_id, 0, len(text))])
+    whole = passage_of(stretch, best.chunk_id, best.score)
+    chosen = key_sentences(story_sentences(whole), asking.question, whole.title) or list(whole.sentences[:1])
+    if not chosen:
+        return None
+    quotes = [cite(whole, start, end) for start, end, _ in chosen]
+    parts = tuple(Part(q.quote, q.start, q.end, q) for q in quotes)
+    others = []
+    for passage in asking.passages[1:]:
+        if passage.article_id != best.article_id and passage.article_id not in {o.article_id for o in others}:
+            others.append(passage)
+    also = []
+    for passage in others[:OTHER_ARTICLES]:
+        lead = story_sentences(passage) or list(passage.sentences[:1])
+        if lead:
+            also.append(cite(passage, lead[0][0], lead[0][1]))
+    return quoted_answer(
+        asking.question,
+        "about",
+        [*quotes, *also],
+        best.score,
+        asking.passages,
+        asking.k,
+        parts=parts,
+        text=" ".join(q.quote for q in quotes),
+    )
