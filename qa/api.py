@@ -213,8 +213,9 @@ def chat_content(answer: Answer) -> str:
             f"- {inert_text(p.text)} [{numbers.get((p.citation.article_id, p.citation.start), 1)}]"
             for p in answer.parts
         ]
-    elif answer.kind == "yesno" or (answer.kind in ("why", "how") and answer.parts):
-        lines = [inert_text(f"{answer.lead} {answer.text}" if answer.kind == "yesno" else answer.text)]
+    elif answer.kind in ("yesno", "why", "how") and answer.parts:  # the sentence that settles or explains it
+        said = answer.citations[0].quote
+        lines = [inert_text(f"{answer.lead} {said}" if answer.kind == "yesno" else said)]
     lines += ["", "Sources:"]
     for number, citation in enumerate(answer.citations, 1):
         dated = f" ({inert_text(citation.date)})" if citation.date else ""

@@ -1,8 +1,9 @@
 """Comparisons: what each article says, side by side.
 
-"How do the two reports' estimates of the bridge's cost compare?" The best passages of the best
-:data:`MAX_ARTICLES` articles among those retrieved are read together; each article's part is the sentence
-holding the reader's best span in it, cited. The articles are shown best first; one article alone is still
+"How do the two reports' estimates of the bridge's cost compare?" The best passages of the articles that
+speak of what the question names (:func:`qa.evidence.related_articles`, at most :data:`MAX_ARTICLES`) are
+read together; each article's part is the sentence holding the reader's best span in it (its headline only
+when nothing else), cited. The articles are shown best first; one article alone is still
 quoted (with a message that only one article speaks of it).
 
 Example::
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from qa.evidence import Asking, evidence, quoted_answer
+from qa.evidence import Asking, Evidence, evidence, quoted_answer, related_articles
 from qa.explain import SENTENCE_CONFIDENCE
 from qa.types import Part
 
@@ -24,22 +25,24 @@ PASSAGES_PER_ARTICLE = 2
 
 
 def answer_compare(asking: Asking):
-    """One sentence from each of the best articles (see the module); ``None`` when the reader finds nothing."""
-    by_article: dict[str, list] = {}
+    """One sentence from each article that speaks of what the question names (see the module); ``None`` when
+    the reader finds nothing."""
+    articles = {p.article_id for p in related_articles(asking, MAX_ARTICLES)}
+    read: list = []
     for passage in asking.passages:
-        chosen = by_article.setdefault(passage.article_id, [])
-        if len(chosen) < PASSAGES_PER_ARTICLE and len(by_article) <= MAX_ARTICLES:
-            chosen.append(passage)
-    if len(by_article) > MAX_ARTICLES:
-        by_article.popitem()
-    read = [p for passages in by_article.values() for p in passages]
+        if (
+            passage.article_id in articles
+            and sum(p.article_id == passage.article_id for p in read) < PASSAGES_PER_ARTICLE
+        ):
+            read.append(passage)
     found = evidence(asking.reader, asking.read_as, read, depth=len(read)) if read else []
-    best_of: dict[str, object] = {}
-    for item in found:
-        if item.probability >= SENTENCE_CONFIDENCE and item.citation.article_id not in best_of:
-            best_of[item.citation.article_id] = item
-    if not best_of:
+    if not found or found[0].probability < SENTENCE_CONFIDENCE:
         return None
+    best_of: dict[str, Evidence] = {}
+    for item in found:  # each article's best sentence, its headline only when it has nothing else
+        known = best_of.get(item.citation.article_id)
+        if known is None or (_headline(known) and not _headline(item)):
+            best_of[item.citation.article_id] = item
     sides = sorted(best_of.values(), key=lambda e: -e.probability)
     parts = tuple(Part(e.citation.quote, e.citation.start, e.citation.end, e.citation) for e in sides)
     answer = quoted_answer(
@@ -54,3 +57,7 @@ def answer_compare(asking: Asking):
     if len(sides) == 1:
         answer = replace(answer, message="Only one of the indexed articles speaks of this.")
     return answer
+
+
+def _headline(item: Evidence) -> bool:
+    return item.citation.quote.strip() == item.citation.title.strip()

@@ -12,8 +12,10 @@ Example::
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
+from index.terms import terms
 from qa.read import SpanReader, cite
 from qa.types import Answer, Citation, Part, Passage
 
@@ -88,6 +90,36 @@ def evidence(reader: SpanReader, question: str, passages: list[Passage], depth: 
     return found
 
 
+@functools.cache
+def _asking_words() -> frozenset[str]:
+    # stemmed on first use (the stop words come from spaCy, not loaded at import)
+    return frozenset(
+        terms(
+            "article articles story stories report reports piece pieces news say says said summarise summarize sum "
+            "compare comparison differ difference different tell latest about what happened both each"
+        )
+    )
+
+
+def related_articles(asking: Asking, limit: int) -> list[Passage]:
+    """The best passage of each article that speaks of what the question names, best first, at most ``limit``:
+    the best passage's article, and others whose passage (with its title) holds at least half as many of the
+    question's words as the best one's (a neighbour that retrieval only ranked is not "about" it)."""
+    topic = set(terms(asking.question)) - _asking_words()
+    best: dict[str, Passage] = {}
+    for passage in asking.passages:
+        best.setdefault(passage.article_id, passage)
+    ranked = list(best.values())
+    if not ranked or not topic:
+        return ranked[:1]
+
+    def held(passage: Passage) -> int:
+        return len(topic & set(terms(f"{passage.title} {passage.text}")))
+
+    floor = max(1, held(ranked[0]) / 2)
+    return [ranked[0], *(p for p in ranked[1:] if held(p) >= floor)][:limit]
+
+
 def quoted_answer(
     question: str,
     kind: str,
@@ -99,10 +131,13 @@ def quoted_answer(
     parts: tuple[Part, ...] = (),
     verdict: str | None = None,
     text: str | None = None,
+    span: tuple[int, int] | None = None,
 ) -> Answer:
     """An answer that quotes whole sentences (``quotes``, the first the main one): its text is the quotes joined by
-    " … " unless ``text`` is given; the passages shown are the ``k`` best, the main quote's first."""
+    " … " unless ``text`` is given, its offsets the main quote's unless ``span`` (in its article) is given; the
+    passages shown are the ``k`` best, the main quote's first."""
     main = quotes[0]
+    start, end = span or (main.start, main.end)
     shown = [p for p in passages if p.article_id == main.article_id][:1]
     shown += [p for p in passages if p not in shown]
     return Answer(
@@ -111,8 +146,8 @@ def quoted_answer(
         found=True,
         score=round(score, 4),
         article_id=main.article_id,
-        start=main.start,
-        end=main.end,
+        start=start,
+        end=end,
         citations=tuple(quotes),
         passages=tuple(shown[:k]),
         message="",

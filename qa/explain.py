@@ -2,14 +2,15 @@
 
 "Why is Vantorre cutting jobs?" is answered by quoting the sentence that holds the span reader's best
 candidate for the question (the reader was trained on why and how questions too, and points at the reason
-even when its exact span is not sure), cited, and the next sentence it points at as a second citation; the
-span itself is the answer's one part, so that it can be highlighted inside the sentence. The confidence is the span's calibrated probability; the answer is "not
-found" below :data:`SENTENCE_CONFIDENCE` (a sentence is right more often than a span is: the threshold is
-lower than the reader's own, measured on the news dev why/how questions in BENCHMARKS.md).
+even when its exact span is not sure), cited, and the next sentence it points at as a second citation. The
+answer's text is the span itself (as for a factoid question, so that a why-question with a short answer keeps
+it), and its one part, highlighted inside the sentence. The confidence is the span's calibrated probability;
+the answer is "not found" below :data:`SENTENCE_CONFIDENCE` (a sentence is right more often than a span is:
+the threshold is lower than the reader's own).
 
 Example::
 
-    answer = answer_explain(asking)   # answer.text is the sentence, answer.parts[0] the reader's span
+    answer = answer_explain(asking)   # answer.citations[0].quote is the sentence, answer.text the reader's span
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def answer_explain(asking: Asking):
     best = found[0]
     if best.probability < SENTENCE_CONFIDENCE:
         return None
+    span = best.span
     return quoted_answer(
         asking.question,
         asking.kind,
@@ -38,6 +40,7 @@ def answer_explain(asking: Asking):
         best.probability,
         asking.passages,
         asking.k,
-        parts=(best.span,),
-        text=best.citation.quote,
+        parts=(span,),
+        text=span.text,
+        span=(span.start, span.end),
     )

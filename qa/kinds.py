@@ -41,7 +41,7 @@ _ABOUT = re.compile(
     r"what (is|was|are|were) (this|these|the) (articles?|stor(y|ies)|pieces?|news|reports?)( mainly| all)? about|"
     r"what('s| is) (going on|happening|changing|the (story|news|situation))|"
     r"what('s| is) the latest( news)?( on| with| about|\?|$)|"
-    r"what happened\b|what (came|has come) out of|what (has|have) been (decided|agreed)|"
+    r"what happened\b(?! to\b| in \d| on \w+ \d)|what (came|has come) out of|what (has|have) been (decided|agreed)|"
     r"what (do|does|did|has|have) .{3,80} "
     r"(say|said|conclude|concluded|find|found|show|shown|reveal|revealed|heard|decide|decided) about|"
     r"what (is|are|was|were) .{3,60} (saying|trying to do)|"
@@ -102,6 +102,54 @@ _MODIFIERS = frozenset(
         "top",
     ]
 )
+_VERBS_IN_S = frozenset(
+    [
+        "happens",
+        "causes",
+        "corresponds",
+        "means",
+        "makes",
+        "does",
+        "says",
+        "shows",
+        "needs",
+        "uses",
+        "takes",
+        "gives",
+        "remains",
+        "seems",
+        "becomes",
+        "occurs",
+        "includes",
+        "requires",
+        "allows",
+        "prevents",
+        "determines",
+        "describes",
+        "refers",
+        "helps",
+        "affects",
+        "limits",
+        "leads",
+        "results",
+        "contains",
+        "represents",
+        "controls",
+        "provides",
+        "produces",
+        "creates",
+        "keeps",
+        "puts",
+        "sets",
+        "lets",
+        "gets",
+        "goes",
+        "comes",
+        "runs",
+        "turns",
+        "follows",
+    ]
+)
 _PREPOSITIONS = frozenset(
     ["in", "on", "at", "for", "from", "to", "by", "with", "of", "under", "among", "into", "through"]
 )
@@ -121,6 +169,8 @@ def asks_for_several(question: str) -> bool:
             return False
         if word[0].isupper() or "-" in word or lower in _MODIFIERS or lower.isdigit():
             continue
+        if lower in _VERBS_IN_S:  # "What happens to ...", "What causes ..."
+            return False
         return lower.endswith("s") and not lower.endswith(("ss", "'s", "us", "is", "news", "series", "ics"))
     return False
 

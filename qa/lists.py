@@ -3,8 +3,9 @@
 "Which libraries are going to close?" The span reader points at the enumeration ("Heathcote, Cobb's Lane
 and Tennant Street") or at one of its items; the enumeration around its span is cut into items at commas and
 semicolons, and its last piece at its "and" or "or" (never inside "1971 and 1975"); an item that runs on into
-the sentence is cut to a few words. Items also come from the other sentences the reader points at almost as confidently (a list
-spread over several sentences, or articles), each cited to its own sentence; items said twice are kept once.
+the sentence is cut to a few words. Items also come from the other sentences the reader points at almost as
+confidently (a list spread over several sentences, or articles), each cited to its own sentence; items said
+twice are kept once.
 
 Example::
 
@@ -29,9 +30,11 @@ MAX_ITEM_WORDS = 8
 """An item longer than this is cut here (it runs on into the rest of the sentence)."""
 _COMMA = re.compile(r"\s*[,;]\s*")
 _AND = re.compile(r"(?<!\d)\s+(?:and|or|as well as)\s+(?!\d)")
+_COUNT = re.compile(r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many|some|all|both")
 _LEADING_AND = re.compile(r"^(?:and|or)\s+")
 _OPENING = re.compile(
-    r".*(?::|\b(?:including|such as|namely|are|were|is|was|include|includes|included|to|in|from|for|by|at|on|with|of))\s+"
+    r".*(?::|\b(?:including|such as|namely|are|were|is|was|include|includes|included|"
+    r"to|in|from|for|by|at|on|with|of))\s+"
 )
 
 
@@ -115,7 +118,7 @@ def _items(found: Evidence) -> list[tuple[int, int]]:
                 break
     items = []
     for i, (start, end) in enumerate(run):
-        conjunction = _AND.search(text, max(start, span_end) if i == 0 else start, end) if i == len(run) - 1 else None
+        conjunction = _AND.search(text, start, end) if i == len(run) - 1 else None
         if conjunction and not _LEADING_AND.match(text[start:end]):
             items.append(_trimmed(text, start, conjunction.start()))
             items.append(_trimmed(text, conjunction.end(), end))
@@ -138,11 +141,19 @@ def answer_list(asking: Asking):
             )
             start = sentence.citation.quote.find(text, start - sentence.citation.start) + sentence.citation.start
             key = normalize_answer(text)
-            if not key or key in seen:
+            if not key or key in seen or _COUNT.fullmatch(key):  # "Four countries have ...": a count, not an item
                 continue
             seen.add(key)
             parts.append(Part(text, start, start + len(text), sentence.citation))
+    if not parts:  # nothing but counts ("Four countries ..."): the reader's span answers
+        return None
     quotes = list({(p.citation.article_id, p.citation.start): p.citation for p in parts}.values())
+    if len(quotes) == 1:  # one enumeration: the text is the article's own words from its first item to its last
+        first, last = parts[0], parts[-1]
+        sentence = first.citation
+        text, span = sentence.quote[first.start - sentence.start : last.end - sentence.start], (first.start, last.end)
+    else:
+        text, span = "; ".join(p.text for p in parts), None
     return quoted_answer(
         asking.question,
         "list",
@@ -151,5 +162,6 @@ def answer_list(asking: Asking):
         asking.passages,
         asking.k,
         parts=tuple(parts),
-        text="; ".join(p.text for p in parts),
+        text=text,
+        span=span,
     )

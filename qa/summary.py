@@ -4,8 +4,9 @@
 passage is the story; its key sentences are chosen by a small logistic model over where a sentence stands
 (a news story's first sentences say what happened), how many of the question's and the headline's words it
 holds, its length, and whether it quotes someone or gives a figure. Bylines, datelines, the headline repeated
-and captions are not sentences of the story. Other articles among the best passages are named as "also about
-this" (the first sentence of prose of its best passage, cited). Methods compared on the news dev "about"
+and captions are not sentences of the story. Other articles that speak of what the question names
+(:func:`qa.evidence.related_articles`) are named as "also about this" (the first sentence of their prose,
+cited); a question about several articles gets the key sentence of each. Methods compared on the news dev "about"
 questions (the lead, centrality over sentence vectors, the question's words, this model) in BENCHMARKS.md
 ("Open questions").
 
@@ -22,7 +23,7 @@ import re
 from pathlib import Path
 
 from index.terms import terms
-from qa.evidence import Asking, quoted_answer
+from qa.evidence import Asking, quoted_answer, related_articles
 from qa.read import cite
 from qa.retrieve import passage_of
 from qa.types import Part, Passage
@@ -30,24 +31,38 @@ from qa.types import Part, Passage
 KEY_SENTENCES = 4
 """Sentences in a summary (2-4 say what a story is about; with 4, at least 2 of the gold key sentences are quoted
 most often on the news dev questions, BENCHMARKS.md)."""
-OTHER_ARTICLES = 2
-"""Other matching articles named beside the best one."""
+MAX_ARTICLES = 4
+"""Matching articles quoted: the best one's key sentences and one sentence of each of the others."""
+_SEVERAL = re.compile(r"\b(articles|stories|reports|pieces|sources|coverage)\b", re.IGNORECASE)
+"""A question about several articles ("What do the articles say about ...?")."""
 _NOT_PROSE = re.compile(
     r"^(by|reporting by|writing by|editing by|additional reporting|photo|pictured|image|file photo|caption|"
     r"updated|published|posted|source|read more|related|advertisement)\b",
     re.IGNORECASE,
 )
 _MIN_WORDS = 6
+_CREDIT = re.compile(
+    r"\((photo|picture|image|pic|credit|file photo)\b[^)]*\)|\b(photo|picture|image|credit)s?\s*:|"
+    r"/\s*(AFP|Reuters|AP|Getty Images|EPA|PA)\b",
+    re.IGNORECASE,
+)
 
 
 def story_sentences(passage: Passage) -> list[tuple[int, int, str]]:
-    """The sentences of an article's prose: not the headline repeated, bylines, datelines or captions."""
+    """The sentences of an article's prose: not the headline repeated, bylines, datelines or captions (a line
+    holding a photo credit, "(Photo by ... / AFP)")."""
     title = passage.title.strip().lower()
     kept = []
     for start, end, text in passage.sentences:
         line = text.strip()
         if line.lower() == title or _NOT_PROSE.match(line) or len(line.split()) < _MIN_WORDS:
             continue
+        if passage.start <= start and end <= passage.end:
+            at = start - passage.start
+            opened = passage.text.rfind("\n", 0, at) + 1
+            closed = passage.text.find("\n", at)
+            if _CREDIT.search(passage.text[opened : closed if closed >= 0 else len(passage.text)]):
+                continue
         kept.append((start, end, text))
     return kept
 
@@ -102,35 +117,43 @@ def key_sentences(
     return [sentences[i] for i in sorted(best)]
 
 
-def answer_summary(asking: Asking):
-    """The key sentences of the best passage's article, each cited, and the lead of the others that match.
+def _whole(asking: Asking, passage: Passage) -> Passage:
+    """The whole article of ``passage``, with every sentence."""
+    text = asking.store.article_text(passage.article_id)
+    [stretch] = asking.store.stretches([(passage.article_id, 0, len(text))])
+    return passage_of(stretch, passage.chunk_id, passage.score)
 
-    ``None`` (the reader answers instead) when nothing was retrieved."""
-    if not asking.passages:
+
+def answer_summary(asking: Asking):
+    """The key sentences of the best passage's article, each cited, and the first sentence of the others that
+    speak of the same thing; for a question about several articles ("What do the articles say about the
+    ferry?"), the key sentence of each. ``None`` (the reader answers instead) when nothing was retrieved."""
+    articles = related_articles(asking, MAX_ARTICLES)
+    if not articles:
         return None
-    best = asking.passages[0]
-    text = asking.store.article_text(best.article_id)
-    [stretch] = asking.store.stretches([(best.article_id, 0, len(text))])
-    whole = passage_of(stretch, best.chunk_id, best.score)
-    chosen = key_sentences(story_sentences(whole), asking.question, whole.title) or list(whole.sentences[:1])
+    wholes = [_whole(asking, passage) for passage in articles]
+    if _SEVERAL.search(asking.question) and len(wholes) > 1:
+        chosen = [(whole, key_sentences(story_sentences(whole), asking.question, whole.title, 1)) for whole in wholes]
+        quotes = [cite(whole, s, e) for whole, picked in chosen for s, e, _ in picked[:1]]
+        parts = tuple(Part(q.quote, q.start, q.end, q) for q in quotes)
+        return quoted_answer(
+            asking.question, "about", quotes, articles[0].score, asking.passages, asking.k, parts=parts
+        )
+    best = wholes[0]
+    chosen = key_sentences(story_sentences(best), asking.question, best.title) or list(best.sentences[:1])
     if not chosen:
         return None
-    quotes = [cite(whole, start, end) for start, end, _ in chosen]
+    quotes = [cite(best, start, end) for start, end, _ in chosen]
     parts = tuple(Part(q.quote, q.start, q.end, q) for q in quotes)
-    others = []
-    for passage in asking.passages[1:]:
-        if passage.article_id != best.article_id and passage.article_id not in {o.article_id for o in others}:
-            others.append(passage)
     also = []
-    for passage in others[:OTHER_ARTICLES]:
-        lead = story_sentences(passage) or list(passage.sentences[:1])
-        if lead:
-            also.append(cite(passage, lead[0][0], lead[0][1]))
+    for whole in wholes[1:]:
+        lead = story_sentences(whole)[:1] or list(whole.sentences[:1])
+        also += [cite(whole, start, end) for start, end, _ in lead]
     return quoted_answer(
         asking.question,
         "about",
         [*quotes, *also],
-        best.score,
+        articles[0].score,
         asking.passages,
         asking.k,
         parts=parts,

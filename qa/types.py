@@ -141,7 +141,8 @@ class Answer:
         question: the question as asked.
         text: the answer, verbatim from the article; empty when not found.
         found: whether the articles support an answer.
-        score: confidence in [0, 1].
+        score: confidence in [0, 1]: the calibrated probability that the reader's span is right (for a summary,
+            the best passage's retrieval score: how well the story matches, not a probability).
         article_id: the article the answer comes from (``None`` when not found).
         start: offset of the answer in that article (``None`` when not found).
         end: offset one past the answer's end (``None`` when not found).
@@ -150,11 +151,13 @@ class Answer:
         message: a plain sentence for people ("Not found in the indexed articles." when declined).
         alternatives: different answers from other articles that score almost as well (the articles disagree).
         kind: what the question asks for (:data:`qa.kinds.KINDS`): ``factoid`` (a short span), ``about`` (a
-            summary: ``parts`` are its sentences, in the article's order), ``why``/``how`` (``text`` is the
-            sentence that explains; ``parts`` the reader's span inside it, when it has one), ``yesno`` (``text``
-            is the sentence that settles it), ``list`` (``parts`` are the items), ``compare`` (``parts`` are one
-            sentence from each article). For answers of several parts ``text`` is the parts joined by " … " and
-            ``start``/``end`` are the first part's.
+            summary: ``parts`` are its key sentences, in the article's order; ``citations`` add one sentence of each
+            other matching article), ``why``/``how`` (``citations`` are the sentences that explain, best first;
+            ``text`` and ``parts[0]`` the reader's span inside the first), ``yesno`` (``text`` is the sentence that
+            settles it, ``verdict`` the verdict when shown), ``list`` (``parts`` are the items; ``text`` the
+            article's words from the first to the last when they come from one sentence), ``compare`` (``parts``
+            are one sentence from each article). For answers of several parts from several sentences, ``text`` is
+            the parts joined and ``start``/``end`` are the first sentence's.
         parts: the pieces of an answer made of several, each verbatim with its citation.
         verdict: "yes" or "no" for a yes/no question, shown only when the classifier is confident enough to be
             right at least 90 % of the time (``None``: the reply quotes the sentence without a verdict).

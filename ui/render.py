@@ -174,13 +174,17 @@ def render_answer(answer: Answer) -> str:
         parts = [
             f'<div class="qa-reply qa-{answer.kind}"><p class="qa-answer-text">{lead}</p>',
             _citation_block(supporting, span.start, span.end),
+            *(_citation_block(citation, None, None) for citation in answer.citations[1:]),
         ]
     else:
         parts = [
             f'<div class="qa-reply"><p class="qa-answer-text"><strong>{escape(answer.text)}</strong></p>',
             _citation_block(supporting, answer.start, answer.end),
         ]
-    parts.append(f'<p class="qa-confidence">Confidence {answer.score:.0%}</p>')
+    if answer.kind == "about":  # the score is the match's retrieval score, not a probability of being right
+        parts.append('<p class="qa-confidence">The key sentences of the best-matching article</p>')
+    else:
+        parts.append(f'<p class="qa-confidence">Confidence {answer.score:.0%}</p>')
     if answer.alternatives:
         parts.append(_alternatives(answer, answer.alternatives))
     parts.append(_sources(answer.passages, marks, open_=False, answer=answer))

@@ -1,0 +1,195 @@
+"""Questions that are not a short span: what a story is about, why and how, yes/no, lists, comparisons.
+
+Each kind is asked through ``QA.ask`` and the HTTP API over fixture news stories written for these tests
+(``tests/fixtures/open``); every quoted word must be the article's own, at its exact offsets.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.api import Access, create_app
+from qa.config import Config
+from qa.kinds import question_kind
+from tests.support import FIXTURES
+
+OPEN = FIXTURES / "open"
+GLASSWORKS = "Up to 480 jobs to go at Merrow glassworks"
+
+
+@pytest.fixture(scope="module")
+def open_engine(tmp_path_factory, encoder):
+    """An engine over the open-question stories and the other fixture articles (distractors)."""
+    from index.build import IndexWriter
+    from qa import QA
+
+    index_dir = tmp_path_factory.mktemp("open-index")
+    IndexWriter(Config(index_dir=index_dir), encoder=encoder).build([OPEN, FIXTURES / "articles"])
+    return QA(index_dir, encoder=encoder)
+
+
+def _exact(engine, answer) -> None:
+    """Every part and citation of the answer is its article's text at its offsets."""
+    for citation in answer.citations:
+        assert engine.store.article_text(citation.article_id)[citation.start : citation.end] == citation.quote
+    for part in answer.parts:
+        text = engine.store.article_text(part.citation.article_id)
+        assert text[part.start : part.end] == part.text
+        assert part.citation.start <= part.start and part.end <= part.citation.end  # inside the quoted sentence
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("What is this article about?", "about"),
+        ("Summarise the news about the glassworks.", "about"),
+        ("Can you sum up what the storm has done to Harwick?", "about"),
+        ("What did the inquiry conclude about the bridge collapse?", "about"),
+        ("Why is Vantelle cutting jobs?", "why"),
+        ("According to the union, why were agency workers left out?", "why"),
+        ("How did the fraud come to light?", "how"),
+        ("How many jobs will go?", "factoid"),
+        ("How full was the reservoir in 2012?", "factoid"),
+        ("Did the union accept the company's figure?", "yesno"),
+        ("Is SenseTime on a US blacklist?", "yesno"),
+        ("Is the fare rise 8 or 12 percent?", "factoid"),
+        ("Which brewers does the factory supply?", "list"),
+        ("In which districts did residents block roads?", "list"),
+        ("Which investor led the funding round?", "factoid"),
+        ("How do the council's and the operator's figures compare?", "compare"),
+        ("What is the difference between the two estimates?", "compare"),
+        ("Who founded it?", "factoid"),
+        ("And why?", "why"),
+    ],
+)
+def test_the_kind_of_question_is_recognised(question, kind):
+    assert question_kind(question) == kind
+
+
+def test_a_summary_quotes_key_sentences_in_the_articles_order(open_engine):
+    answer = open_engine.ask("Summarise the news about the Merrow glassworks.")
+    assert answer.found and answer.kind == "about"
+    assert 2 <= len(answer.parts) <= 4
+    assert {p.citation.title for p in answer.parts} == {GLASSWORKS}
+    starts = [p.start for p in answer.parts]
+    assert starts == sorted(starts) and len(set(starts)) == len(starts)
+    assert "Workers at the Calder Glass factory" in answer.parts[0].text  # the lead says what happened
+    assert not any(p.text.startswith("By ") or p.text == GLASSWORKS for p in answer.parts)  # no byline, no headline
+    assert answer.lead == f"In short, from “{GLASSWORKS}”:"
+    _exact(open_engine, answer)
+
+
+def test_a_question_about_several_articles_quotes_each(open_engine):
+    answer = open_engine.ask("What do the articles say about the Kestle ferry fares?")
+    assert answer.found and answer.kind == "about"
+    assert len({p.citation.article_id for p in answer.parts}) == 2
+    assert all("percent" in p.text for p in answer.parts)  # each article's own figure
+    assert not any("bridge" in c.quote for c in answer.citations)  # an article that does not speak of it is left out
+    _exact(open_engine, answer)
+
+
+def test_why_quotes_the_sentence_that_gives_the_reason(open_engine):
+    answer = open_engine.ask("Why is Vantelle cutting jobs at the Merrow glassworks?")
+    assert answer.found and answer.kind == "why"
+    assert "furnaces need replacing" in answer.citations[0].quote
+    (span,) = answer.parts
+    assert span.text == answer.text and span.citation == answer.citations[0]
+    _exact(open_engine, answer)
+
+
+def test_yes_no_quotes_the_sentence_that_settles_it(open_engine):
+    answer = open_engine.ask("Did the union accept Vantelle's count of the jobs to be lost?")
+    assert answer.found and answer.kind == "yesno"
+    assert "rejected the company's figure" in answer.citations[0].quote
+    assert answer.text == answer.citations[0].quote
+    assert answer.verdict in (None, "no")  # a "yes" would be wrong
+    assert answer.lead == ("No." if answer.verdict else "The article says:")
+    _exact(open_engine, answer)
+
+
+def test_a_list_from_one_sentence_names_every_item(open_engine):
+    answer = open_engine.ask("Which brewers does the Merrow factory supply?")
+    assert answer.found and answer.kind == "list"
+    assert [p.text for p in answer.parts] == ["Hollin Ales", "Brackwater Brewing", "Stannard & Sons"]
+    assert answer.text == "Hollin Ales, Brackwater Brewing and Stannard & Sons"  # the article's words, whole
+    _exact(open_engine, answer)
+
+
+def test_a_list_from_two_sentences_names_every_item_once(open_engine):
+    answer = open_engine.ask("Which countries have stopped importing poultry from Veldmark?")
+    assert answer.found and answer.kind == "list"
+    items = [p.text for p in answer.parts]
+    assert {"Japan", "South Korea", "Mexico", "Chile"} <= set(items)
+    assert len(items) == len(set(items))
+    assert "Four" not in items  # "Four countries have stopped ...": a count, not a country
+    assert len({p.citation.start for p in answer.parts}) == 2  # two sentences, each item cited to its own
+    _exact(open_engine, answer)
+
+
+def test_a_comparison_quotes_each_article(open_engine):
+    answer = open_engine.ask("How do the council's and the operator's figures for the Kestle ferry fare rise compare?")
+    assert answer.found and answer.kind == "compare"
+    titles = {p.citation.title for p in answer.parts}
+    assert titles == {
+        "Council sets Kestle ferry fare rise at 8 percent",
+        "Ferry operator says Kestle fares will rise 12 percent",
+    }
+    assert answer.lead == "What each article says:"
+    _exact(open_engine, answer)
+
+
+def test_a_factoid_question_still_gets_its_span(open_engine):
+    answer = open_engine.ask("Who is the local MP in Merrow?")
+    assert answer.kind == "factoid" and answer.text == "Grace Whitlow" and not answer.parts
+
+
+@pytest.fixture(scope="module")
+def client(open_engine):
+    from fastapi.testclient import TestClient
+
+    return TestClient(create_app(open_engine, Access(), open_engine.config), base_url="http://localhost")
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Summarise the news about the Merrow glassworks.", "about"),
+        ("Why is Vantelle cutting jobs at the Merrow glassworks?", "why"),
+        ("Did the union accept Vantelle's count of the jobs to be lost?", "yesno"),
+        ("Which countries have stopped importing poultry from Veldmark?", "list"),
+        ("How do the council's and the operator's figures for the Kestle ferry fare rise compare?", "compare"),
+    ],
+)
+def test_every_kind_comes_whole_through_the_http_api(open_engine, client, question, kind):
+    reply = client.post("/api/ask", json={"question": question})
+    assert reply.status_code == 200
+    data = reply.json()
+    assert data["found"] and data["kind"] == kind and data["parts"]
+    for part in data["parts"]:
+        text = open_engine.store.article_text(part["citation"]["article_id"])
+        assert text[part["start"] : part["end"]] == part["text"]
+    chat = client.post(
+        "/v1/chat/completions", json={"model": "article-qa", "messages": [{"role": "user", "content": question}]}
+    )
+    assert chat.status_code == 200
+    message = chat.json()["choices"][0]["message"]
+    assert message["answer"]["kind"] == kind
+    assert [p["text"] for p in message["answer"]["parts"]] == [p["text"] for p in data["parts"]]
+    first_line = message["content"].splitlines()[0]
+    if kind in ("about", "compare"):
+        assert first_line.startswith(("In short", "What each article says"))
+    elif kind == "list":
+        assert message["content"].splitlines()[1].startswith("- ")  # the items as a list
+    else:  # why and yes/no lead with the sentence
+        assert data["citations"][0]["quote"].split()[0] in first_line
+
+
+def test_the_chat_shows_each_kind_plainly(open_engine):
+    from ui.render import render_answer
+
+    listed = render_answer(open_engine.ask("Which countries have stopped importing poultry from Veldmark?"))
+    assert listed.count("<li><strong>") == 4 and "South Korea</strong>" in listed  # one bullet an item
+    summary = render_answer(open_engine.ask("Summarise the news about the Merrow glassworks."))
+    assert '<ul class="qa-parts">' in summary and "Confidence" not in summary  # no probability it does not have
+    settled = render_answer(open_engine.ask("Did the union accept Vantelle's count of the jobs to be lost?"))
+    assert settled.index("qa-answer-text") < settled.index("rejected the company") < settled.index("qa-confidence")
