@@ -35,21 +35,21 @@ def answer_compare(asking: Asking):
             and sum(p.article_id == passage.article_id for p in read) < PASSAGES_PER_ARTICLE
         ):
             read.append(passage)
-    found = evidence(asking.reader, asking.read_as, read, depth=len(read)) if read else []
-    if not found or found[0].probability < SENTENCE_CONFIDENCE:
+    found = evidence(asking, read, depth=len(read)) if read else []
+    if not found or found[0].confidence < SENTENCE_CONFIDENCE:
         return None
     best_of: dict[str, Evidence] = {}
     for item in found:  # each article's best sentence, its headline only when it has nothing else
         known = best_of.get(item.citation.article_id)
         if known is None or (_headline(known) and not _headline(item)):
             best_of[item.citation.article_id] = item
-    sides = sorted(best_of.values(), key=lambda e: -e.probability)
+    sides = sorted(best_of.values(), key=lambda e: -e.confidence)
     parts = tuple(Part(e.citation.quote, e.citation.start, e.citation.end, e.citation) for e in sides)
     answer = quoted_answer(
         asking.question,
         "compare",
         [e.citation for e in sides],
-        sides[0].probability,
+        sides[0].confidence,
         asking.passages,
         asking.k,
         parts=parts,

@@ -33,13 +33,13 @@ from qa.conversation import followup_context
 from qa.errors import BadQuestion, EmptyQuestion, ModelMismatch
 from qa.evidence import Asking
 from qa.explain import answer_explain
+from qa.judge import SentenceJudge, default_judge_dir
 from qa.kinds import question_kind
 from qa.lists import answer_list
 from qa.read import make_reader
 from qa.retrieve import HybridRetriever
 from qa.summary import answer_summary
 from qa.types import Answer, Passage
-from qa.verdict import VerdictModel, default_verdict_dir
 from qa.yesno import answer_yesno
 
 __all__ = ["MAX_QUESTION_CHARS", "QA", "SUPPORTED_SUFFIXES", "ask", "clean_question", "rebuild_hint"]
@@ -113,7 +113,7 @@ class QA:
             # spinning for work right after it, and FAISS's would compete with them (process-wide).
             faiss.omp_set_num_threads(self.config.search_threads)
         self.reader = make_reader(self.config)
-        self.verdicts = VerdictModel() if default_verdict_dir().is_dir() else None
+        self.judge = SentenceJudge() if default_judge_dir().is_dir() else None
         self._open()
         if encoder is not None and canonical_model_name(encoder.name) != self.store.manifest.model:
             raise ModelMismatch(self.config.index_dir, self.store.manifest.model, encoder.name)
@@ -266,7 +266,7 @@ class QA:
         field = metadata_field(question)  # when was it published, who wrote it
         answer = answer_about(question, field, list(passages), store, k) if field else None
         if answer is None and kind in ANSWERERS:
-            asking = Asking(question, kind, list(passages), self.reader, store, k, context, self.verdicts)
+            asking = Asking(question, kind, list(passages), self.reader, store, k, context, self.judge)
             answer = ANSWERERS[kind](asking)
         if answer is None:
             answer = replace(self.reader.read(question, list(passages), context=context, k=k), kind=kind)

@@ -1,21 +1,23 @@
 """Sentences as answers: the sentences the reader points at, and the answer that quotes one.
 
-The answers that are not a short span (why/how, yes/no, lists, comparisons) quote whole sentences. Which
-sentences is asked of the span reader: every candidate span it finds in the retrieved passages (at any
-confidence) votes for the sentence holding it, and a sentence is as likely as its best span.
+The answers that are not a short span (why/how, yes/no, lists, comparisons) quote whole sentences. The span
+reader points at them (every candidate span it finds in the retrieved passages, at any confidence, votes for
+the sentence holding it) and the sentence judge (:mod:`qa.judge`) weighs each sentence of those passages.
 
 Example::
 
-    found = evidence(reader, "Why is the plant closing?", passages)
-    found[0].citation.quote  # the sentence the reader's best span sits in
+    found = evidence(asking)
+    found[0].citation.quote  # the sentence most likely to answer
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 from index.terms import terms
+from qa.judge import SentenceJudge, sigmoid
 from qa.read import SpanReader, cite
 from qa.types import Answer, Citation, Part, Passage
 
@@ -33,7 +35,7 @@ class Asking:
         store: the index (whole articles, their sentences).
         k: passages to keep in the answer.
         context: words a follow-up borrows from the conversation, read with the question.
-        verdicts: the yes/no classifier (:class:`qa.verdict.VerdictModel`).
+        judge: the sentence judge (:class:`qa.judge.SentenceJudge`), when there is one.
     """
 
     question: str
@@ -43,7 +45,7 @@ class Asking:
     store: object
     k: int
     context: str = ""
-    verdicts: object | None = None
+    judge: SentenceJudge | None = None
 
     @property
     def read_as(self) -> str:
@@ -53,14 +55,16 @@ class Asking:
 
 @dataclass(frozen=True)
 class Evidence:
-    """A sentence the reader points at.
+    """A sentence that may answer the question.
 
     Attributes:
-        probability: the calibrated probability of the reader's best span in it.
+        probability: the calibrated probability of the reader's best span in it (0 when it holds none).
         passage: the passage it was read in.
         citation: the sentence (or sentences, when the span crosses a boundary), verbatim.
-        start: the reader's best span in it, in article offsets.
+        start: the reader's best span in it, in article offsets (the whole sentence when it holds none).
         end: one past the span's end.
+        relevance: the judge's probability that the sentence is evidence for the answer (``None``: no judge).
+        yes: the judge's probability that the sentence says "yes" to the question (``None``: no judge).
     """
 
     probability: float
@@ -68,26 +72,60 @@ class Evidence:
     citation: Citation
     start: int
     end: int
+    relevance: float | None = None
+    yes: float | None = None
+
+    @property
+    def confidence(self) -> float:
+        """How sure it is that this sentence answers: the judge's probability when there is a judge, else the
+        reader's."""
+        return self.probability if self.relevance is None else self.relevance
 
     @property
     def span(self) -> Part:
-        """The reader's span inside the sentence, as a part of an answer."""
+        """The reader's span inside the sentence (or the sentence), as a part of an answer."""
         text = self.passage.text[self.start - self.passage.start : self.end - self.passage.start]
         return Part(text, self.start, self.end, self.citation)
 
 
-def evidence(reader: SpanReader, question: str, passages: list[Passage], depth: int | None = None) -> list[Evidence]:
-    """The sentences holding the reader's candidate spans in the best ``depth`` passages (default: as many as the
-    reader reads), best first, each sentence once (with its best span)."""
-    found: list[Evidence] = []
-    seen: set[tuple[str, int]] = set()
-    for candidate in reader.spans(question, passages[: depth or reader.passages]):
+READER_WEIGHT = 0.5
+"""How much the reader's span probability (its log) adds to the judge's log-odds when sentences are ranked."""
+
+
+def evidence(asking: Asking, passages: list[Passage] | None = None, depth: int | None = None) -> list[Evidence]:
+    """The sentences of the best ``depth`` passages (default: as many as the reader reads) that may answer, best
+    first, each once with the reader's best span in it.
+
+    Without a judge, the sentences holding the reader's candidate spans, by the span's probability. With one,
+    every sentence of those passages, by the judge's log-odds plus :data:`READER_WEIGHT` times the log of the
+    reader's probability (the reader points, the judge weighs whole sentences)."""
+    read = (asking.passages if passages is None else passages)[: depth or asking.reader.passages]
+    found: dict[tuple[str, int], Evidence] = {}
+    for candidate in asking.reader.spans(asking.read_as, read):
         citation = cite(candidate.passage, candidate.start, candidate.end)
-        if (citation.article_id, citation.start) in seen:
-            continue
-        seen.add((citation.article_id, citation.start))
-        found.append(Evidence(candidate.probability, candidate.passage, citation, candidate.start, candidate.end))
-    return found
+        key = (citation.article_id, citation.start)
+        if key not in found:
+            found[key] = Evidence(candidate.probability, candidate.passage, citation, candidate.start, candidate.end)
+    if asking.judge is None:
+        return list(found.values())
+    for passage in read:
+        for start, end, _ in passage.sentences:
+            if start < passage.end and end > passage.start and (passage.article_id, start) not in found:
+                citation = cite(passage, start, end)
+                found[(passage.article_id, start)] = Evidence(0.0, passage, citation, start, end)
+    sentences = list(found.values())
+    judged = asking.judge.judge(asking.read_as, [e.citation.quote for e in sentences])
+    ranked = sorted(
+        (
+            (
+                log_odds + READER_WEIGHT * math.log(e.probability + 1e-3),
+                replace(e, relevance=float(sigmoid(log_odds)), yes=yes),
+            )
+            for e, (log_odds, yes) in zip(sentences, judged, strict=True)
+        ),
+        key=lambda pair: -pair[0],
+    )
+    return [e for _, e in ranked]
 
 
 @functools.cache

@@ -4,9 +4,9 @@
 candidate for the question (the reader was trained on why and how questions too, and points at the reason
 even when its exact span is not sure), cited, and the next sentence it points at as a second citation. The
 answer's text is the span itself (as for a factoid question, so that a why-question with a short answer keeps
-it), and its one part, highlighted inside the sentence. The confidence is the span's calibrated probability;
-the answer is "not found" below :data:`SENTENCE_CONFIDENCE` (a sentence is right more often than a span is:
-the threshold is lower than the reader's own).
+it), and its one part, highlighted inside the sentence. The confidence is the sentence judge's probability
+that the sentence is evidence (the reader's span probability without a judge, :mod:`qa.evidence`); the
+answer is "not found" below :data:`SENTENCE_CONFIDENCE`.
 
 Example::
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from qa.evidence import Asking, evidence, quoted_answer
 
 SENTENCE_CONFIDENCE = 0.05
-"""Below this probability of its best span, no sentence is quoted ("not found")."""
+"""Below this confidence in the best sentence, none is quoted ("not found")."""
 SENTENCES = 2
 """Sentences quoted, best first: the reader's best sentence is the gold one about half the time on the news dev
 why/how questions, one of its best two about 60 % of the time (BENCHMARKS.md)."""
@@ -26,18 +26,18 @@ why/how questions, one of its best two about 60 % of the time (BENCHMARKS.md).""
 
 def answer_explain(asking: Asking):
     """The sentence that explains (see the module); ``None`` when the reader finds nothing to read."""
-    found = evidence(asking.reader, asking.read_as, asking.passages)
+    found = evidence(asking)
     if not found:
         return None
     best = found[0]
-    if best.probability < SENTENCE_CONFIDENCE:
+    if best.confidence < SENTENCE_CONFIDENCE:
         return None
     span = best.span
     return quoted_answer(
         asking.question,
         asking.kind,
         [f.citation for f in found[:SENTENCES]],
-        best.probability,
+        best.confidence,
         asking.passages,
         asking.k,
         parts=(span,),

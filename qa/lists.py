@@ -129,10 +129,13 @@ def _items(found: Evidence) -> list[tuple[int, int]]:
 
 def answer_list(asking: Asking):
     """Every item the reader's sentences give (see the module); ``None`` when the reader finds nothing."""
-    found = evidence(asking.reader, asking.read_as, asking.passages)
-    if not found or found[0].probability < SENTENCE_CONFIDENCE:
+    found = evidence(asking)
+    if not found or found[0].confidence < SENTENCE_CONFIDENCE:
         return None
-    chosen = [f for f in found[:MAX_SENTENCES] if f.probability >= CLOSE_ENOUGH * found[0].probability]
+    # items are cut around the reader's spans: sentences where it found none give none
+    chosen = [
+        f for f in found[:MAX_SENTENCES] if f.probability > 0 and f.confidence >= CLOSE_ENOUGH * found[0].confidence
+    ]
     parts, seen = [], set()
     for sentence in chosen:
         for start, end in _items(sentence):
@@ -158,7 +161,7 @@ def answer_list(asking: Asking):
         asking.question,
         "list",
         quotes,
-        found[0].probability,
+        found[0].confidence,
         asking.passages,
         asking.k,
         parts=tuple(parts),

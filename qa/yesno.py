@@ -2,9 +2,9 @@
 
 "Does the union agree with the company's count?" The sentence is the one holding the span reader's best
 candidate for the question, with the next one it points at as a second citation (as for why and how,
-:mod:`qa.explain`). The yes/no classifier
-(:mod:`qa.verdict`) then reads the question against those sentences; "Yes" or "No" leads the reply only when
-its confidence in the verdict is at or above the threshold shipped with it (chosen where its verdicts were
+:mod:`qa.explain`). The sentence judge
+(:mod:`qa.judge`) has read the question against the best one; "Yes" or "No" leads the reply only when its
+confidence in the verdict is at or above the threshold shipped with it (chosen where its verdicts were
 right at least 90 % of the time on the news dev questions). Otherwise the reply is "The article says: ..."
 with the sentence, and ``Answer.verdict`` is ``None``.
 
@@ -21,22 +21,20 @@ from qa.explain import SENTENCE_CONFIDENCE, SENTENCES
 
 
 def answer_yesno(asking: Asking):
-    """The settling sentence and, when confident enough, the verdict (see the module); ``None`` when the reader
-    finds nothing."""
-    found = evidence(asking.reader, asking.read_as, asking.passages)
-    if not found or found[0].probability < SENTENCE_CONFIDENCE:
+    """The settling sentence and, when confident enough, the verdict (see the module); ``None`` when nothing in the
+    passages may answer."""
+    found = evidence(asking)
+    if not found or found[0].confidence < SENTENCE_CONFIDENCE:
         return None
-    best, quotes = found[0], [f.citation for f in found[:SENTENCES]]
+    best = found[0]
     verdict = None
-    if asking.verdicts is not None:
-        yes = asking.verdicts.yes_probability(asking.question, " ".join(q.quote for q in quotes))
-        if max(yes, 1.0 - yes) >= asking.verdicts.shown_from:
-            verdict = "yes" if yes >= 0.5 else "no"
+    if best.yes is not None and asking.judge and max(best.yes, 1.0 - best.yes) >= asking.judge.verdict_threshold:
+        verdict = "yes" if best.yes >= 0.5 else "no"
     return quoted_answer(
         asking.question,
         "yesno",
-        quotes,
-        best.probability,
+        [f.citation for f in found[:SENTENCES]],
+        best.confidence,
         asking.passages,
         asking.k,
         parts=(best.span,),

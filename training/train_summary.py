@@ -29,30 +29,17 @@ def covers(quote: str, gold: str) -> bool:
 
 def about_questions(part: Path) -> list[tuple[str, list[tuple[int, int, str]], str, list[str]]]:
     """(question, its article's prose sentences, the headline, gold key sentences) of a news part's "about"
-    questions; the part's articles are indexed as ``qa eval`` indexes them (cached), so that the sentences are
-    the index's."""
-    from index.shards import open_store
-    from qa.config import Config
-    from qa.evaluate import build_eval_index, eval_index_dir, load_squad
-    from qa.retrieve import passage_of
+    questions, the sentences as the index splits them (:func:`training.news_index.indexed_stories`)."""
     from qa.summary import story_sentences
+    from training.news_index import indexed_stories
 
-    [squad] = part.glob("news-*.json")
-    articles, _, _ = load_squad(squad)
-    config = Config()
-    config = config.with_overrides(index_dir=eval_index_dir(squad, config))
-    build_eval_index(articles, config)
-    store = open_store(config.index_dir)
-    by_title = {a.title: a for a in articles}
+    stories = indexed_stories(part)
     rows = [json.loads(line) for line in (part / "open.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
-    out = []
-    for row in rows:
-        if row["kind"] != "about":
-            continue
-        article = by_title[row["article"]]
-        [stretch] = store.stretches([(article.id, 0, len(article.text))])
-        out.append((row["question"], story_sentences(passage_of(stretch, 0, 1.0)), article.title, row["key_sentences"]))
-    return out
+    return [
+        (row["question"], story_sentences(stories[row["article"]]), row["article"], row["key_sentences"])
+        for row in rows
+        if row["kind"] == "about"
+    ]
 
 
 def right_share(questions, n: int = 4) -> float:

@@ -1,15 +1,18 @@
-"""The yes/no classifier: whether a quoted passage says "yes" or "no" to a question.
+"""The sentence judge: how well a sentence answers a question, and whether it says "yes" or "no" to it.
 
-A small cross-encoder (all-MiniLM-L6-v2 fine-tuned with a two-way head on BoolQ, CondaQA and the news
-training part's yes/no questions; ``models/yesno``, int8 ONNX, see its model card) reads
-``[CLS] question [SEP] passage [SEP]`` and gives the probability of "yes". :mod:`qa.yesno` shows its
-verdict only at or above the threshold chosen with it (where it was measured right at least 90 % of the
-time on the news dev questions); below it, the reply only quotes the sentence.
+A small cross-encoder (all-MiniLM-L6-v2 fine-tuned from the span reader's encoder with two outputs; trained by
+:mod:`training.train_sentences` on the news training part's open and factoid questions against their articles'
+sentences, BoolQ and CondaQA; ``models/sentences``, int8 ONNX, see its model card) reads
+``[CLS] question [SEP] sentence [SEP]``. Its first output is the log-odds that the sentence is evidence for the
+answer (the why, the how, the fact that settles a yes/no); its second, the log-odds that the evidence says
+"yes". :mod:`qa.evidence` ranks the sentences the reader points at with the first; :mod:`qa.yesno` shows a
+verdict from the second only at or above the threshold shipped with it (chosen where its verdicts were right
+at least 90 % of the time on the news dev questions).
 
 Example::
 
-    verdicts = VerdictModel()
-    verdicts.yes_probability("Did the union agree?", "The union rejected the figure.")  # about 0.1
+    judge = SentenceJudge()
+    [(relevance, yes)] = judge.judge("Did the union agree?", ["The union rejected the figure."])
 """
 
 from __future__ import annotations
@@ -25,16 +28,16 @@ from index.embed import onnx_session_options
 from qa.errors import ReaderModelError
 
 MODEL_FILE = "model-int8.onnx"
-SETTINGS_FILE = "yesno.json"
+SETTINGS_FILE = "sentences.json"
 MAX_PAIR_TOKENS = 256
 """Question and passage tokens read together (the passage is cut to fit)."""
 
 
-def default_verdict_dir() -> Path:
-    """The yes/no classifier shipped with the package (``models/yesno``)."""
+def default_judge_dir() -> Path:
+    """The sentence judge shipped with the package (``models/sentences``)."""
     from importlib.resources import files
 
-    return Path(str(files("models") / "yesno"))
+    return Path(str(files("models") / "sentences"))
 
 
 def pair_tokenizer(path: str | os.PathLike, max_tokens: int = MAX_PAIR_TOKENS):
@@ -58,11 +61,16 @@ def encode_pairs(tokenizer, questions: list[str], passages: list[str]) -> dict[s
     }
 
 
-class VerdictModel:
-    """The shipped yes/no classifier (int8 ONNX), loaded on first use; thread-safe.
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function, clipped against overflow."""
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50.0, 50.0)))
+
+
+class SentenceJudge:
+    """The shipped sentence judge (int8 ONNX), loaded on first use; thread-safe.
 
     Args:
-        model_dir: its folder (default ``models/yesno``).
+        model_dir: its folder (default ``models/sentences``).
         threads: ONNX Runtime threads (default: every core).
 
     Raises:
@@ -70,12 +78,12 @@ class VerdictModel:
     """
 
     def __init__(self, model_dir: str | os.PathLike | None = None, threads: int | None = None) -> None:
-        self.model_dir = Path(model_dir) if model_dir is not None else default_verdict_dir()
+        self.model_dir = Path(model_dir) if model_dir is not None else default_judge_dir()
         self.threads = threads
         self._lock = threading.Lock()
         self._session = None
 
-    def load(self) -> VerdictModel:
+    def load(self) -> SentenceJudge:
         """Load the model now (otherwise on the first question)."""
         with self._lock:
             if self._session is None:
@@ -90,7 +98,7 @@ class VerdictModel:
                 raise ReaderModelError(self.model_dir / name, "is missing")
         try:
             settings = json.loads((self.model_dir / SETTINGS_FILE).read_text(encoding="utf-8"))
-            self.threshold = float(settings["threshold"])
+            self.threshold = float(settings["verdict_threshold"])
             self.max_tokens = int(settings.get("max_tokens", MAX_PAIR_TOKENS))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ReaderModelError(self.model_dir / SETTINGS_FILE, f"is damaged ({exc})") from exc
@@ -106,15 +114,17 @@ class VerdictModel:
             raise ReaderModelError(self.model_dir / MODEL_FILE, "is damaged (ONNX Runtime cannot load it)") from exc
 
     @property
-    def shown_from(self) -> float:
-        """The confidence (probability of the verdict shown) from which a "Yes" or "No" is shown."""
+    def verdict_threshold(self) -> float:
+        """The confidence (probability of the verdict given) from which a "Yes" or "No" is shown."""
         self.load()
         return self.threshold
 
-    def yes_probability(self, question: str, passage: str) -> float:
-        """The probability that ``passage`` answers ``question`` with "yes"."""
+    def judge(self, question: str, sentences: list[str]) -> list[tuple[float, float]]:
+        """For each sentence: the log-odds that it is evidence for the answer, and the probability that it says
+        "yes" to the question."""
         self.load()
-        (logits,) = self._session.run(None, encode_pairs(self.tokenizer, [question], [passage]))
-        shifted = logits[0] - logits[0].max()
-        odds = np.exp(shifted)
-        return float(odds[1] / odds.sum())
+        if not sentences:
+            return []
+        (logits,) = self._session.run(None, encode_pairs(self.tokenizer, [question] * len(sentences), sentences))
+        yes = sigmoid(logits[:, 1])
+        return [(float(r), float(y)) for r, y in zip(logits[:, 0], yes, strict=True)]
