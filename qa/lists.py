@@ -38,6 +38,12 @@ _OPENING = re.compile(
 )
 
 
+def _a_count(item: str, asked: set[str]) -> bool:
+    """Whether a (normalized) item only counts what the question asks for: "four", "four countries"."""
+    words = item.split()
+    return bool(words) and bool(_COUNT.fullmatch(words[0])) and all(w in asked for w in words[1:])
+
+
 def _comma_pieces(text: str) -> list[tuple[int, int]]:
     """``text`` cut at commas and semicolons, as (start, end) offsets in it, blanks dropped."""
     pieces, at = [], 0
@@ -137,6 +143,7 @@ def answer_list(asking: Asking):
         f for f in found[:MAX_SENTENCES] if f.probability > 0 and f.confidence >= CLOSE_ENOUGH * found[0].confidence
     ]
     parts, seen = [], set()
+    asked = set(normalize_answer(asking.question).split())
     for sentence in chosen:
         for start, end in _items(sentence):
             text = sentence.citation.quote[start - sentence.citation.start : end - sentence.citation.start].strip(
@@ -144,7 +151,7 @@ def answer_list(asking: Asking):
             )
             start = sentence.citation.quote.find(text, start - sentence.citation.start) + sentence.citation.start
             key = normalize_answer(text)
-            if not key or key in seen or _COUNT.fullmatch(key):  # "Four countries have ...": a count, not an item
+            if not key or key in seen or _a_count(key, asked):  # "Four countries have ...": a count, not an item
                 continue
             seen.add(key)
             parts.append(Part(text, start, start + len(text), sentence.citation))
