@@ -10,12 +10,14 @@ questions, and scores each reply:
 - about: at least min(2, n) of the gold key sentences covered;
 - why/how: an evidence sentence covered, and a key phrase (normalized) in the quoted text;
 - yes/no: an evidence sentence covered; every verdict shown ("Yes"/"No") counted right or wrong apart;
-- list: at least ``min_items`` of the gold items named in the answer's texts (its parts, else its text).
+- list: at least ``min_items`` of the gold items named in the answer's texts (its parts, else its text);
+- compare (``--compare``: our own questions over two news dev articles each, ``benchmarks/compare-dev.jsonl``):
+  for both articles, a quoted sentence of that article holds one of its key phrases.
 
 Also: how often the question's kind (:func:`qa.kinds.question_kind`) equals the label, and the latency of the
 whole ``ask`` (p50, p95; milliseconds, this machine).
 
-    python benchmarks/open_questions.py                     # news dev, every kind
+    python benchmarks/open_questions.py --compare benchmarks/compare-dev.jsonl    # news dev, every kind
     python benchmarks/open_questions.py --kinds about --dump /tmp/about.jsonl
 """
 
@@ -54,7 +56,7 @@ def quotes_of(answer) -> list[str]:
 def score(row: dict, answer) -> dict:
     """The scores of one reply (see the module)."""
     quoted = quotes_of(answer) if answer.found else []
-    covered = [any(covers(q, gold) for q in quoted) for gold in row["evidence"]]
+    covered = [any(covers(q, gold) for q in quoted) for gold in row.get("evidence", [])]
     result: dict = {"kind": row["kind"], "asked_as": answer.kind, "found": answer.found}
     if row["kind"] == "about":
         keys = row["key_sentences"]
@@ -68,6 +70,14 @@ def score(row: dict, answer) -> dict:
         result["right"] = any(covered)
         if answer.verdict is not None:
             result["verdict_right"] = answer.verdict == row["polarity"]
+    elif row["kind"] == "compare":  # our own questions (benchmarks/compare-dev.jsonl): each article's key phrase
+        said = {}
+        for citation in answer.citations if answer.found else []:
+            said.setdefault(citation.title, []).append(normalize_answer(citation.quote))
+        result["right"] = all(
+            any(normalize_answer(p) in quote for p in phrases for quote in said.get(title, []))
+            for title, phrases in zip(row["articles"], row["key_phrases"], strict=True)
+        )
     elif row["kind"] == "list":
         texts = [p.text for p in answer.parts] or ([answer.text] if answer.found else [])
         said = normalize_answer(" | ".join(texts))
@@ -85,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         "--articles", type=Path, default=None, help="the SQuAD file of its articles (default: beside it)"
     )
     parser.add_argument("--kinds", nargs="*", default=None, help="only these kinds")
+    parser.add_argument("--compare", type=Path, default=None, help="comparison questions to ask too (JSON Lines)")
     parser.add_argument("--reader-dir", type=Path, default=None)
     parser.add_argument("--dump", type=Path, default=None, help="one JSON line per question")
     args = parser.parse_args(argv)
@@ -97,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     build_eval_index(articles, config)
     engine = QA(config=config)
     rows = [json.loads(line) for line in args.open.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if args.compare:
+        rows += [
+            json.loads(line) | {"kind": "compare"}
+            for line in args.compare.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
     if args.kinds:
         rows = [r for r in rows if r["kind"] in args.kinds]
     for row in rows[:WARMUP]:

@@ -36,7 +36,8 @@ def answer_compare(asking: Asking):
         ):
             read.append(passage)
     found = evidence(asking, read, depth=len(read)) if read else []
-    if not found or found[0].confidence < SENTENCE_CONFIDENCE:
+    # one article alone must look like an answer; the best sentences of several that speak of it are the comparison
+    if not found or (len(articles) < 2 and found[0].confidence < SENTENCE_CONFIDENCE):
         return None
     best_of: dict[str, Evidence] = {}
     for item in found:  # each article's best sentence, its headline only when it has nothing else
