@@ -93,12 +93,13 @@ READER_WEIGHT = 0.5
 
 
 def evidence(asking: Asking, passages: list[Passage] | None = None, depth: int | None = None) -> list[Evidence]:
-    """The sentences of the best ``depth`` passages (default: as many as the reader reads) that may answer, best
-    first, each once with the reader's best span in it.
+    """The sentences holding the reader's candidate spans in the best ``depth`` passages (default: as many as the
+    reader reads), best first, each once with the reader's best span in it.
 
-    Without a judge, the sentences holding the reader's candidate spans, by the span's probability. With one,
-    every sentence of those passages, by the judge's log-odds plus :data:`READER_WEIGHT` times the log of the
-    reader's probability (the reader points, the judge weighs whole sentences)."""
+    Without a judge they are ranked by the span's probability; with one, by the judge's log-odds plus
+    :data:`READER_WEIGHT` times the log of the reader's probability (the reader points, the judge weighs whole
+    sentences). Judging every sentence of the passages instead was measured (BENCHMARKS.md): a little better
+    on why/how, and about 40 ms slower a question."""
     read = (asking.passages if passages is None else passages)[: depth or asking.reader.passages]
     found: dict[tuple[str, int], Evidence] = {}
     for candidate in asking.reader.spans(asking.read_as, read):
@@ -108,11 +109,6 @@ def evidence(asking: Asking, passages: list[Passage] | None = None, depth: int |
             found[key] = Evidence(candidate.probability, candidate.passage, citation, candidate.start, candidate.end)
     if asking.judge is None:
         return list(found.values())
-    for passage in read:
-        for start, end, _ in passage.sentences:
-            if start < passage.end and end > passage.start and (passage.article_id, start) not in found:
-                citation = cite(passage, start, end)
-                found[(passage.article_id, start)] = Evidence(0.0, passage, citation, start, end)
     sentences = list(found.values())
     judged = asking.judge.judge(asking.read_as, [e.citation.quote for e in sentences])
     ranked = sorted(

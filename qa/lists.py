@@ -24,8 +24,9 @@ from qa.types import Part
 
 MAX_SENTENCES = 4
 """Sentences items are taken from."""
-CLOSE_ENOUGH = 0.3
-"""Another sentence's items are taken when its best span is at least this fraction as likely as the best one's."""
+CLOSE_ENOUGH = 0.1
+"""Another sentence's items are taken when its confidence is at least this fraction of the best one's (the judge's
+probability that it is evidence; the reader's span probability without a judge)."""
 MAX_ITEM_WORDS = 8
 """An item longer than this is cut here (it runs on into the rest of the sentence)."""
 _COMMA = re.compile(r"\s*[,;]\s*")
