@@ -4,8 +4,8 @@
 and Tennant Street") or at one of its items; the enumeration around its span is cut into items at commas and
 semicolons, and its last piece at its "and" or "or" (never inside "1971 and 1975"); an item that runs on into
 the sentence is cut to a few words. Items also come from the other sentences the reader points at almost as
-confidently (a list spread over several sentences, or articles), each cited to its own sentence; items said
-twice are kept once.
+confidently, when they hold an enumeration of their own (a list spread over several sentences, or articles),
+each cited to its own sentence; items said twice are kept once.
 
 Example::
 
@@ -145,8 +145,11 @@ def answer_list(asking: Asking):
     ]
     parts, seen = [], set()
     asked = set(normalize_answer(asking.question).split())
-    for sentence in chosen:
-        for start, end in _items(sentence):
+    for rank, sentence in enumerate(chosen):
+        items = _items(sentence)
+        if rank and len(items) < 2:  # beyond the best sentence, only enumerations: a lone span there is noise
+            continue
+        for start, end in items:
             text = sentence.citation.quote[start - sentence.citation.start : end - sentence.citation.start].strip(
                 " ,;:."
             )
