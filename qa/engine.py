@@ -214,6 +214,10 @@ class QA:
     ) -> Answer:
         """Answer a question from the articles, or say it is not found.
 
+        The question's kind (:func:`qa.kinds.question_kind`) decides the answer's shape: a span for a factoid,
+        key sentences for "what is this about", the explaining or settling sentences for why/how and yes/no,
+        items for a list, one sentence an article for a comparison (:data:`ANSWERERS`); ``Answer.kind`` says it.
+
         Args:
             question: the question.
             history: earlier turns of the conversation, oldest first (see
