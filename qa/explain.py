@@ -4,9 +4,10 @@
 candidate for the question (the reader was trained on why and how questions too, and points at the reason
 even when its exact span is not sure), cited, and the next sentence it points at as a second citation. The
 answer's text is the span itself (as for a factoid question, so that a why-question with a short answer keeps
-it), and its one part, highlighted inside the sentence. The confidence is the sentence judge's probability
-that the sentence is evidence (the reader's span probability without a judge, :mod:`qa.evidence`); the
-answer is "not found" below :data:`SENTENCE_CONFIDENCE`.
+it), and its one part, highlighted inside the sentence; the answer's score is the span's calibrated
+probability, as for a factoid. The sentence is quoted when the sentence judge's probability that it is evidence
+(the reader's span probability without a judge, :mod:`qa.evidence`) is at least :data:`SENTENCE_CONFIDENCE`;
+below it the span reader answers (or declines) as for any question.
 
 Example::
 
@@ -37,7 +38,7 @@ def answer_explain(asking: Asking):
         asking.question,
         asking.kind,
         [f.citation for f in found[:SENTENCES]],
-        best.confidence,
+        best.probability,  # the span's: the answer's text is the span (a why-question's short answer keeps its score)
         asking.passages,
         asking.k,
         parts=(span,),

@@ -161,21 +161,19 @@ def answer_list(asking: Asking):
             parts.append(Part(text, start, start + len(text), sentence.citation))
     if not parts:  # nothing but counts ("Four countries ..."): the reader's span answers
         return None
-    quotes = list({(p.citation.article_id, p.citation.start): p.citation for p in parts}.values())
-    if len(quotes) == 1:  # one enumeration: the text is the article's own words from its first item to its last
-        first, last = parts[0], parts[-1]
-        sentence = first.citation
-        text, span = sentence.quote[first.start - sentence.start : last.end - sentence.start], (first.start, last.end)
-    else:
-        text, span = "; ".join(p.text for p in parts), None
+    # the answer's own text, offsets and confidence are the reader's best span, as for a factoid question (its
+    # probability means what a span's means, and "What are the two ...?" often wants one span); the items are the parts
+    reader_best = max(found, key=lambda f: f.probability)
+    span = reader_best.span
+    quotes = list({(c.article_id, c.start): c for c in [span.citation, *(p.citation for p in parts)]}.values())
     return quoted_answer(
         asking.question,
         "list",
         quotes,
-        found[0].confidence,
+        reader_best.probability,
         asking.passages,
         asking.k,
         parts=tuple(parts),
-        text=text,
-        span=span,
+        text=span.text,
+        span=(span.start, span.end),
     )

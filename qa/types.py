@@ -153,11 +153,10 @@ class Answer:
         kind: what the question asks for (:data:`qa.kinds.KINDS`): ``factoid`` (a short span), ``about`` (a
             summary: ``parts`` are its key sentences, in the article's order; ``citations`` add one sentence of each
             other matching article), ``why``/``how`` (``citations`` are the sentences that explain, best first;
-            ``text`` and ``parts[0]`` the reader's span inside the first), ``yesno`` (``text`` is the sentence that
-            settles it, ``verdict`` the verdict when shown), ``list`` (``parts`` are the items; ``text`` the
-            article's words from the first to the last when they come from one sentence), ``compare`` (``parts``
-            are one sentence from each article). For answers of several parts from several sentences, ``text`` is
-            the parts joined and ``start``/``end`` are the first sentence's.
+            ``text``, ``score`` and ``parts[0]`` the reader's span inside the first), ``yesno`` (``text`` is the
+            sentence that settles it, ``verdict`` the verdict when shown), ``list`` (``parts`` are the items;
+            ``text``, offsets and ``score`` the reader's best span's, as for a factoid), ``compare`` (``parts`` are
+            one sentence from each article; ``text`` the sentences joined, offsets the first's).
         parts: the pieces of an answer made of several, each verbatim with its citation.
         verdict: "yes" or "no" for a yes/no question, shown only when the classifier is confident enough to be
             right at least 90 % of the time (``None``: the reply quotes the sentence without a verdict).
@@ -181,8 +180,8 @@ class Answer:
     @property
     def lead(self) -> str:
         """The reply's first words for people, by kind: "Yes." or "No." (a verdict shown), "The article says:" (a
-        yes/no without one), "In short, from “title”:" (a summary), "What each article says:" (a comparison);
-        the answer's text for the other kinds."""
+        yes/no without one), "In short, from “title”:" (a summary), "What each article says:" (a comparison),
+        "Named in the articles:" (a list); the answer's text for the other kinds."""
         if not self.found:
             return self.message
         if self.kind == "yesno":
@@ -191,6 +190,8 @@ class Answer:
             return f"In short, from “{self.citations[0].title}”:"
         if self.kind == "compare":
             return "What each article says:"
+        if self.kind == "list" and self.parts:
+            return "Named in the articles:"
         return self.text
 
     @property

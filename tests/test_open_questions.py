@@ -44,7 +44,9 @@ def _exact(engine, answer) -> None:
         ("What is this article about?", "about"),
         ("Summarise the news about the glassworks.", "about"),
         ("Can you sum up what the storm has done to Harwick?", "about"),
-        ("What did the inquiry conclude about the bridge collapse?", "about"),
+        ("What's the latest on the bridge inquiry?", "about"),
+        ("What do the articles say about the port?", "about"),
+        ("What did Luther decide about the Catholic Church?", "factoid"),  # a sentence, not a summary
         ("Why is Vantelle cutting jobs?", "why"),
         ("According to the union, why were agency workers left out?", "why"),
         ("How did the fraud come to light?", "how"),
@@ -58,6 +60,7 @@ def _exact(engine, answer) -> None:
         ("Which investor led the funding round?", "factoid"),
         ("How do the council's and the operator's figures compare?", "compare"),
         ("What is the difference between the two estimates?", "compare"),
+        ("What was the age difference between Newton and Manning?", "factoid"),
         ("Who founded it?", "factoid"),
         ("And why?", "why"),
     ],
