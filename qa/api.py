@@ -216,6 +216,8 @@ def chat_content(answer: Answer) -> str:
     elif answer.kind in ("yesno", "why", "how") and answer.parts:  # the sentence that settles or explains it
         said = answer.citations[0].quote
         lines = [inert_text(f"{answer.lead} {said}" if answer.kind == "yesno" else said)]
+    if answer.message:  # "Only one of the indexed articles speaks of this."
+        lines += ["", inert_text(answer.message)]
     lines += ["", "Sources:"]
     for number, citation in enumerate(answer.citations, 1):
         dated = f" ({inert_text(citation.date)})" if citation.date else ""

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from qa.evidence import Asking, Evidence, evidence, quoted_answer, related_articles
-from qa.explain import SENTENCE_CONFIDENCE
+from qa.evidence import Asking, Evidence, answered, evidence, quoted_answer, related_articles
 from qa.types import Part
 
 MAX_ARTICLES = 3
@@ -37,7 +36,7 @@ def answer_compare(asking: Asking):
             read.append(passage)
     found = evidence(asking, read, depth=len(read)) if read else []
     # one article alone must look like an answer; the best sentences of several that speak of it are the comparison
-    if not found or (len(articles) < 2 and found[0].confidence < SENTENCE_CONFIDENCE):
+    if not found or (len(articles) < 2 and not answered(found)):
         return None
     best_of: dict[str, Evidence] = {}
     for item in found:  # each article's best sentence, its headline only when it has nothing else
@@ -55,6 +54,7 @@ def answer_compare(asking: Asking):
         asking.k,
         parts=parts,
     )
+    answer = replace(answer, start=None, end=None)  # one sentence an article: no one span; the parts have offsets
     if len(sides) == 1:
         answer = replace(answer, message="Only one of the indexed articles speaks of this.")
     return answer

@@ -6,7 +6,7 @@ even when its exact span is not sure), cited, and the next sentence it points at
 answer's text is the span itself (as for a factoid question, so that a why-question with a short answer keeps
 it), and its one part, highlighted inside the sentence; the answer's score is the span's calibrated
 probability, as for a factoid. The sentence is quoted when the sentence judge's probability that it is evidence
-(the reader's span probability without a judge, :mod:`qa.evidence`) is at least :data:`SENTENCE_CONFIDENCE`;
+(the reader's span probability without a judge, :mod:`qa.evidence`) is at least :data:`qa.evidence.SENTENCE_CONFIDENCE`;
 below it the span reader answers (or declines) as for any question.
 
 Example::
@@ -16,10 +16,8 @@ Example::
 
 from __future__ import annotations
 
-from qa.evidence import Asking, evidence, quoted_answer
+from qa.evidence import Asking, answered, evidence, quoted_answer
 
-SENTENCE_CONFIDENCE = 0.05
-"""Below this confidence in the best sentence, none is quoted ("not found")."""
 SENTENCES = 2
 """Sentences quoted, best first: the reader's best sentence is the gold one about half the time on the news dev
 why/how questions, one of its best two about 60 % of the time (BENCHMARKS.md)."""
@@ -28,11 +26,9 @@ why/how questions, one of its best two about 60 % of the time (BENCHMARKS.md).""
 def answer_explain(asking: Asking):
     """The sentence that explains (see the module); ``None`` when the reader finds nothing to read."""
     found = evidence(asking)
-    if not found:
+    if not answered(found):
         return None
     best = found[0]
-    if best.confidence < SENTENCE_CONFIDENCE:
-        return None
     span = best.span
     return quoted_answer(
         asking.question,

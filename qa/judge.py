@@ -41,12 +41,14 @@ def default_judge_dir() -> Path:
 
 
 def pair_tokenizer(path: str | os.PathLike, max_tokens: int = MAX_PAIR_TOKENS):
-    """A ``tokenizers.Tokenizer`` that encodes (question, passage) pairs cut to ``max_tokens`` (the passage is
-    cut, never the question) and pads a batch to its longest pair; training and answering share it."""
+    """A ``tokenizers.Tokenizer`` that encodes (question, passage) pairs cut to ``max_tokens`` (the longer one is
+    cut: the passage, unless the question is longer) and pads a batch to its longest pair; training and answering
+    share it."""
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(path))
-    tokenizer.enable_truncation(max_length=max_tokens, strategy="only_second")
+    # the longer of the two is cut first: the passage, or the question too when it alone is longer than the limit
+    tokenizer.enable_truncation(max_length=max_tokens, strategy="longest_first")
     tokenizer.enable_padding()
     return tokenizer
 

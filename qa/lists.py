@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import re
 
-from qa.evidence import Asking, Evidence, evidence, quoted_answer
-from qa.explain import SENTENCE_CONFIDENCE
+from qa.evidence import Asking, Evidence, answered, evidence, quoted_answer
 from qa.metrics import normalize_answer
 from qa.types import Part
 
@@ -84,6 +83,8 @@ def _items(found: Evidence) -> list[tuple[int, int]]:
     text, offset = sentence.quote, sentence.start
     span_start, span_end = found.start - offset, found.end - offset
     pieces = _comma_pieces(text)
+    if not pieces:  # a "sentence" of separators only
+        return [(found.start, found.end)]
     at = next((i for i, (s, e) in enumerate(pieces) if e > span_start), len(pieces) - 1)
     until = next((i for i, (s, e) in enumerate(pieces) if e >= span_end), len(pieces) - 1)
 
@@ -137,7 +138,7 @@ def _items(found: Evidence) -> list[tuple[int, int]]:
 def answer_list(asking: Asking):
     """Every item the reader's sentences give (see the module); ``None`` when the reader finds nothing."""
     found = evidence(asking)
-    if not found or found[0].confidence < SENTENCE_CONFIDENCE:
+    if not answered(found):
         return None
     # items are cut around the reader's spans: sentences where it found none give none
     chosen = [

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from index.terms import terms
@@ -135,10 +136,12 @@ def answer_summary(asking: Asking):
     if _SEVERAL.search(asking.question) and len(wholes) > 1:
         chosen = [(whole, key_sentences(story_sentences(whole), asking.question, whole.title, 1)) for whole in wholes]
         quotes = [cite(whole, s, e) for whole, picked in chosen for s, e, _ in picked[:1]]
-        parts = tuple(Part(q.quote, q.start, q.end, q) for q in quotes)
-        return quoted_answer(
-            asking.question, "about", quotes, articles[0].score, asking.passages, asking.k, parts=parts
-        )
+        if quotes:  # else (no article has sentences of prose) the best article's summary below
+            parts = tuple(Part(q.quote, q.start, q.end, q) for q in quotes)
+            answer = quoted_answer(
+                asking.question, "about", quotes, articles[0].score, asking.passages, asking.k, parts=parts
+            )
+            return replace(answer, start=None, end=None)  # several sentences: no one span; the parts have offsets
     best = wholes[0]
     chosen = key_sentences(story_sentences(best), asking.question, best.title) or list(best.sentences[:1])
     if not chosen:
@@ -149,7 +152,7 @@ def answer_summary(asking: Asking):
     for whole in wholes[1:]:
         lead = story_sentences(whole)[:1] or list(whole.sentences[:1])
         also += [cite(whole, start, end) for start, end, _ in lead]
-    return quoted_answer(
+    answer = quoted_answer(
         asking.question,
         "about",
         [*quotes, *also],
@@ -159,3 +162,4 @@ def answer_summary(asking: Asking):
         parts=parts,
         text=" ".join(q.quote for q in quotes),
     )
+    return replace(answer, start=None, end=None)  # several sentences: no one span; the parts have offsets

@@ -76,6 +76,8 @@ def print_answer(answer, closest: int = Config.closest_passages) -> None:
                 f"({safe_name(cited.source)}{f', p. {cited.page}' if cited.page else ''}, "
                 f"characters {cited.start}–{cited.end})"
             )
+    if answer.message:  # "Only one of the indexed articles speaks of this."
+        print(f"\n  {safe(answer.message)}")
     print(f"\n  confidence {answer.score:.2f}")
 
 

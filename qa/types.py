@@ -156,7 +156,8 @@ class Answer:
             ``text``, ``score`` and ``parts[0]`` the reader's span inside the first), ``yesno`` (``text`` is the
             sentence that settles it, ``verdict`` the verdict when shown), ``list`` (``parts`` are the items;
             ``text``, offsets and ``score`` the reader's best span's, as for a factoid), ``compare`` (``parts`` are
-            one sentence from each article; ``text`` the sentences joined, offsets the first's).
+            one sentence from each article). A summary's and a comparison's ``text`` is their sentences joined,
+            and their ``start``/``end`` are ``None`` (no one span; every part has its offsets).
         parts: the pieces of an answer made of several, each verbatim with its citation.
         verdict: "yes" or "no" for a yes/no question, shown only when the classifier is confident enough to be
             right at least 90 % of the time (``None``: the reply quotes the sentence without a verdict).
@@ -184,6 +185,8 @@ class Answer:
         "Named in the articles:" (a list); the answer's text for the other kinds."""
         if not self.found:
             return self.message
+        if not self.parts:  # the span reader answered (the kind's own answerer found nothing to quote)
+            return self.text
         if self.kind == "yesno":
             return {"yes": "Yes.", "no": "No."}.get(self.verdict or "", "The article says:")
         if self.kind == "about" and self.citations:

@@ -16,19 +16,20 @@ Example::
 
 from __future__ import annotations
 
-from qa.evidence import Asking, evidence, quoted_answer
-from qa.explain import SENTENCE_CONFIDENCE, SENTENCES
+from qa.evidence import Asking, answered, evidence, quoted_answer
+from qa.explain import SENTENCES
 
 
 def answer_yesno(asking: Asking):
     """The settling sentence and, when confident enough, the verdict (see the module); ``None`` when nothing in the
     passages may answer."""
     found = evidence(asking)
-    if not found or found[0].confidence < SENTENCE_CONFIDENCE:
+    if not answered(found):
         return None
     best = found[0]
     verdict = None
-    if best.yes is not None and asking.judge and max(best.yes, 1.0 - best.yes) >= asking.judge.verdict_threshold:
+    shown_from = asking.judge.verdict_threshold if asking.judge else 1.0
+    if best.yes is not None and shown_from < 1.0 and max(best.yes, 1.0 - best.yes) >= shown_from:  # 1.0: never
         verdict = "yes" if best.yes >= 0.5 else "no"
     return quoted_answer(
         asking.question,

@@ -181,10 +181,12 @@ def render_answer(answer: Answer) -> str:
             f'<div class="qa-reply"><p class="qa-answer-text"><strong>{escape(answer.text)}</strong></p>',
             _citation_block(supporting, answer.start, answer.end),
         ]
-    if answer.kind == "about":  # the score is the match's retrieval score, not a probability of being right
+    if answer.kind == "about" and answer.parts:  # the score is the match's retrieval score, not a probability
         parts.append('<p class="qa-confidence">The key sentences of the best-matching article</p>')
     else:
         parts.append(f'<p class="qa-confidence">Confidence {answer.score:.0%}</p>')
+    if answer.message:  # "Only one of the indexed articles speaks of this."
+        parts.append(f'<p class="qa-note">{escape(answer.message)}</p>')
     if answer.alternatives:
         parts.append(_alternatives(answer, answer.alternatives))
     parts.append(_sources(answer.passages, marks, open_=False, answer=answer))
@@ -205,7 +207,8 @@ def _parts(answer: Answer) -> str:
             items.append(
                 f'<li>“{escape(part.citation.quote)}” <span class="qa-source">{_source_line(part.citation)}</span></li>'
             )
-    also = [c for c in answer.citations if answer.kind == "about" and c.article_id != answer.article_id]
+    in_parts = {(p.citation.article_id, p.citation.start) for p in answer.parts}
+    also = [c for c in answer.citations if answer.kind == "about" and (c.article_id, c.start) not in in_parts]
     more = "".join(f'<li>Also: “{escape(c.quote)}” <span class="qa-source">{_source_line(c)}</span></li>' for c in also)
     return f'<ul class="qa-parts">{"".join(items)}{more}</ul>'
 
