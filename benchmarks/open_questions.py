@@ -35,17 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from qa.config import Config  # noqa: E402
 from qa.evaluate import build_eval_index, eval_index_dir, load_squad, percentile  # noqa: E402
-from qa.metrics import normalize_answer  # noqa: E402
+from qa.metrics import covers, normalize_answer  # noqa: E402
 
-COVER = 0.6
 WARMUP = 5
-
-
-def covers(quote: str, gold: str) -> bool:
-    """Whether ``quote`` holds at least 60 % of ``gold``'s normalized words."""
-    wanted = normalize_answer(gold).split()
-    held = set(normalize_answer(quote).split())
-    return bool(wanted) and sum(w in held for w in wanted) / len(wanted) >= COVER
 
 
 def quotes_of(answer) -> list[str]:

@@ -45,6 +45,18 @@ def is_right(prediction: str, gold: str) -> bool:
     return predicted == expected or (expected in predicted and len(predicted) <= 3 * len(expected) + 10)
 
 
+COVER = 0.6
+"""A quoted sentence covers a gold sentence when it holds this share of the gold sentence's normalized words (the
+news data's README scores open questions so)."""
+
+
+def covers(quote: str, gold: str) -> bool:
+    """Whether ``quote`` holds at least :data:`COVER` of ``gold``'s normalized words (as the open questions are
+    scored)."""
+    wanted, held = normalize_answer(gold).split(), set(normalize_answer(quote).split())
+    return bool(wanted) and sum(w in held for w in wanted) / len(wanted) >= COVER
+
+
 def same_value(value: str, other: str) -> bool:
     """Whether two normalized answers state the same value: equal, empty, or one holding the other as whole
     words ("2021" / "march 2021"). Used to keep a different-looking copy of an answer out of its alternatives."""

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.judge import MODEL_FILE, SETTINGS_FILE, encode_pairs, pair_tokenizer
+from qa.metrics import covers
 
 DEFAULT_OUT = Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "article-qa" / "sentences-training"
 DEFAULT_EXPORT = Path(__file__).resolve().parent.parent / "models" / "sentences"
@@ -55,14 +56,6 @@ def _question(text: str) -> str:
     text = text.strip()
     text = text[:1].upper() + text[1:]
     return text if text.endswith("?") else f"{text}?"
-
-
-def covers(sentence: str, gold: str) -> bool:
-    """Whether ``sentence`` holds at least 60 % of ``gold``'s normalized words (as the benchmark scores)."""
-    from qa.metrics import normalize_answer
-
-    wanted, held = normalize_answer(gold).split(), set(normalize_answer(sentence).split())
-    return bool(wanted) and sum(w in held for w in wanted) / len(wanted) >= 0.6
 
 
 def open_rows(part: Path) -> list[dict]:

@@ -16,15 +16,9 @@ import json
 import sys
 from pathlib import Path
 
-from qa.metrics import normalize_answer
+from qa.metrics import covers
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "models" / "summary" / "weights.json"
-
-
-def covers(quote: str, gold: str) -> bool:
-    """Whether ``quote`` holds at least 60 % of ``gold``'s normalized words."""
-    wanted, held = normalize_answer(gold).split(), set(normalize_answer(quote).split())
-    return bool(wanted) and sum(w in held for w in wanted) / len(wanted) >= 0.6
 
 
 def about_questions(part: Path) -> list[tuple[str, list[tuple[int, int, str]], str, list[str]]]:
