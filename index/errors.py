@@ -94,10 +94,15 @@ class NotAnIndex(QAError):
 
 
 class ReaderModelError(QAError):
-    """A file of the answer reader's model is missing or damaged."""
+    """A file of a shipped model used at answer time (the span reader, the sentence judge) is missing or damaged.
 
-    def __init__(self, path: object, problem: str) -> None:
+    ``model`` names it (its folder under ``models/``), ``retrain`` the training module that reproduces it.
+    """
+
+    def __init__(
+        self, path: object, problem: str, model: str = "reader", retrain: str = "training.train_reader"
+    ) -> None:
         super().__init__(
-            f"the reader model file {path} {problem}; restore it with `git checkout -- models/reader` "
-            "(or reinstall Article QA), or retrain it: python -m training.train_reader"
+            f"the {model} model file {path} {problem}; restore it with `git checkout -- models/{model}` "
+            f"(or reinstall Article QA), or retrain it: python -m {retrain}"
         )

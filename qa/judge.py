@@ -24,11 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import onnx_session_options
 from qa.errors import ReaderModelError
+from qa.read import onnx_session, require_files
 
 MODEL_FILE = "model-int8.onnx"
 SETTINGS_FILE = "sentences.json"
+_NAMED = ("sentences", "training.train_sentences")
+"""How a missing or damaged file of the judge is named: its folder under ``models/`` and the module that retrains it."""
 MAX_PAIR_TOKENS = 256
 """Question and passage tokens read together (the passage is cut to fit)."""
 
@@ -87,33 +89,25 @@ class SentenceJudge:
 
     def load(self) -> SentenceJudge:
         """Load the model now (otherwise on the first question)."""
-        with self._lock:
-            if self._session is None:
-                self._load()
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    self._load()
         return self
 
     def _load(self) -> None:
-        import onnxruntime
-
-        for name in (MODEL_FILE, SETTINGS_FILE, "tokenizer.json"):
-            if not (self.model_dir / name).is_file():
-                raise ReaderModelError(self.model_dir / name, "is missing")
+        require_files(self.model_dir, (MODEL_FILE, SETTINGS_FILE, "tokenizer.json"), *_NAMED)
         try:
             settings = json.loads((self.model_dir / SETTINGS_FILE).read_text(encoding="utf-8"))
             self.threshold = float(settings["verdict_threshold"])
             self.max_tokens = int(settings.get("max_tokens", MAX_PAIR_TOKENS))
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ReaderModelError(self.model_dir / SETTINGS_FILE, f"is damaged ({exc})") from exc
+            raise ReaderModelError(self.model_dir / SETTINGS_FILE, f"is damaged ({exc})", *_NAMED) from exc
         try:
             self.tokenizer = pair_tokenizer(self.model_dir / "tokenizer.json", self.max_tokens)
         except Exception as exc:  # the tokenizers library raises its own exception types
-            raise ReaderModelError(self.model_dir / "tokenizer.json", f"is damaged ({exc})") from exc
-        try:
-            self._session = onnxruntime.InferenceSession(
-                str(self.model_dir / MODEL_FILE), onnx_session_options(self.threads), providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime's errors are not a public class hierarchy
-            raise ReaderModelError(self.model_dir / MODEL_FILE, "is damaged (ONNX Runtime cannot load it)") from exc
+            raise ReaderModelError(self.model_dir / "tokenizer.json", f"is damaged ({exc})", *_NAMED) from exc
+        self._session = onnx_session(self.model_dir / MODEL_FILE, self.threads, *_NAMED)
 
     @property
     def verdict_threshold(self) -> float:

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -60,6 +61,29 @@ class ReadSpan(NamedTuple):
     start: int
     end: int
     candidate: Candidate
+
+
+def require_files(
+    model_dir: Path, names: Sequence[str], model: str = "reader", retrain: str = "training.train_reader"
+) -> None:
+    """Raise :class:`ReaderModelError` naming the first of a model folder's files that is missing (``model`` and
+    ``retrain`` as the error takes them)."""
+    for name in names:
+        if not (model_dir / name).is_file():
+            raise ReaderModelError(model_dir / name, "is missing", model, retrain)
+
+
+def onnx_session(path: Path, threads: int | None, model: str = "reader", retrain: str = "training.train_reader"):
+    """An ONNX Runtime session for a shipped model's graph (on the CPU, ``threads`` as
+    :func:`index.embed.onnx_session_options` sets them), or :class:`ReaderModelError` naming the file."""
+    import onnxruntime
+
+    try:
+        return onnxruntime.InferenceSession(
+            str(path), onnx_session_options(threads), providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime's errors are not a public class hierarchy
+        raise ReaderModelError(path, "is damaged (ONNX Runtime cannot load it)", model, retrain) from exc
 
 
 def default_reader_dir() -> Path:
@@ -128,11 +152,7 @@ class SpanReader(Reader):
         return self
 
     def _load(self) -> None:
-        import onnxruntime
-
-        for name in READER_FILES:
-            if not (self.model_dir / name).is_file():
-                raise ReaderModelError(self.model_dir / name, "is missing")
+        require_files(self.model_dir, READER_FILES)
         try:
             meta = json.loads((self.model_dir / READER_FILE).read_text(encoding="utf-8"))
             self.calibration = (float(meta["calibration"]["a"]), float(meta["calibration"]["b"]))
@@ -150,13 +170,7 @@ class SpanReader(Reader):
             self.special = SpecialTokens(self.tokenizer)
         except Exception as exc:  # the tokenizers library raises its own exception types
             raise ReaderModelError(self.model_dir / "tokenizer.json", f"is damaged ({exc})") from exc
-        options = onnx_session_options(self.threads)
-        try:
-            self._session = onnxruntime.InferenceSession(
-                str(self.model_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime's errors are not a public class hierarchy
-            raise ReaderModelError(self.model_dir / MODEL_FILE, "is damaged (ONNX Runtime cannot load it)") from exc
+        self._session = onnx_session(self.model_dir / MODEL_FILE, self.threads)
 
     @property
     def calibrated_threshold(self) -> float:
