@@ -1,10 +1,15 @@
 """Comparisons: what each article says, side by side.
 
-"How do the two reports' estimates of the bridge's cost compare?" The best passages of the articles that
-speak of what the question names (:func:`qa.evidence.related_articles`, at most :data:`MAX_ARTICLES`) are
-read together; each article's part is the sentence holding the reader's best span in it (its headline only
-when nothing else), cited. The articles are shown best first; one article alone is still
-quoted (with a message that only one article speaks of it).
+"How do the two reports' estimates of the bridge's cost compare?" The articles compared are those whose best
+passages speak of what the question names (:func:`qa.evidence.related_articles`, at most :data:`MAX_ARTICLES`),
+and, when the question names someone or something (a capitalised word) that none of them mentions, the best
+article that does ("Compare the gusts of Storm Edda and Storm Ilona": retrieval found Edda's story only).
+
+Each article is then asked its own part of the question: the question without the words that only the other
+articles hold ("... of Storm Edda and Storm" for Edda's story), read over that article's best passages for it.
+Its part of the answer is the sentence holding the reader's best span there (its headline only when nothing
+else), cited. The articles are shown best first; one article alone is still quoted (with a message that only
+one article speaks of it).
 
 Example::
 
@@ -14,27 +19,41 @@ Example::
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
+from index.terms import stem, terms
 from qa.evidence import Asking, Evidence, answered, evidence, quoted_answer, related_articles
 from qa.types import Part
 
 MAX_ARTICLES = 3
 PASSAGES_PER_ARTICLE = 2
+"""Passages of each article read for its part of the question."""
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
+_OPENING = re.compile(
+    r"^\s*(?:what(?:'s|\s+is|\s+are)\s+the\s+differences?\s+between|compare|contrast|"
+    r"how\s+(?:does|do|did|is|are|was|were))\s+",
+    re.IGNORECASE,
+)
+_COMPARED_WITH = re.compile(r"\s+(?:compare|compares|compared|differ|differs|differed)\s+(?:with|from|to|against)\s+")
+_COMPARED = re.compile(r"\s+(?:compare|differ)(?=\s*[?.!]?\s*$)")
 
 
 def answer_compare(asking: Asking):
     """One sentence from each article that speaks of what the question names (see the module); ``None`` when
     the reader finds nothing."""
-    articles = {p.article_id for p in related_articles(asking, MAX_ARTICLES)}
-    read: list = []
-    for passage in asking.passages:
-        if (
-            passage.article_id in articles
-            and sum(p.article_id == passage.article_id for p in read) < PASSAGES_PER_ARTICLE
-        ):
-            read.append(passage)
-    found = evidence(asking, read, depth=len(read)) if read else []
+    articles = [p.article_id for p in related_articles(asking, MAX_ARTICLES)]
+    words = {a: _words_of(asking, a) for a in articles}
+    if asking.search is not None and len(articles) < MAX_ARTICLES:
+        named = _named_elsewhere(asking, words)
+        if named is not None:
+            articles.append(named)
+            words[named] = _words_of(asking, named)
+    found: list[Evidence] = []
+    for article in articles:
+        others = set().union(*(words[a] for a in articles if a != article)) - words[article]
+        own = replace(asking, question=_without(_as_factoid(asking.question), others))
+        found += _sentences(own, article)
     # one article alone must look like an answer; the best sentences of several that speak of it are the comparison
     if not found or (len(articles) < 2 and not answered(found)):
         return None
@@ -58,6 +77,53 @@ def answer_compare(asking: Asking):
     if len(sides) == 1:
         answer = replace(answer, message="Only one of the indexed articles speaks of this.")
     return answer
+
+
+def _sentences(asking: Asking, article: str) -> list[Evidence]:
+    """The sentences of one article that answer its part of the question (``asking.question``), best first."""
+    if asking.search is not None:
+        read = asking.search(asking.question, (article,), PASSAGES_PER_ARTICLE)
+    else:
+        read = [p for p in asking.passages if p.article_id == article][:PASSAGES_PER_ARTICLE]
+    return evidence(asking, read, depth=len(read)) if read else []
+
+
+def _as_factoid(question: str) -> str:
+    """The comparison asked as a question about its subjects together ("How does the bill in A compare with B's?"
+    -> "What is the bill in A and B's?"): the reader was trained on such questions, not on comparisons."""
+    question = _OPENING.sub("What is ", question, count=1)
+    question = _COMPARED_WITH.sub(" and ", question)
+    return _COMPARED.sub("", question)
+
+
+def _words_of(asking: Asking, article: str) -> set[str]:
+    """The terms of an article's title and text."""
+    record = asking.store.article(article)
+    return set(terms(f"{record.title if record else ''} {asking.store.article_text(article)}"))
+
+
+def _without(question: str, others: set[str]) -> str:
+    """The question without the words whose terms are in ``others``."""
+    kept = _WORD.sub(lambda m: "" if stem(m.group()) in others else m.group(), question)
+    return re.sub(r"\s+", " ", kept).strip()
+
+
+def _named_elsewhere(asking: Asking, words: dict[str, set[str]]) -> str | None:
+    """The best article that mentions a name of the question (a capitalised word after its first) that none of
+    the articles in ``words`` mentions; ``None`` when there is no such name or article."""
+    known = set().union(*words.values())
+    names = [
+        m.group()
+        for m in list(_WORD.finditer(asking.question))[1:]
+        if m.group()[0].isupper() and terms(m.group()) and stem(m.group()) not in known
+    ]
+    if not names:
+        return None
+    wanted = {stem(n) for n in names}
+    for passage in asking.search(" ".join(names), (), 2 * MAX_ARTICLES):
+        if passage.article_id not in words and wanted & set(terms(f"{passage.title} {passage.text}")):
+            return passage.article_id
+    return None
 
 
 def _headline(item: Evidence) -> bool:

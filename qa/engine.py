@@ -10,12 +10,15 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from index.build import BuildReport
 from index.embed import Encoder, canonical_model_name, make_encoder
@@ -270,13 +273,29 @@ class QA:
         field = metadata_field(question)  # when was it published, who wrote it
         answer = answer_about(question, field, list(passages), store, k) if field else None
         if answer is None and kind in ANSWERERS:
-            asking = Asking(question, kind, list(passages), self.reader, store, k, context, self.judge)
+            search = functools.partial(_search, retriever, store, vector, within)
+            asking = Asking(question, kind, list(passages), self.reader, store, k, context, self.judge, search)
             answer = ANSWERERS[kind](asking)
         if answer is None:
             answer = replace(self.reader.read(question, list(passages), context=context, k=k), kind=kind)
         t3 = time.perf_counter()
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000}
         return answer, timings
+
+
+def _search(
+    retriever: HybridRetriever, store, vector, within, query: str, articles: tuple[str, ...], depth: int
+) -> list[Passage]:
+    """Retrieval again for an answerer (:attr:`qa.evidence.Asking.search`): ``query``'s words, the question's
+    vector, among ``articles`` (every article the question may see when empty), inside the question's scope."""
+    scope = within
+    if articles:
+        scope = store.chunks_in(Scope(articles=articles))
+        if within is not None:
+            scope = scope[np.isin(scope, within)]
+        if not len(scope):
+            return []
+    return retriever.retrieve(query, vector, depth, scope)
 
 
 _engines: dict[Path, QA] = {}

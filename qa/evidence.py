@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from index.terms import terms
@@ -36,6 +37,10 @@ class Asking:
         k: passages to keep in the answer.
         context: words a follow-up borrows from the conversation, read with the question.
         judge: the sentence judge (:class:`qa.judge.SentenceJudge`), when there is one.
+        search: retrieval again, for an answer that needs more than the question's passages: ``search(query,
+            articles, k)`` gives the ``k`` best passages for ``query`` (its words matched lexically, the
+            question's vector densely) among the given article ids (every article the question may see when
+            empty), best first.
     """
 
     question: str
@@ -46,6 +51,7 @@ class Asking:
     k: int
     context: str = ""
     judge: SentenceJudge | None = None
+    search: Callable[[str, tuple[str, ...], int], list[Passage]] | None = None
 
     @property
     def read_as(self) -> str:
