@@ -1,11 +1,14 @@
 """Lists: every item the passages give, each cited, without repeats.
 
 "Which libraries are going to close?" The span reader points at the enumeration ("Heathcote, Cobb's Lane
-and Tennant Street") or at one of its items; the enumeration around its span is cut into items at commas and
-semicolons, and its last piece at its "and" or "or" (never inside "1971 and 1975"); an item that runs on into
-the sentence is cut to a few words. Items also come from the other sentences the reader points at almost as
-confidently, when they hold an enumeration of their own (a list spread over several sentences, or articles),
-each cited to its own sentence; items said twice are kept once.
+and Tennant Street") or at one of its items, its last one included ("... Ashby Lane and Tolgate Park"); the
+enumeration around its span is cut into items at commas (not those of "20,000") and semicolons, and its last
+piece at its "and" or "or" (never inside "1971 and 1975"). The list opens after a colon or "including"; items
+that open with the same word as the last one ("that ..., that ... and that ...") are clauses kept whole; an
+item that runs on into the sentence is cut to a dozen words. Items also come from the other sentences the
+reader points at almost as confidently, when they hold an enumeration of their own or the judge is sure of
+them (a list spread over several sentences, or articles), each cited to its own sentence; items said twice
+are kept once. The reader reads one passage more than for a factoid (:data:`LIST_DEPTH`).
 
 Example::
 
@@ -21,17 +24,25 @@ from qa.evidence import Asking, Evidence, answered, evidence, quoted_answer
 from qa.metrics import normalize_answer
 from qa.types import Part
 
+LIST_DEPTH = 5
+"""Passages read (the news training part's list questions: items named 0.34 with 4, 0.41 with 5, 0.43 with 8 at
+twice the time)."""
 MAX_SENTENCES = 4
 """Sentences items are taken from."""
 CLOSE_ENOUGH = 0.1
 """Another sentence's items are taken when its confidence is at least this fraction of the best one's (the judge's
 probability that it is evidence; the reader's span probability without a judge)."""
-MAX_ITEM_WORDS = 8
+LONE_ITEM_CONFIDENCE = 0.8
+"""Another sentence's lone span (no enumeration around it) is an item when the judge's confidence in the sentence is
+at least this ("The biggest absence is fly-half Rhodri Mathias ..."; 0.5 and 0.8 measured alike)."""
+MAX_ITEM_WORDS = 12
 """An item longer than this is cut here (it runs on into the rest of the sentence)."""
-_COMMA = re.compile(r"\s*[,;]\s*")
+_COMMA = re.compile(r"\s*(?:;|,(?!(?<=\d,)\d))\s*")  # not the comma of "20,000"
 _AND = re.compile(r"(?<!\d)\s+(?:and|or|as well as)\s+(?!\d)")
 _COUNT = re.compile(r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many|some|all|both")
 _LEADING_AND = re.compile(r"^(?:and|or)\s+")
+_LAST_ITEM = re.compile(r"\b(?:and|or)\s+(?:\S+\s+){0,2}$")
+_INTRODUCED = re.compile(r".*(?::|\b(?:including|such as|namely))\s+")
 _OPENING = re.compile(
     r".*(?::|\b(?:including|such as|namely|are|were|is|was|include|includes|included|"
     r"to|in|from|for|by|at|on|with|of))\s+"
@@ -42,6 +53,12 @@ def _a_count(item: str, asked: set[str]) -> bool:
     """Whether a (normalized) item only counts what the question asks for: "four", "four countries"."""
     words = item.split()
     return bool(words) and bool(_COUNT.fullmatch(words[0])) and all(w in asked for w in words[1:])
+
+
+def _first_word(piece: str) -> str:
+    """The first word of a piece of an enumeration, after a leading "and"/"or" ("that" in "and that his ...")."""
+    words = _LEADING_AND.sub("", piece.strip()).split(maxsplit=1)
+    return words[0].lower() if words else ""
 
 
 def _comma_pieces(text: str) -> list[tuple[int, int]]:
@@ -99,7 +116,10 @@ def _items(found: Evidence) -> list[tuple[int, int]]:
         return i < len(pieces) and bool(_LEADING_AND.match(text[pieces[i][0] : pieces[i][1]]))
 
     last = None
-    if _AND.search(text, span_start, span_end):  # the span is the whole enumeration
+    closing = at == until and _LAST_ITEM.search(text, pieces[at][0], span_start)
+    # the span is the list's last item, which ends with it ("... Rathwick Bay and Tolcarne all had ..."), or the
+    # whole enumeration
+    if closing or _AND.search(text, span_start, span_end):
         last, pieces[until] = until, (pieces[until][0], span_end)
     for i in range(until, min(len(pieces), until + 8)) if last is None else ():
         if i > until and words(i) > 2 * MAX_ITEM_WORDS:
@@ -113,17 +133,26 @@ def _items(found: Evidence) -> list[tuple[int, int]]:
     if last is None:
         return [(found.start, found.end)]
     first = at
-    run = [[max(pieces[at][0], span_start), pieces[at][1]], *(list(p) for p in pieces[at + 1 : last + 1])]
-    if text[pieces[at][0] : span_start].strip() == "":  # the span opens its piece: items may come before it
-        while first > 0 and words(first - 1) <= MAX_ITEM_WORDS:
+    run = [[pieces[at][0] if closing else max(pieces[at][0], span_start), pieces[at][1]]]
+    run += [list(p) for p in pieces[at + 1 : last + 1]]
+    if closing or text[pieces[at][0] : span_start].strip() == "":  # the span opens its piece: items may precede it
+        while first > 0 and words(first - 1) <= 2 * MAX_ITEM_WORDS:
             first -= 1
             piece = list(pieces[first])
-            opened = _OPENING.match(text[piece[0] : piece[1]])
+            # a colon or "including" opens the list; a verb or preposition only in the clause that starts the
+            # sentence or runs long ("... stopped imports from Japan"), not inside an item ("jobs out of the capital")
+            opened = _INTRODUCED.match(text[piece[0] : piece[1]])
+            parallel = _first_word(text[piece[0] : piece[1]]) == _first_word(text[run[-1][0] : run[-1][1]])
+            if not opened and not parallel and (first == 0 or words(first) > MAX_ITEM_WORDS):
+                opened = _OPENING.match(text[piece[0] : piece[1]])
             if opened:
                 piece[0] += opened.end()
             run.insert(0, piece)
             if opened:
                 break
+    opened = _INTRODUCED.match(text, run[0][0], run[0][1])
+    if opened and len(run) > 1:  # "... three changes: exempting the child element ...": the list starts after it
+        run[0][0] = opened.end()
     items = []
     for i, (start, end) in enumerate(run):
         conjunction = _AND.search(text, start, end) if i == len(run) - 1 else None
@@ -137,7 +166,7 @@ def _items(found: Evidence) -> list[tuple[int, int]]:
 
 def answer_list(asking: Asking):
     """Every item the reader's sentences give (see the module); ``None`` when the reader finds nothing."""
-    found = evidence(asking)
+    found = evidence(asking, depth=LIST_DEPTH)
     if not answered(found):
         return None
     # items are cut around the reader's spans: sentences where it found none give none
@@ -148,7 +177,7 @@ def answer_list(asking: Asking):
     asked = set(normalize_answer(asking.question).split())
     for rank, sentence in enumerate(chosen):
         items = _items(sentence)
-        if rank and len(items) < 2:  # beyond the best sentence, only enumerations: a lone span there is noise
+        if rank and len(items) < 2 and sentence.confidence < LONE_ITEM_CONFIDENCE:  # a lone span there is noise
             continue
         for start, end in items:
             text = sentence.citation.quote[start - sentence.citation.start : end - sentence.citation.start].strip(

@@ -129,6 +129,25 @@ def test_a_list_from_two_sentences_names_every_item_once(open_engine):
     _exact(open_engine, answer)
 
 
+def test_a_list_of_clauses_keeps_each_clause_whole(open_engine):
+    # a colon opens the list; each item is a "that ..." clause, one of them holding "20,000"
+    answer = open_engine.ask("What does the Dunhallow housing review recommend?")
+    assert answer.found and answer.kind == "list"
+    items = [p.text for p in answer.parts]
+    assert "that the council repair every damp home within five years" in items
+    assert "that tenants' complaints be answered within 10 working days" in items
+    assert any(item.startswith("that a tenants' panel inspect 20,000 homes a year") for item in items)
+    _exact(open_engine, answer)
+
+
+def test_a_list_read_from_its_last_item_names_the_ones_before(open_engine):
+    answer = open_engine.ask("In which Dunhallow estates were the worst conditions found?")
+    assert answer.found and answer.kind == "list"
+    items = [p.text for p in answer.parts]
+    assert {"Carrow Hill", "Mill Fields", "Ashby Lane", "Tolgate Park"} <= set(items)
+    _exact(open_engine, answer)
+
+
 def test_a_comparison_quotes_each_article(open_engine):
     answer = open_engine.ask("How do the council's and the operator's figures for the Kestle ferry fare rise compare?")
     assert answer.found and answer.kind == "compare"
