@@ -183,7 +183,9 @@ def answer_tokens(window: Window, start: int, end: int) -> tuple[int, int]:
 def _band(n: int, max_answer_tokens: int) -> np.ndarray:
     """Where ``end - start`` lies in ``[0, max_answer_tokens)`` for an ``n`` by ``n`` matrix of pairs."""
     upper = np.triu(np.ones((n, n), dtype=bool))
-    return upper & ~np.triu(upper, k=max_answer_tokens)
+    band = upper & ~np.triu(upper, k=max_answer_tokens)
+    band.flags.writeable = False  # shared by every window of this size: never changed in place
+    return band
 
 
 def best_spans(
@@ -210,7 +212,7 @@ def best_spans(
     valid = _band(n, max_answer_tokens)
     if len(paragraph_breaks):
         paragraph = np.searchsorted(np.asarray(paragraph_breaks), [start for start, _ in window.offsets], side="right")
-        valid &= paragraph[:, None] == paragraph[None, :]
+        valid = valid & (paragraph[:, None] == paragraph[None, :])
     pairs = np.where(valid, starts[:, None] + ends[None, :], -np.inf)
     flat = pairs.ravel()
     top = min(top, int(np.isfinite(flat).sum()))
