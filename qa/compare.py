@@ -52,7 +52,7 @@ def answer_compare(asking: Asking):
     found: list[Evidence] = []
     for article in articles:
         others = set().union(*(words[a] for a in articles if a != article)) - words[article]
-        own = replace(asking, question=_without(_as_factoid(asking.question), others))
+        own = replace(asking, question=_without(_as_factoid(asking.question), others) or asking.question)
         found += _sentences(own, article)
     # one article alone must look like an answer; the best sentences of several that speak of it are the comparison
     if not found or (len(articles) < 2 and not answered(found)):
