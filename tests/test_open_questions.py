@@ -187,6 +187,15 @@ def test_a_comparison_finds_the_article_its_passages_missed(open_engine):
     assert not answer.message
 
 
+def test_a_scoped_comparison_looks_for_no_article_outside_its_scope(open_engine):
+    from index.scope import Scope
+
+    brannoc = next(a.id for a in open_engine.articles() if a.title == BRANNOC)
+    answer = open_engine.ask(GUSTS, where=Scope(articles=(brannoc,)))
+    assert answer.found and {p.citation.title for p in answer.parts} == {BRANNOC}
+    assert answer.message == "Only one of the indexed articles speaks of this."
+
+
 def test_a_factoid_question_still_gets_its_span(open_engine):
     answer = open_engine.ask("Who is the local MP in Merrow?")
     assert answer.kind == "factoid" and answer.text == "Grace Whitlow" and not answer.parts
