@@ -11,6 +11,9 @@ The rules, decided from saved pages (the seed article among them):
 - **Repeated title**: a line at the top that repeats the first line (the title) word for word.
 - **Furniture lines**: a short line (at most :data:`FURNITURE_MAX_WORDS` words) that is only a share,
   advertisement, subscription, "follow us", "download the app", "click here" or similar prompt.
+- **Photo captions**: a line of at most :data:`CAPTION_MAX_WORDS` words that ends with a photo credit,
+  "(Photo by MANDEL NGAN / AFP)", "(Photo: Reuters)", "Photograph: Jane Doe/Reuters" (the picture's caption,
+  not the story; sharing a chunk with the lead paragraph it pushed the lead down the ranking).
 - **Footer**: from a footer marker ("Read more news on", "End of article", "Next story", "Related
   stories", "More from …", "Catch all the … news", …) in the last half of the text to the end, when
   every line from there on is short (no line of article prose after it).
@@ -27,11 +30,19 @@ from index.textfile import strip_span
 
 FURNITURE_MAX_WORDS = 14
 """A furniture line (share bar, advertisement, app prompt) is at most this many words."""
+CAPTION_MAX_WORDS = 60
+"""A photo caption (a line ending with a photo credit) is at most this many words."""
 FOOTER_MAX_WORDS = 30
 """Every line of a footer is at most this many words (a longer line is article prose)."""
 
-# Both patterns are matched against the whole text (MULTILINE), never across a line break, so that a
-# long text costs two regex scans rather than a Python loop over its lines.
+_CAPTION = re.compile(
+    r"(\((photo|photograph|picture|image|pic|file photo)\b[^()\n]*\)"
+    r"|\b(photo|photograph|picture)\s*(by|:)\s*(?-i:[A-Z])[^\n.!?,;]{0,40}"
+    r"|/\s*(?-i:AFP|Reuters|AP|Getty Images|EPA|PA)\)?)[^\w\n]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# These patterns are matched against the whole text (MULTILINE), never across a line break, so that a
+# long text costs a few regex scans rather than a Python loop over its lines.
 _FURNITURE = re.compile(
     r"^[^\w\n]*(share (this|on|via)\b|share[^\w\n]*$|advertisement[^\w\n]*$|advertising[^\w\n]*$"
     r"|sponsored( content)?[^\w\n]*$|(sign up|subscribe)\b[^\n]*\b(newsletter|updates|alerts)\b"
@@ -80,6 +91,10 @@ def excluded_ranges(text: str, title: str | None = "", skip_to: int = 0) -> list
         end = _line_end(text, match.start())
         if _words(text[match.start() : end]) <= FURNITURE_MAX_WORDS:
             excluded.append(strip_span(text, match.start(), end))
+    for match in _CAPTION.finditer(text, skip_to, footer_from):
+        start = text.rfind("\n", skip_to, match.start()) + 1
+        if _words(text[start : match.end()]) <= CAPTION_MAX_WORDS:
+            excluded.append(strip_span(text, max(start, skip_to), match.end()))
     return _merged(excluded)
 
 

@@ -17,15 +17,18 @@ def excluded_text(text: str, ranges) -> list[str]:
     return [" ".join(text[start:end].split()) for start, end in ranges]
 
 
-def test_the_seed_loses_its_repeated_titles_and_its_footer_and_nothing_else():
+def test_the_seed_loses_its_repeated_titles_its_photo_caption_and_its_footer_and_nothing_else():
     (article,) = read_articles([SEED]).articles
     text = article.text
     title = "China’s SenseTime postpones Hong Kong IPO after US blacklisting"
     assert excluded_text(text, article.excluded)[:2] == [title, title]
-    footer = excluded_text(text, article.excluded)[2]
-    assert footer.startswith("Read More News On") and footer.endswith("Next Story") and len(article.excluded) == 3
+    caption = excluded_text(text, article.excluded)[2]
+    assert caption.startswith("US President Joe Biden meets") and caption.endswith("(Photo by MANDEL NGAN / AFP)")
+    footer = excluded_text(text, article.excluded)[3]
+    assert footer.startswith("Read More News On") and footer.endswith("Next Story") and len(article.excluded) == 4
     kept = " ".join(text[start:end] for start, end in included_ranges(len(text), article.excluded))
     assert kept.count(title) == 1 and "Founded in 2014 by academic Tang Xiao’ou" in kept
+    assert "planned $767 million initial public offering" in kept
     assert article.excluded_chars == sum(end - start for start, end in article.excluded)
 
 
@@ -39,6 +42,18 @@ def test_share_bars_adverts_and_app_prompts_are_excluded_but_prose_that_mentions
         "Share this article",
         "Advertisement",
         "Download the Harbour Times app for alerts",
+    ]
+
+
+def test_photo_captions_are_excluded_but_prose_about_a_photo_is_not():
+    text = (
+        "Harbour news\n\nFirefighters at the quay on Tuesday. Photograph: Jane Doe/Reuters\n\n"
+        "The fire was captured in a photo by a neighbour.\n\nResidents queue for water. (Photo: Reuters)\n\n"
+        "The picture: a town in decline, said the report.\n\nTax credits: the council said they would rise.\n"
+    )
+    assert excluded_text(text, excluded_ranges(text)) == [
+        "Firefighters at the quay on Tuesday. Photograph: Jane Doe/Reuters",
+        "Residents queue for water. (Photo: Reuters)",
     ]
 
 

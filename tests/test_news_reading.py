@@ -46,15 +46,7 @@ def _right(answer, accepted) -> bool:
     return answer.found and any(is_right(answer.text, gold) for gold in accepted)
 
 
-LEAD_RANKS_FIFTH = pytest.mark.xfail(
-    strict=True,
-    reason="issue 29: the lead paragraph with the IPO's size shares its chunk with a photo caption and ranks 5th "
-    "for these questions; the reader reads the best 4 passages (with 6 it answers '$767 million')",
-)
-ASKED = [
-    pytest.param(question, marks=LEAD_RANKS_FIFTH) if "IPO" in question and "How much" in question else question
-    for question in sorted({*SEED_EXAMPLES[:3], *EXPECTED})
-]
+ASKED = sorted({*SEED_EXAMPLES[:3], *EXPECTED})
 
 
 @pytest.mark.parametrize("question", ASKED)
