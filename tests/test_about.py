@@ -59,11 +59,6 @@ def test_a_byline_the_text_shows_is_quoted_with_exact_offsets(pages_engine):
     assert citation.field is None and citation.quote == text[citation.start : citation.end]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 29: the reader declines 'When was the article about ferry fares rising published?' (0.25, "
-    "threshold 0.32) although the story says the company spoke on Wednesday",
-)
 def test_an_article_without_a_date_is_read_for_one(pages_engine):
     answer = pages_engine.ask("When was the article about ferry fares rising published?")
     assert answer.found and answer.citations, (answer.message, answer.score)
