@@ -11,9 +11,10 @@ The rules, decided from saved pages (the seed article among them):
 - **Repeated title**: a line at the top that repeats the first line (the title) word for word.
 - **Furniture lines**: a short line (at most :data:`FURNITURE_MAX_WORDS` words) that is only a share,
   advertisement, subscription, "follow us", "download the app", "click here" or similar prompt.
-- **Photo captions**: a line of at most :data:`CAPTION_MAX_WORDS` words that ends with a photo credit,
-  "(Photo by MANDEL NGAN / AFP)", "(Photo: Reuters)", "Photograph: Jane Doe/Reuters" (the picture's caption,
-  not the story; sharing a chunk with the lead paragraph it pushed the lead down the ranking).
+- **Photo captions**: a line (not the first) of at most :data:`CAPTION_MAX_WORDS` words that ends with a photo
+  credit: "(Photo by MANDEL NGAN / AFP)", "(Photo: Reuters)", "Photograph: Jane Doe/Reuters", "... Jane Doe / AFP"
+  (the picture's caption, not the story; sharing a chunk with the lead paragraph it pushed the lead down the
+  ranking). Prose that mentions a photo ("a photograph by Dorothea Lange.") is not a credit.
 - **Footer**: from a footer marker ("Read more news on", "End of article", "Next story", "Related
   stories", "More from …", "Catch all the … news", …) in the last half of the text to the end, when
   every line from there on is short (no line of article prose after it).
@@ -37,8 +38,8 @@ FOOTER_MAX_WORDS = 30
 
 _CAPTION = re.compile(
     r"(\((photo|photograph|picture|image|pic|file photo)\b[^()\n]*\)"
-    r"|\b(photo|photograph|picture)\s*(by|:)\s*(?-i:[A-Z])[^\n.!?,;]{0,40}"
-    r"|/\s*(?-i:AFP|Reuters|AP|Getty Images|EPA|PA)\)?)[^\w\n]*$",
+    r"|\b(photo|photograph|picture)[ \t]*(by|:)[ \t]*(?-i:[A-Z])[^\n.!?,;/]{0,40}/[ \t]*(?-i:[A-Z])[^\n.!?,;/]{0,30}"
+    r"|[A-Za-z)][ \t]*/[ \t]*(?-i:AFP|Reuters|AP|Getty Images|EPA|PA)\b\)?)[^\w\n]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 # These patterns are matched against the whole text (MULTILINE), never across a line break, so that a
@@ -91,10 +92,11 @@ def excluded_ranges(text: str, title: str | None = "", skip_to: int = 0) -> list
         end = _line_end(text, match.start())
         if _words(text[match.start() : end]) <= FURNITURE_MAX_WORDS:
             excluded.append(strip_span(text, match.start(), end))
-    for match in _CAPTION.finditer(text, skip_to, footer_from):
-        start = text.rfind("\n", skip_to, match.start()) + 1
+    first_line = _line_end(text, skip_to + (len(text[skip_to:]) - len(text[skip_to:].lstrip())))
+    for match in _CAPTION.finditer(text, first_line, footer_from):  # the first line (the title) is kept
+        start = max(text.rfind("\n", skip_to, match.start()) + 1, first_line)
         if _words(text[start : match.end()]) <= CAPTION_MAX_WORDS:
-            excluded.append(strip_span(text, max(start, skip_to), match.end()))
+            excluded.append(strip_span(text, start, match.end()))
     return _merged(excluded)
 
 

@@ -32,9 +32,17 @@ PASSAGES_PER_ARTICLE = 2
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 _OPENING = re.compile(
     r"^\s*(?:what(?:'s|\s+is|\s+are)\s+the\s+differences?\s+between|compare|contrast|"
-    r"how\s+(?:does|do|did|is|are|was|were))\s+",
+    r"how\s+(?:does|do|did|is|are|was|were|would|will|can|could))\s+",
     re.IGNORECASE,
 )
+_HOW = re.compile(r"^\s*how\b", re.IGNORECASE)
+_CALENDAR = frozenset(
+    (
+        *("january", "february", "march", "april", "may", "june", "july", "august", "september", "october"),
+        *("november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+    )
+)
+"""Capitalised words that are not names of what is compared."""
 _COMPARED_WITH = re.compile(r"\s+(?:compare|compares|compared|differ|differs|differed)\s+(?:with|from|to|against)\s+")
 _COMPARED = re.compile(r"\s+(?:compare|differ)(?=\s*[?.!]?\s*$)")
 
@@ -52,7 +60,8 @@ def answer_compare(asking: Asking):
     found: list[Evidence] = []
     for article in articles:
         others = set().union(*(words[a] for a in articles if a != article)) - words[article]
-        own = replace(asking, question=_without(_as_factoid(asking.question), others) or asking.question)
+        part = _without(_as_factoid(asking.question), others)
+        own = replace(asking, question=part if terms(part) else asking.question)
         found += _sentences(own, article)
     # one article alone must look like an answer; the best sentences of several that speak of it are the comparison
     if not found or (len(articles) < 2 and not answered(found)):
@@ -64,14 +73,9 @@ def answer_compare(asking: Asking):
             best_of[item.citation.article_id] = item
     sides = sorted(best_of.values(), key=lambda e: -e.confidence)
     parts = tuple(Part(e.citation.quote, e.citation.start, e.citation.end, e.citation) for e in sides)
+    read = list({p.chunk_id: p for p in [*(e.passage for e in sides), *asking.passages]}.values())
     answer = quoted_answer(
-        asking.question,
-        "compare",
-        [e.citation for e in sides],
-        sides[0].confidence,
-        asking.passages,
-        asking.k,
-        parts=parts,
+        asking.question, "compare", [e.citation for e in sides], sides[0].confidence, read, asking.k, parts=parts
     )
     answer = replace(answer, start=None, end=None)  # one sentence an article: no one span; the parts have offsets
     if len(sides) == 1:
@@ -91,6 +95,8 @@ def _sentences(asking: Asking, article: str) -> list[Evidence]:
 def _as_factoid(question: str) -> str:
     """The comparison asked as a question about its subjects together ("How does the bill in A compare with B's?"
     -> "What is the bill in A and B's?"): the reader was trained on such questions, not on comparisons."""
+    if _HOW.match(question) and not (_COMPARED_WITH.search(question) or _COMPARED.search(question)):
+        return question  # "How did the storm affect ferries, according to both reports?": a how-question as asked
     question = _OPENING.sub("What is ", question, count=1)
     question = _COMPARED_WITH.sub(" and ", question)
     return _COMPARED.sub("", question)
@@ -98,8 +104,12 @@ def _as_factoid(question: str) -> str:
 
 def _words_of(asking: Asking, article: str) -> set[str]:
     """The terms of an article's title and text."""
-    record = asking.store.article(article)
-    return set(terms(f"{record.title if record else ''} {asking.store.article_text(article)}"))
+    try:
+        record, text = asking.store.article(article), asking.store.article_text(article)
+    except KeyError:  # passages given by the caller, of an article the index does not hold
+        given = [p for p in asking.passages if p.article_id == article]
+        record, text = None, " ".join(f"{p.title} {p.text}" for p in given)
+    return set(terms(f"{record.title if record else ''} {text}"))
 
 
 def _without(question: str, others: set[str]) -> str:
@@ -112,10 +122,12 @@ def _named_elsewhere(asking: Asking, words: dict[str, set[str]]) -> str | None:
     """The best article that mentions a name of the question (a capitalised word after its first) that none of
     the articles in ``words`` mentions; ``None`` when there is no such name or article."""
     known = set().union(*words.values())
+    if asking.question.isupper():  # every word capitalised: none is known to be a name
+        return None
     names = [
-        m.group()
-        for m in list(_WORD.finditer(asking.question))[1:]
-        if m.group()[0].isupper() and terms(m.group()) and stem(m.group()) not in known
+        word
+        for word in (m.group().replace("’", "'") for m in list(_WORD.finditer(asking.question))[1:])
+        if word[0].isupper() and word.lower() not in _CALENDAR and terms(word) and stem(word) not in known
     ]
     if not names:
         return None

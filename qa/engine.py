@@ -266,14 +266,15 @@ class QA:
         t0 = time.perf_counter()
         vector = self.encoder.encode([query])[0]
         t1 = time.perf_counter()
+        search = None  # passages given by the caller are all an answerer may read
         if passages is None:
             depth = max(k, self.reader.depth, RETRIEVAL_DEPTH.get(kind, 0))
             passages = retriever.retrieve(query, vector, depth, within)
+            search = functools.partial(_search, retriever, store, vector, within)
         t2 = time.perf_counter()
         field = metadata_field(question)  # when was it published, who wrote it
         answer = answer_about(question, field, list(passages), store, k) if field else None
         if answer is None and kind in ANSWERERS:
-            search = functools.partial(_search, retriever, store, vector, within)
             asking = Asking(question, kind, list(passages), self.reader, store, k, context, self.judge, search)
             answer = ANSWERERS[kind](asking)
         if answer is None:

@@ -33,8 +33,9 @@ CLOSE_ENOUGH = 0.1
 """Another sentence's items are taken when its confidence is at least this fraction of the best one's (the judge's
 probability that it is evidence; the reader's span probability without a judge)."""
 LONE_ITEM_CONFIDENCE = 0.8
-"""Another sentence's lone span (no enumeration around it) is an item when the judge's confidence in the sentence is
-at least this ("The biggest absence is fly-half Rhodri Mathias ..."; 0.5 and 0.8 measured alike)."""
+"""Another sentence's lone span (no enumeration around it) is an item when the confidence in the sentence is at least
+this (the judge's; the reader's span probability without a judge): "The biggest absence is fly-half Rhodri
+Mathias ..." (0.5 and 0.8 measured alike)."""
 MAX_ITEM_WORDS = 12
 """An item longer than this is cut here (it runs on into the rest of the sentence)."""
 _COMMA = re.compile(r"\s*(?:;|,(?!(?<=\d,)\d))\s*")  # not the comma of "20,000"
@@ -116,7 +117,7 @@ def _items(found: Evidence) -> list[tuple[int, int]]:
         return i < len(pieces) and bool(_LEADING_AND.match(text[pieces[i][0] : pieces[i][1]]))
 
     last = None
-    closing = at == until and _LAST_ITEM.search(text, pieces[at][0], span_start)
+    closing = 0 < at == until and _LAST_ITEM.search(text, pieces[at][0], span_start)  # pieces before it: a list
     # the span is the list's last item, which ends with it ("... Rathwick Bay and Tolcarne all had ..."), or the
     # whole enumeration
     if closing or _AND.search(text, span_start, span_end):

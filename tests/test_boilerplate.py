@@ -47,9 +47,11 @@ def test_share_bars_adverts_and_app_prompts_are_excluded_but_prose_that_mentions
 
 def test_photo_captions_are_excluded_but_prose_about_a_photo_is_not():
     text = (
-        "Harbour news\n\nFirefighters at the quay on Tuesday. Photograph: Jane Doe/Reuters\n\n"
+        "Photo: Storm Ciara batters the coast\n\nFirefighters at the quay on Tuesday. Photograph: Jane Doe/Reuters\n\n"
         "The fire was captured in a photo by a neighbour.\n\nResidents queue for water. (Photo: Reuters)\n\n"
-        "The picture: a town in decline, said the report.\n\nTax credits: the council said they would rise.\n"
+        "The picture: a town in decline, said the report.\n\nTax credits: the council said they would rise.\n\n"
+        "The museum's best-known work is a photograph by Dorothea Lange.\n\nThe vote was 12/PA\n\n"
+        "Visitors were urged to take a photo\nBy Jane Doe, our reporter, at the pier.\n"
     )
     assert excluded_text(text, excluded_ranges(text)) == [
         "Firefighters at the quay on Tuesday. Photograph: Jane Doe/Reuters",

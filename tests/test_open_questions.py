@@ -175,16 +175,25 @@ def test_a_comparison_asks_each_article_its_own_part(open_engine):
 
 
 def test_a_comparison_finds_the_article_its_passages_missed(open_engine):
+    import functools
+
     from index.scope import Scope
+    from qa.compare import answer_compare
+    from qa.engine import _search
+    from qa.evidence import Asking
 
     brannoc = next(a.id for a in open_engine.articles() if a.title == BRANNOC)
     vector = open_engine.encoder.encode([GUSTS])[0]
     only_brannoc = open_engine.retriever.retrieve(
         GUSTS, vector, 8, open_engine.store.chunks_in(Scope(articles=(brannoc,)))
     )
-    answer, _ = open_engine.ask_timed(GUSTS, passages=only_brannoc)
+    search = functools.partial(_search, open_engine.retriever, open_engine.store, vector, None)
+    engine = open_engine
+    asking = Asking(GUSTS, "compare", only_brannoc, engine.reader, engine.store, 5, "", engine.judge, search)
+    answer = answer_compare(asking)
     assert {p.citation.title for p in answer.parts} == {BRANNOC, CELLWEN}  # Cellwen named, so looked for
     assert not answer.message
+    assert {p.article_id for p in answer.passages} >= {p.citation.article_id for p in answer.parts}  # shown, cited
 
 
 def test_a_scoped_comparison_looks_for_no_article_outside_its_scope(open_engine):
