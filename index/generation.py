@@ -42,6 +42,7 @@ from index.layout import (
     add_pages_column,
     bm25_tokens,
     connect,
+    current_generation,
     drop_retired_tables,
     is_own_generation,
 )
@@ -187,7 +188,8 @@ class Generation:
         return manifest
 
     def discard(self) -> None:
-        """Throw away an unfinished generation (a second Ctrl-C waits until it is gone)."""
+        """Throw away an unfinished generation and its pointer file (a second Ctrl-C waits until they are gone);
+        one that an interrupted :meth:`commit` already made live is kept (the index is then as after)."""
         stops = {signal.SIGINT, signal.SIGTERM}
         blocked = threading.current_thread() is threading.main_thread()
         if blocked:
@@ -195,7 +197,13 @@ class Generation:
         try:
             with contextlib.suppress(Exception):
                 self.db.close()
-            shutil.rmtree(self.path, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                (self.index_dir / f"{CURRENT}.tmp-{os.getpid()}").unlink(missing_ok=True)
+            live = False
+            with contextlib.suppress(Exception):
+                live = current_generation(self.index_dir) == self.path
+            if not live:
+                shutil.rmtree(self.path, ignore_errors=True)
         finally:
             if blocked:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)

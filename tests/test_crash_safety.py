@@ -216,6 +216,25 @@ def test_writer_killed_at_any_moment_leaves_the_index_as_before_or_after(tmp_pat
     assert len([p for p in live_index.iterdir() if p.name.startswith("gen-")]) <= 2
 
 
+def test_an_interrupt_after_the_switch_keeps_the_new_generation_and_leaves_no_pointer_file(live_index, encoder):
+    # Ctrl-C or SIGTERM during commit's last steps: the pointer file is written, or CURRENT already names the new
+    # generation (its final directory fsync); the writer then discards its generation, which must not take the live
+    # index with it, nor leave the pointer file behind
+    from index.build import _carried_fields
+    from index.generation import Generation
+    from index.layout import CURRENT, current_generation
+
+    store = IndexStore.open(live_index)
+    generation = Generation(live_index, store.generation, store.manifest.dimension)
+    generation.commit(_carried_fields(store.manifest))
+    assert current_generation(live_index) == generation.path
+    (live_index / f"{CURRENT}.tmp-{os.getpid()}").write_text(generation.path.name)
+    generation.discard()
+    assert current_generation(live_index) == generation.path and generation.path.is_dir()
+    assert IndexStore.open(live_index).verify() == []
+    assert not (live_index / f"{CURRENT}.tmp-{os.getpid()}").exists()
+
+
 def test_second_writer_is_told_which_process_holds_the_index(tmp_path, live_index, encoder):
     holder = subprocess.Popen(
         [
