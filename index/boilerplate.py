@@ -42,6 +42,7 @@ _CAPTION = re.compile(
     r"|[A-Za-z)][ \t]*/[ \t]*(?-i:AFP|Reuters|AP|Getty Images|EPA|PA)\b\)?)[^\w\n]*$",
     re.IGNORECASE | re.MULTILINE,
 )
+_NON_BLANK = re.compile(r"\S")
 # These patterns are matched against the whole text (MULTILINE), never across a line break, so that a
 # long text costs a few regex scans rather than a Python loop over its lines.
 _FURNITURE = re.compile(
@@ -92,7 +93,8 @@ def excluded_ranges(text: str, title: str | None = "", skip_to: int = 0) -> list
         end = _line_end(text, match.start())
         if _words(text[match.start() : end]) <= FURNITURE_MAX_WORDS:
             excluded.append(strip_span(text, match.start(), end))
-    first_line = _line_end(text, skip_to + (len(text[skip_to:]) - len(text[skip_to:].lstrip())))
+    first = _NON_BLANK.search(text, skip_to)
+    first_line = _line_end(text, first.start()) if first else len(text)
     for match in _CAPTION.finditer(text, first_line, footer_from):  # the first line (the title) is kept
         start = max(text.rfind("\n", skip_to, match.start()) + 1, first_line)
         if _words(text[start : match.end()]) <= CAPTION_MAX_WORDS:

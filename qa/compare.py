@@ -22,14 +22,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from index.terms import stem, terms
+from index.terms import stem, term_spans, terms
 from qa.evidence import Asking, Evidence, answered, evidence, quoted_answer, related_articles
 from qa.types import Part
 
 MAX_ARTICLES = 3
 PASSAGES_PER_ARTICLE = 2
 """Passages of each article read for its part of the question."""
-_WORD = re.compile(r"\w+(?:['’]\w+)*")
 _OPENING = re.compile(
     r"^\s*(?:what(?:'s|\s+is|\s+are)\s+the\s+differences?\s+between|compare|contrast|"
     r"how\s+(?:does|do|did|is|are|was|were|would|will|can|could))\s+",
@@ -114,8 +113,13 @@ def _words_of(asking: Asking, article: str) -> set[str]:
 
 def _without(question: str, others: set[str]) -> str:
     """The question without the words whose terms are in ``others``."""
-    kept = _WORD.sub(lambda m: "" if stem(m.group()) in others else m.group(), question)
-    return re.sub(r"\s+", " ", kept).strip()
+    kept, at = [], 0
+    for term, start, end in term_spans(question, keep_stop_words=True):  # every word, as the index cuts them
+        if term in others:
+            kept.append(question[at:start])
+            at = end
+    kept.append(question[at:])
+    return re.sub(r"\s+", " ", "".join(kept)).strip()
 
 
 def _named_elsewhere(asking: Asking, words: dict[str, set[str]]) -> str | None:
@@ -126,7 +130,10 @@ def _named_elsewhere(asking: Asking, words: dict[str, set[str]]) -> str | None:
         return None
     names = [
         word
-        for word in (m.group().replace("’", "'") for m in list(_WORD.finditer(asking.question))[1:])
+        for word in (
+            asking.question[start:end].replace("’", "'")
+            for _, start, end in term_spans(asking.question, keep_stop_words=True)[1:]
+        )
         if word[0].isupper() and word.lower() not in _CALENDAR and terms(word) and stem(word) not in known
     ]
     if not names:

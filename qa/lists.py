@@ -43,10 +43,10 @@ _AND = re.compile(r"(?<!\d)\s+(?:and|or|as well as)\s+(?!\d)")
 _COUNT = re.compile(r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many|some|all|both")
 _LEADING_AND = re.compile(r"^(?:and|or)\s+")
 _LAST_ITEM = re.compile(r"\b(?:and|or)\s+(?:\S+\s+){0,2}$")
-_INTRODUCED = re.compile(r".*(?::|\b(?:including|such as|namely))\s+")
+_INTRODUCES = r":|\b(?:including|such as|namely)"
+_INTRODUCED = re.compile(rf".*(?:{_INTRODUCES})\s+")
 _OPENING = re.compile(
-    r".*(?::|\b(?:including|such as|namely|are|were|is|was|include|includes|included|"
-    r"to|in|from|for|by|at|on|with|of))\s+"
+    rf".*(?:{_INTRODUCES}|\b(?:are|were|is|was|include|includes|included|to|in|from|for|by|at|on|with|of))\s+"
 )
 
 
