@@ -110,42 +110,39 @@ def test_yes_no_quotes_the_sentence_that_settles_it(open_engine):
     _exact(open_engine, answer)
 
 
-def test_a_list_from_one_sentence_names_every_item(open_engine):
-    answer = open_engine.ask("Which brewers does the Merrow factory supply?")
+def _listed(engine, question: str):
+    """The answer to a list question and its items, checked to be a list whose every quote is exact."""
+    answer = engine.ask(question)
     assert answer.found and answer.kind == "list"
-    assert [p.text for p in answer.parts] == ["Hollin Ales", "Brackwater Brewing", "Stannard & Sons"]
+    _exact(engine, answer)
+    return answer, [p.text for p in answer.parts]
+
+
+def test_a_list_from_one_sentence_names_every_item(open_engine):
+    answer, items = _listed(open_engine, "Which brewers does the Merrow factory supply?")
+    assert items == ["Hollin Ales", "Brackwater Brewing", "Stannard & Sons"]
     assert answer.text == "Hollin Ales, Brackwater Brewing and Stannard & Sons"  # the article's words, whole
-    _exact(open_engine, answer)
 
 
 def test_a_list_from_two_sentences_names_every_item_once(open_engine):
-    answer = open_engine.ask("Which countries have stopped importing poultry from Veldmark?")
-    assert answer.found and answer.kind == "list"
-    items = [p.text for p in answer.parts]
+    answer, items = _listed(open_engine, "Which countries have stopped importing poultry from Veldmark?")
     assert {"Japan", "South Korea", "Mexico", "Chile"} <= set(items)
     assert len(items) == len(set(items))
     assert "Four" not in items  # "Four countries have stopped ...": a count, not a country
     assert len({p.citation.start for p in answer.parts}) >= 2  # several sentences, each item cited to its own
-    _exact(open_engine, answer)
 
 
 def test_a_list_of_clauses_keeps_each_clause_whole(open_engine):
     # a colon opens the list; each item is a "that ..." clause, one of them holding "20,000"
-    answer = open_engine.ask("What does the Dunhallow housing review recommend?")
-    assert answer.found and answer.kind == "list"
-    items = [p.text for p in answer.parts]
+    _, items = _listed(open_engine, "What does the Dunhallow housing review recommend?")
     assert "that the council repair every damp home within five years" in items
     assert "that tenants' complaints be answered within 10 working days" in items
     assert any(item.startswith("that a tenants' panel inspect 20,000 homes a year") for item in items)
-    _exact(open_engine, answer)
 
 
 def test_a_list_read_from_its_last_item_names_the_ones_before(open_engine):
-    answer = open_engine.ask("In which Dunhallow estates were the worst conditions found?")
-    assert answer.found and answer.kind == "list"
-    items = [p.text for p in answer.parts]
+    _, items = _listed(open_engine, "In which Dunhallow estates were the worst conditions found?")
     assert {"Carrow Hill", "Mill Fields", "Ashby Lane", "Tolgate Park"} <= set(items)
-    _exact(open_engine, answer)
 
 
 def test_a_comparison_quotes_each_article(open_engine):
