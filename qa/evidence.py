@@ -101,17 +101,31 @@ SPAN_FLOOR = 0.02
 sentence in articles that do not answer (the news dev why/how/yes-no/list questions asked over the training
 articles: it declines 3 % of them; with this floor 66 %, keeping 94 % of the answerable ones; BENCHMARKS.md)."""
 READER_WEIGHT = 0.5
-"""How much the reader's span probability (its log) adds to the judge's log-odds when sentences are ranked."""
+"""How much the reader's span probability (its log) adds to the judge's log-odds when sentences are ranked (by
+default)."""
+FOLLOWING_SHARE = 0.5
+"""A sentence judged because it follows one the reader points at is ranked as if the reader gave it this share of
+that one's probability."""
 
 
-def evidence(asking: Asking, passages: list[Passage] | None = None, depth: int | None = None) -> list[Evidence]:
+def evidence(
+    asking: Asking,
+    passages: list[Passage] | None = None,
+    depth: int | None = None,
+    *,
+    following: int = 0,
+    reader_weight: float = READER_WEIGHT,
+) -> list[Evidence]:
     """The sentences holding the reader's candidate spans in the best ``depth`` passages (default: as many as the
-    reader reads), best first, each once with the reader's best span in it.
+    reader reads), best first, each once with the reader's best span in it; with a judge, also the sentence after
+    each of the ``following`` best of them (holding no span: a reason is often given in the sentence after the
+    one that names what the question asks about).
 
     Without a judge they are ranked by the span's probability; with one, by the judge's log-odds plus
-    :data:`READER_WEIGHT` times the log of the reader's probability (the reader points, the judge weighs whole
-    sentences). Judging every sentence of the passages instead was measured (BENCHMARKS.md): a little better
-    on why/how, and about 40 ms slower a question."""
+    ``reader_weight`` times the log of the reader's probability (the reader points, the judge weighs whole
+    sentences; a following sentence counts :data:`FOLLOWING_SHARE` of the one before it). Judging every sentence
+    of the passages instead was measured (BENCHMARKS.md): a little better on why/how, and about 40 ms slower a
+    question."""
     read = (asking.passages if passages is None else passages)[: depth or asking.reader.passages]
     found: dict[tuple[str, int], Evidence] = {}
     for candidate in asking.reader.spans(asking.read_as, read):
@@ -121,15 +135,24 @@ def evidence(asking: Asking, passages: list[Passage] | None = None, depth: int |
             found[key] = Evidence(candidate.probability, candidate.passage, citation, candidate.start, candidate.end)
     if asking.judge is None:
         return list(found.values())
-    sentences = list(found.values())
+    pointing = {key: e.probability for key, e in found.items()}
+    if following:
+        for e in sorted(found.values(), key=lambda e: -e.probability)[:following]:
+            after = next((s for s in e.passage.sentences if s[0] >= e.citation.end), None)
+            if after is not None and (e.citation.article_id, after[0]) not in found:
+                key = (e.citation.article_id, after[0])
+                found[key] = Evidence(0.0, e.passage, cite(e.passage, after[0], after[1]), after[0], after[1])
+                pointing[key] = FOLLOWING_SHARE * e.probability
+    keys = list(found)
+    sentences = [found[key] for key in keys]
     judged = asking.judge.judge(asking.read_as, [e.citation.quote for e in sentences])
     ranked = sorted(
         (
             (
-                log_odds + READER_WEIGHT * math.log(e.probability + 1e-3),
+                log_odds + reader_weight * math.log(pointing[key] + 1e-3),
                 replace(e, relevance=float(sigmoid(log_odds)), yes=yes),
             )
-            for e, (log_odds, yes) in zip(sentences, judged, strict=True)
+            for key, e, (log_odds, yes) in zip(keys, sentences, judged, strict=True)
         ),
         key=lambda pair: -pair[0],
     )

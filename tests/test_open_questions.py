@@ -100,6 +100,16 @@ def test_why_quotes_the_sentence_that_gives_the_reason(open_engine):
     _exact(open_engine, answer)
 
 
+def test_why_finds_the_reason_in_the_sentence_after_the_one_naming_what_is_asked(open_engine):
+    # the reader points at the lead, which says the ferry will not run; the reason is the sentence after it,
+    # holding no span the reader finds (another story's ferry gives a reason of its own: "blaming higher fuel
+    # and insurance costs")
+    answer = open_engine.ask("Why will the Tarrow ferry not run this winter?")
+    assert answer.found and answer.kind == "why"
+    assert any("has trebled the premium for winter sailings" in c.quote for c in answer.citations)
+    _exact(open_engine, answer)
+
+
 def test_yes_no_quotes_the_sentence_that_settles_it(open_engine):
     answer = open_engine.ask("Did the union accept Vantelle's count of the jobs to be lost?")
     assert answer.found and answer.kind == "yesno"
