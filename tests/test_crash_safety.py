@@ -52,8 +52,12 @@ def start_writer(kind: str, paths: list[Path], index_dir: Path) -> ForkedQa:
 
 def wait_for_generation(index_dir: Path, writer: ForkedQa) -> float:
     """When the writer started its new generation (after loading the model)."""
+    deadline = time.monotonic() + 300  # a forked writer can hang (see tests/test_concurrency.py): fail, not wait
     while not any(p.name.endswith(f"-{writer.pid}") for p in index_dir.iterdir()):
         assert writer.poll() is None, "the writer ended before it started writing"
+        if time.monotonic() > deadline:
+            writer.send_signal(signal.SIGKILL)
+            raise AssertionError("the writer did not start writing in 300 s")
         time.sleep(0.01)
     return time.monotonic()
 
