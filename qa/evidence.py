@@ -139,20 +139,19 @@ def evidence(
     if following:
         for e in sorted(found.values(), key=lambda e: -e.probability)[:following]:
             after = next((s for s in e.passage.sentences if s[0] >= e.citation.end), None)
-            if after is not None and (e.citation.article_id, after[0]) not in found:
-                key = (e.citation.article_id, after[0])
+            key = (e.citation.article_id, after[0]) if after is not None else None
+            if key is not None and key not in found:
                 found[key] = Evidence(0.0, e.passage, cite(e.passage, after[0], after[1]), after[0], after[1])
                 pointing[key] = FOLLOWING_SHARE * e.probability
-    keys = list(found)
-    sentences = [found[key] for key in keys]
-    judged = asking.judge.judge(asking.read_as, [e.citation.quote for e in sentences])
+    entries = list(found.items())
+    judged = asking.judge.judge(asking.read_as, [e.citation.quote for _, e in entries])
     ranked = sorted(
         (
             (
                 log_odds + reader_weight * math.log(pointing[key] + 1e-3),
                 replace(e, relevance=float(sigmoid(log_odds)), yes=yes),
             )
-            for key, e, (log_odds, yes) in zip(keys, sentences, judged, strict=True)
+            for (key, e), (log_odds, yes) in zip(entries, judged, strict=True)
         ),
         key=lambda pair: -pair[0],
     )
