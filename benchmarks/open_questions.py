@@ -11,6 +11,7 @@ questions, and scores each reply:
 - why/how: an evidence sentence covered, and a key phrase (normalized) in the quoted text;
 - yes/no: an evidence sentence covered; every verdict shown ("Yes"/"No") counted right or wrong apart;
 - list: at least ``min_items`` of the gold items named in the answer's texts (its parts, else its text);
+  also the share of its items (parts) cited to the question's own story, over the replies that list any;
 - compare (``--compare``: our own questions over two news dev articles each, ``benchmarks/compare-dev.jsonl``):
   for both articles, a quoted sentence of that article holds one of its key phrases.
 
@@ -75,6 +76,8 @@ def score(row: dict, answer) -> dict:
         said = normalize_answer(" | ".join(texts))
         named = sum(normalize_answer(item) in said for item in row["items"])
         result["items_named"] = named / len(row["items"])
+        if answer.parts:  # every list question is about one story: an item cited to another is not one of its items
+            result["parts_in_story"] = sum(p.citation.title == row["article"] for p in answer.parts) / len(answer.parts)
         result["right"] = named >= row["min_items"]
     return result
 
@@ -149,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         if kind == "list":
             entry["items_named"] = round(sum(r["items_named"] for r in mine) / len(mine), 4)
+            listed = [r["parts_in_story"] for r in mine if "parts_in_story" in r]
+            entry["parts_in_story"] = round(sum(listed) / len(listed), 4) if listed else None
         if kind == "yesno":
             shown = [r["verdict_right"] for r in mine if "verdict_right" in r]
             entry["verdicts_shown"] = len(shown)

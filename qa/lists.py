@@ -5,10 +5,12 @@ and Tennant Street") or at one of its items, its last one included ("... Ashby L
 enumeration around its span is cut into items at commas (not those of "20,000") and semicolons, and its last
 piece at its "and" or "or" (never inside "1971 and 1975"). The list opens after a colon or "including"; items
 that open with the same word as the last one ("that ..., that ... and that ...") are clauses kept whole; an
-item that runs on into the sentence is cut to a dozen words. Items also come from the other sentences the
-reader points at almost as confidently, when they hold an enumeration of their own or the judge is sure of
-them (a list spread over several sentences, or articles), each cited to its own sentence; items said twice
-are kept once. The reader reads one passage more than for a factoid (:data:`LIST_DEPTH`).
+item that runs on into the sentence is cut to a dozen words. Items also come from the other sentences of the
+same story that the reader points at almost as confidently, when they hold an enumeration of their own or the
+judge is sure of them (a list spread over several sentences), each cited to its own sentence; items said twice
+are kept once. A list is one story's: another story's enumeration ("Norway, Egypt and Vietnam lifted their bans
+on pork" beside a story of poultry bans) is not its items. The reader reads one passage more than for a factoid
+(:data:`LIST_DEPTH`).
 
 Example::
 
@@ -170,9 +172,11 @@ def answer_list(asking: Asking):
     found = evidence(asking, depth=LIST_DEPTH)
     if not answered(found):
         return None
-    # items are cut around the reader's spans: sentences where it found none give none
+    # the story of the sentence the judge likes best; items are cut around the reader's spans: sentences where it
+    # found none give none
+    story = [f for f in found if f.citation.article_id == found[0].citation.article_id]
     chosen = [
-        f for f in found[:MAX_SENTENCES] if f.probability > 0 and f.confidence >= CLOSE_ENOUGH * found[0].confidence
+        f for f in story[:MAX_SENTENCES] if f.probability > 0 and f.confidence >= CLOSE_ENOUGH * found[0].confidence
     ]
     parts, seen = [], set()
     asked = set(normalize_answer(asking.question).split())
@@ -194,7 +198,7 @@ def answer_list(asking: Asking):
         return None
     # the answer's own text, offsets and confidence are the reader's best span, as for a factoid question (its
     # probability means what a span's means, and "What are the two ...?" often wants one span); the items are the parts
-    reader_best = max(found, key=lambda f: f.probability)
+    reader_best = max(story, key=lambda f: f.probability)
     span = reader_best.span
     quotes = list({(c.article_id, c.start): c for c in [span.citation, *(p.citation for p in parts)]}.values())
     return quoted_answer(

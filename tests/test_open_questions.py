@@ -155,6 +155,22 @@ def test_a_list_read_from_its_last_item_names_the_ones_before(open_engine):
     assert {"Carrow Hill", "Mill Fields", "Ashby Lane", "Tolgate Park"} <= set(items)
 
 
+def test_a_list_names_only_the_items_of_the_story_it_is_read_from(tmp_path, encoder):
+    # another story lists countries too (they lifted a ban on pork): its enumeration is not this list's
+    from index.build import IndexWriter
+    from qa import QA
+
+    index_dir = tmp_path / "index"
+    stories = [OPEN / "exports.txt", FIXTURES / "open-distractors", FIXTURES / "articles"]
+    IndexWriter(Config(index_dir=index_dir), encoder=encoder).build(stories)
+    engine = QA(index_dir, encoder=encoder)
+    answer, items = _listed(engine, "Which countries have stopped importing poultry from Veldmark?")
+    assert {"Mexico", "Chile"} <= set(items)
+    assert not {"Norway", "Egypt", "Vietnam"} & set(items)
+    assert {p.citation.title for p in answer.parts} == {"Veldmark poultry exports hit by bird flu bans"}
+    assert answer.citations[0].title == "Veldmark poultry exports hit by bird flu bans"  # the reply's own span too
+
+
 def test_a_comparison_quotes_each_article(open_engine):
     answer = open_engine.ask("How do the council's and the operator's figures for the Kestle ferry fare rise compare?")
     assert answer.found and answer.kind == "compare"
