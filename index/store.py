@@ -308,9 +308,9 @@ class IndexStore:
         mask = None if within is None else np.isin(self._bm25_ids, within).astype(np.float32)
         if statistics is not None:
             return self._lexical_search_as_part(query_terms, n, mask, statistics)
-        with self._bm25_lock:
+        with self._bm25_lock:  # n_threads=0: in this thread (1 starts a thread pool for each question)
             rows, scores = self._bm25.retrieve(
-                [query_terms], k=min(n, len(self._bm25_ids)), show_progress=False, n_threads=1, weight_mask=mask
+                [query_terms], k=min(n, len(self._bm25_ids)), show_progress=False, n_threads=0, weight_mask=mask
             )
         return [(int(self._bm25_ids[r]), float(s)) for r, s in zip(rows[0], scores[0], strict=False) if s > 0]
 
