@@ -151,6 +151,7 @@ class ForkedQa:
     def __init__(self, *args: str, stderr_path: Path | None = None) -> None:
         self.returncode: int | None = None
         self.stderr_path = stderr_path
+        self.args = " ".join(args)
         self.pid = os.fork()
         if self.pid == 0:  # the child: run the command, and never return into pytest
             code = 70
@@ -178,10 +179,19 @@ class ForkedQa:
                 self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
-    def wait(self) -> int:
-        """Wait for the end; the exit code (minus the signal number if a signal ended it)."""
-        if self.returncode is None:
-            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+    def wait(self, timeout: float = 300) -> int:
+        """Wait for the end; the exit code (minus the signal number if a signal ended it).
+
+        A fork taken while a library's thread pool was busy can hang for ever: past ``timeout`` seconds the
+        child is killed and :class:`TimeoutError` fails the test instead of holding the suite.
+        """
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+                raise TimeoutError(f"qa {self.args} did not end within {timeout} s; killed")
+            time.sleep(0.02)
         return self.returncode
 
     def send_signal(self, number: int) -> None:
