@@ -24,7 +24,7 @@ import numpy as np
 from qa.read import MODEL_FILE
 
 ONNX_PREFIX = "inner."
-"""The export wraps the model in a module whose attribute is ``inner`` (training.export._onnx_export)."""
+"""The export wraps the model in a module whose attribute is ``inner`` (training.export.int8_graph)."""
 
 
 def _dequantized(inits: dict[str, np.ndarray], quantized: str, transpose: bool) -> np.ndarray:

@@ -62,16 +62,15 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, iterations: int = 100) -> tuple[f
     return float(w[0] / scale), float(w[1] - w[0] * mean / scale)
 
 
-def _onnx_export(checkpoint: Path, scratch: Path, fuse: bool = True, keep_float: bool = False) -> None:
-    """``scratch/model-int8.onnx`` from a checkpoint: exported with eager attention, fused, quantized
-    (``fuse=False``: PyTorch's attention, nothing fused, as the shipped reader was before; ``keep_float``:
-    the float graph stays as ``model-float.onnx``)."""
+def int8_graph(
+    model, outputs: tuple[str, ...], scratch: Path, per_token: bool = True, fuse: bool = True, keep_float: bool = False
+) -> None:
+    """``scratch/model-int8.onnx`` from a BERT-style model that reads ``input_ids``, ``attention_mask`` and
+    ``token_type_ids``: exported with its ``outputs`` (fields of the model's output, one value per token when
+    ``per_token``, else per pair), fused (``fuse=False``: nothing fused, for a model loaded with PyTorch's
+    attention) and quantized with one scale per output channel (``keep_float``: the float graph stays as
+    ``model-float.onnx``)."""
     import torch
-    from transformers import AutoModelForQuestionAnswering
-
-    # eager attention exports as the pattern ONNX Runtime's attention fusion recognises (index.onnx_export.fuse_bert)
-    attention = "eager" if fuse else "sdpa"
-    model = AutoModelForQuestionAnswering.from_pretrained(str(checkpoint), attn_implementation=attention).eval()
 
     class Logits(torch.nn.Module):
         def __init__(self, inner) -> None:
@@ -80,11 +79,13 @@ def _onnx_export(checkpoint: Path, scratch: Path, fuse: bool = True, keep_float:
 
         def forward(self, input_ids, attention_mask, token_type_ids):
             out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-            return out.start_logits, out.end_logits
+            return tuple(getattr(out, name) for name in outputs)
 
     sample = torch.tensor([[101, 2040, 102, 2009, 2001, 102], [101, 2043, 102, 1037, 102, 0]])
     inputs = (sample, (sample > 0).long(), torch.tensor([[0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 0]]))
     names = ["input_ids", "attention_mask", "token_type_ids"]
+    axes = {n: {0: "batch", 1: "tokens"} for n in names}
+    axes |= {n: {0: "batch", 1: "tokens"} if per_token else {0: "batch"} for n in outputs}
     with (
         open(os.devnull, "w") as devnull,
         contextlib.redirect_stderr(devnull),
@@ -97,8 +98,8 @@ def _onnx_export(checkpoint: Path, scratch: Path, fuse: bool = True, keep_float:
             inputs,
             str(scratch / "model-float.onnx"),
             input_names=names,
-            output_names=["start_logits", "end_logits"],
-            dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "start_logits", "end_logits"]},
+            output_names=list(outputs),
+            dynamic_axes=axes,
             opset_version=17,
             dynamo=False,
         )
@@ -110,6 +111,17 @@ def _onnx_export(checkpoint: Path, scratch: Path, fuse: bool = True, keep_float:
     (scratch / "model-fused.onnx").unlink(missing_ok=True)
     if not keep_float:
         (scratch / "model-float.onnx").unlink()
+
+
+def _onnx_export(checkpoint: Path, scratch: Path, fuse: bool = True, keep_float: bool = False) -> None:
+    """``scratch/model-int8.onnx`` from a reader checkpoint (:func:`int8_graph`; ``fuse=False``: PyTorch's
+    attention, nothing fused, as the shipped reader was before)."""
+    from transformers import AutoModelForQuestionAnswering
+
+    # eager attention exports as the pattern ONNX Runtime's attention fusion recognises (index.onnx_export.fuse_bert)
+    attention = "eager" if fuse else "sdpa"
+    model = AutoModelForQuestionAnswering.from_pretrained(str(checkpoint), attn_implementation=attention).eval()
+    int8_graph(model, ("start_logits", "end_logits"), scratch, fuse=fuse, keep_float=keep_float)
 
 
 def export_reader(checkpoint: Path, export_dir: Path, args: argparse.Namespace) -> dict:

@@ -25,7 +25,6 @@ article holds the evidence of an open question, and how often the verdict is rig
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
@@ -33,7 +32,6 @@ import random
 import shutil
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -258,46 +256,15 @@ def export(checkpoint: Path, args: argparse.Namespace) -> dict:
     """Write ``models/sentences``: the int8 graph, its tokenizer, ``sentences.json`` (threshold, validation) and
     the model card."""
     import onnxruntime
-    import torch
     from transformers import AutoModelForSequenceClassification
 
-    from index.onnx_export import fuse_bert, quantize_int8
+    from training.export import int8_graph
 
     model = AutoModelForSequenceClassification.from_pretrained(str(checkpoint), attn_implementation="eager").eval()
     args.export.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".sentences-", dir=args.export.parent))
     try:
-        sample = torch.tensor([[101, 2040, 102, 2009, 2001, 102], [101, 2043, 102, 1037, 102, 0]])
-        inputs = (sample, (sample > 0).long(), torch.tensor([[0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 0]]))
-        names = ["input_ids", "attention_mask", "token_type_ids"]
-
-        class Logits(torch.nn.Module):
-            def __init__(self, inner) -> None:
-                super().__init__()
-                self.inner = inner
-
-            def forward(self, input_ids, attention_mask, token_type_ids):
-                return self.inner(
-                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-                ).logits
-
-        with open(os.devnull, "w") as devnull, contextlib.redirect_stderr(devnull), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with torch.no_grad():
-                torch.onnx.export(
-                    Logits(model),
-                    inputs,
-                    str(scratch / "model-float.onnx"),
-                    input_names=names,
-                    output_names=["logits"],
-                    dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "logits": {0: "batch"}},
-                    opset_version=17,
-                    dynamo=False,
-                )
-        fuse_bert(scratch / "model-float.onnx", scratch / "model-fused.onnx", 12, 384)
-        quantize_int8(scratch / "model-fused.onnx", scratch / MODEL_FILE, per_channel=True)
-        for name in ("model-float.onnx", "model-fused.onnx"):
-            (scratch / name).unlink()
+        int8_graph(model, ("logits",), scratch, per_token=False)
         shutil.copy(checkpoint / "tokenizer.json", scratch / "tokenizer.json")
         session = onnxruntime.InferenceSession(str(scratch / MODEL_FILE), providers=["CPUExecutionProvider"])
         tokenizer = pair_tokenizer(scratch / "tokenizer.json")
