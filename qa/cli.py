@@ -181,15 +181,15 @@ def _parser() -> argparse.ArgumentParser:
     build = actions.add_parser("build", help="build the index from scratch (default PATH: seeds/)")
     build.add_argument("paths", nargs="*", metavar="PATH")
     build.add_argument("--model", help="sentence-transformers model name or path (default: all-MiniLM-L6-v2)")
-    build.add_argument(
-        "--chunk-tokens", type=positive_int, help=f"chunk size in tokens (default: {Config.chunk_tokens})"
-    )
-    build.add_argument(
-        "--chunk-overlap", type=non_negative_int, help=f"overlap in tokens (default: {Config.chunk_overlap})"
-    )
     add = actions.add_parser("add", help="add new and changed articles")
     add.add_argument("paths", nargs="+", metavar="PATH")
     for sub in (build, evaluate):  # settings fixed when an index is built
+        sub.add_argument(
+            "--chunk-tokens", type=positive_int, help=f"chunk size in tokens (default: {Config.chunk_tokens})"
+        )
+        sub.add_argument(
+            "--chunk-overlap", type=non_negative_int, help=f"overlap in tokens (default: {Config.chunk_overlap})"
+        )
         sub.add_argument(
             "--backend",
             choices=BACKENDS,

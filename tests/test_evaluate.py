@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from index.store import IndexStore
 from qa.cli import main
 from qa.evaluate import f1_score, load_squad, normalize_answer
 from qa.metrics import is_right
@@ -62,6 +63,16 @@ def test_eval_reports_every_figure_as_a_rate(capsys, tmp_path):
     assert report["f1"] >= 0.6, "most of these factoids are answered"
     assert report["latency_ms"]["p50"] > 0 and report["latency_ms"]["p95"] >= report["latency_ms"]["p50"]
     assert report["build_seconds"] > 0 and report["chunks_per_second"] > 0
+
+
+def test_eval_builds_its_index_with_the_chunk_size_asked(capsys, tmp_path):
+    reports = []
+    for name, flags in (("default", []), ("small", ["--chunk-tokens", "48", "--chunk-overlap", "8"])):
+        assert main(["eval", str(SQUAD / "tiny-v1.1.json"), "--index", str(tmp_path / name), "--json", *flags]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    assert reports[1]["chunks"] > reports[0]["chunks"]
+    manifest = IndexStore.open(tmp_path / "small").manifest
+    assert (manifest.chunk_tokens, manifest.chunk_overlap) == (48, 8)
 
 
 def test_oracle_mode_reads_the_gold_paragraph(capsys, tmp_path):
