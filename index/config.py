@@ -64,9 +64,11 @@ class Config:
         k: passages returned with an answer and shown as sources.
         candidates: hits taken from each retriever (dense, BM25) before fusion.
         rrf_k: the constant of reciprocal rank fusion.
-        min_confidence: answers below this confidence are declined as "not found". ``None`` (the default):
-            the reader's own threshold, chosen with its calibration on the validation split of its training
-            data (in ``models/reader``).
+        min_confidence: answers below this confidence are declined as "not found", whatever their kind (a
+            quoted sentence of a why, yes/no, list, comparison or summary below it is withheld, and the reader's
+            span answers only if it clears it). ``None`` (the default): the reader's own threshold, chosen with
+            its calibration on the validation split of its training data (in ``models/reader``), for spans;
+            each kind's own rule for quoted sentences (:mod:`qa.evidence`).
         reader_passages: how many of the best retrieved passages the reader reads, in one batch.
         reader_dir: the reader's folder (default: the one shipped with the package).
         strict: fail a build on the first bad input instead of skipping it.

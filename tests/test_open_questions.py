@@ -110,6 +110,20 @@ def test_why_finds_the_reason_in_the_sentence_after_the_one_naming_what_is_asked
     _exact(open_engine, answer)
 
 
+def test_a_confidence_the_user_asks_for_governs_quoted_sentences_too(open_engine, encoder):
+    from qa import QA
+
+    question = "Why is Vantelle cutting jobs at the Merrow glassworks?"
+    shown = open_engine.ask(question)
+    assert shown.found and shown.kind == "why" and shown.score < 1.0
+    index_dir = open_engine.config.index_dir
+    strict = QA(index_dir, config=Config(min_confidence=shown.score + 0.001), encoder=encoder).ask(question)
+    assert not strict.found or strict.score >= shown.score + 0.001  # never shown under the bar
+    assert strict.citations != shown.citations
+    kept = QA(index_dir, config=Config(min_confidence=shown.score), encoder=encoder).ask(question)
+    assert kept.citations == shown.citations and kept.kind == "why"
+
+
 def test_yes_no_quotes_the_sentence_that_settles_it(open_engine):
     answer = open_engine.ask("Did the union accept Vantelle's count of the jobs to be lost?")
     assert answer.found and answer.kind == "yesno"
