@@ -1,6 +1,7 @@
 """What a question asks for: its kind, decided once, before any answering.
 
-``about`` (what a story is about, a summary), ``yesno``, ``why``, ``how`` (the manner, not "how many"),
+``about`` (what a story is about, a summary; or what it says of someone or something it names: "Who is Tang
+Xiao'ou?"), ``yesno``, ``why``, ``how`` (the manner, not "how many"),
 ``list`` (several items), ``compare`` (what several articles say) and ``factoid`` (one short span: who, when,
 how much ...). Rules read the question's opening words; a small logistic model over the question's words
 (``models/kinds/words.json``, trained by :mod:`training.train_kinds` on the news training part's questions)
@@ -76,6 +77,27 @@ _LIST = re.compile(
     r"which (several|various)\b)",
     re.IGNORECASE,
 )
+
+
+_SUBJECT = re.compile(
+    r"^(?:and |so )?(?:who (?:is|was|are|were)|(?:(?:can|could) you )?tell me about|"
+    r"what do (?:we|you) know about)\s+(?P<subject>[^?!.]+?)\s*[?!.]*$",
+    re.IGNORECASE,
+)
+_NAME_WORD = re.compile(r"(?:[A-Z0-9][\w'’.&-]*|(?:de|del|da|di|van|von|der|den|bin|al|el|la|le|of|the|and|&))$")
+
+
+def named_subject(question: str) -> str | None:
+    """The name that a question asks about, and nothing else ("Who is Tang Xiao'ou?", "Tell me about Brackwell
+    Foods"): every word capitalised but connecting ones ("of", "van"), the first and last capitalised. ``None`` for
+    a question about anything else ("Who is the chair of Tolland Group?", "Tell me about the beaver release")."""
+    match = _SUBJECT.match(question.strip())
+    if match is None:
+        return None
+    words = match.group("subject").split()
+    if not all(_NAME_WORD.match(w) for w in words) or not (words[0][0].isupper() and words[-1][0].isupper()):
+        return None
+    return match.group("subject")
 
 
 _LEADING_SOURCE = re.compile(r"^(according to|in the words of|as far as)[^,?]{1,80},\s*", re.IGNORECASE)
@@ -211,7 +233,7 @@ def word_model_kind(question: str) -> tuple[str, float]:
 def question_kind(question: str) -> str:
     """The kind of ``question``, one of :data:`KINDS` (see the module)."""
     text = _LEADING_SOURCE.sub("", question.strip())
-    if _ABOUT.search(text):
+    if _ABOUT.search(text) or named_subject(text):
         return "about"
     if _COMPARE.search(text) and not (_YESNO.search(text) or _HOW_MUCH.search(text) or _WHY.search(text)):
         return "compare"

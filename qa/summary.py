@@ -25,6 +25,7 @@ from pathlib import Path
 
 from index.terms import terms
 from qa.evidence import Asking, quoted_answer, related_articles
+from qa.kinds import named_subject
 from qa.read import cite
 from qa.retrieve import passage_of
 from qa.types import Part, Passage
@@ -133,6 +134,9 @@ def answer_summary(asking: Asking):
     if not articles:
         return None
     wholes = [_whole(asking, passage) for passage in articles]
+    subject = named_subject(asking.question)
+    if subject is not None:
+        return _about_subject(asking, wholes, subject)
     if _SEVERAL.search(asking.question) and len(wholes) > 1:
         chosen = [(whole, key_sentences(story_sentences(whole), asking.question, whole.title, 1)) for whole in wholes]
         quotes = [cite(whole, s, e) for whole, picked in chosen for s, e, _ in picked[:1]]
@@ -163,3 +167,27 @@ def answer_summary(asking: Asking):
         text=" ".join(q.quote for q in quotes),
     )
     return replace(answer, start=None, end=None)  # several sentences: no one span; the parts have offsets
+
+
+def _terms_of(text: str) -> set[str]:
+    return set(terms(text.replace("\u2019", "'")))  # "Xiao’ou" as "Xiao'ou"
+
+
+def _about_subject(asking: Asking, wholes: list[Passage], subject: str):
+    """What the first of the matching stories that names ``subject`` says of it: its key sentences among those
+    naming it whole (else by its last word: "Moura" for "Beatriz Moura"), in the article's order, each cited.
+    ``None`` (the reader answers, or declines) when no story names it."""
+    wanted = _terms_of(subject)
+    if not wanted:
+        return None
+    last = _terms_of(subject.split()[-1]) or wanted
+    for whole in wholes:
+        prose = story_sentences(whole) or list(whole.sentences)
+        naming = [s for s in prose if wanted <= _terms_of(s[2])] or [s for s in prose if last <= _terms_of(s[2])]
+        if not naming:
+            continue
+        quotes = [cite(whole, start, end) for start, end, _ in key_sentences(naming, asking.question, whole.title)]
+        parts = tuple(Part(q.quote, q.start, q.end, q) for q in quotes)
+        answer = quoted_answer(asking.question, "about", quotes, whole.score, asking.passages, asking.k, parts=parts)
+        return replace(answer, text=" ".join(q.quote for q in quotes), start=None, end=None)
+    return None

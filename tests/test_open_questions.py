@@ -58,6 +58,10 @@ def _exact(engine, answer) -> None:
         ("Which brewers does the factory supply?", "list"),
         ("In which districts did residents block roads?", "list"),
         ("Which investor led the funding round?", "factoid"),
+        ("Who is Tang Xiao'ou?", "about"),  # someone named, and nothing else: what the story says of them
+        ("Tell me about Grace Whitlow", "about"),
+        ("Who is the chair of Tolland Group?", "factoid"),  # a role: a name answers it
+        ("Who is Ostwald Insurance's chief executive?", "factoid"),
         ("How do the council's and the operator's figures compare?", "compare"),
         ("What is the difference between the two estimates?", "compare"),
         ("What was the age difference between Newton and Manning?", "factoid"),
@@ -88,6 +92,16 @@ def test_a_question_about_several_articles_quotes_each(open_engine):
     assert len({p.citation.article_id for p in answer.parts}) == 2
     assert all("percent" in p.text for p in answer.parts)  # each article's own figure
     assert not any("bridge" in c.quote for c in answer.citations)  # an article that does not speak of it is left out
+    _exact(open_engine, answer)
+
+
+def test_who_is_someone_named_quotes_what_the_story_says_of_them(open_engine):
+    # named only in the seventh paragraph: a summary of the story's lead would not say who she is
+    answer = open_engine.ask("Who is Grace Whitlow?")
+    assert answer.found and answer.kind == "about"
+    assert answer.parts and all("Grace Whitlow" in p.text for p in answer.parts)
+    assert any("Local MP Grace Whitlow" in c.quote for c in answer.citations)
+    assert [p.start for p in answer.parts] == sorted(p.start for p in answer.parts)
     _exact(open_engine, answer)
 
 
