@@ -6,7 +6,9 @@ passage is the story; its key sentences are chosen by a small logistic model ove
 holds, its length, and whether it quotes someone or gives a figure. Bylines, datelines, the headline repeated
 and captions are not sentences of the story. Other articles that speak of what the question names
 (:func:`qa.evidence.related_articles`) are named as "also about this" (the first sentence of their prose,
-cited); a question about several articles gets the key sentence of each. Methods compared on the news dev "about"
+cited); a question about several articles gets the key sentence of each; a question that names someone or
+something and nothing else ("Who is Tang Xiao'ou?", :func:`qa.kinds.named_subject`) gets the key sentences among
+those that name it, from the first matching story that does. Methods compared on the news dev "about"
 questions (the lead, centrality over sentence vectors, the question's words, this model) in BENCHMARKS.md
 ("Open questions").
 
