@@ -10,6 +10,7 @@ import bisect
 from dataclasses import asdict, dataclass
 
 from index.scope import Scope
+from qa.kinds import named_subject
 
 __all__ = ["Alternative", "Answer", "Citation", "Part", "Passage", "Scope"]
 
@@ -181,7 +182,8 @@ class Answer:
     @property
     def lead(self) -> str:
         """The reply's first words for people, by kind: "Yes." or "No." (a verdict shown), "The article says:" (a
-        yes/no without one), "In short, from “title”:" (a summary), "What each article says:" (a comparison),
+        yes/no without one), "In short, from “title”:" (a summary; "What “title” says of X:" when the
+        question asks of a name alone), "What each article says:" (a comparison),
         "Named in the articles:" (a list); the answer's text for the other kinds."""
         if not self.found:
             return self.message
@@ -190,6 +192,9 @@ class Answer:
         if self.kind == "yesno":
             return {"yes": "Yes.", "no": "No."}.get(self.verdict or "", "The article says:")
         if self.kind == "about" and self.citations:
+            subject = named_subject(self.question)
+            if subject:  # "Who is Tang Xiao'ou?"
+                return f"What “{self.citations[0].title}” says of {subject}:"
             return f"In short, from “{self.citations[0].title}”:"
         if self.kind == "compare":
             return "What each article says:"

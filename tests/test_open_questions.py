@@ -101,6 +101,7 @@ def test_who_is_someone_named_quotes_what_the_story_says_of_them(open_engine):
     assert answer.found and answer.kind == "about"
     assert answer.parts and all("Grace Whitlow" in p.text for p in answer.parts)
     assert any("Local MP Grace Whitlow" in c.quote for c in answer.citations)
+    assert answer.lead == f"What “{answer.citations[0].title}” says of Grace Whitlow:"
     assert [p.start for p in answer.parts] == sorted(p.start for p in answer.parts)
     _exact(open_engine, answer)
 
