@@ -65,8 +65,9 @@ class Config:
         candidates: hits taken from each retriever (dense, BM25) before fusion.
         rrf_k: the constant of reciprocal rank fusion.
         min_confidence: answers below this confidence are declined as "not found", whatever their kind (a
-            quoted sentence of a why, yes/no, list, comparison or summary below it is withheld, and the reader's
-            span answers only if it clears it). ``None`` (the default): the reader's own threshold, chosen with
+            quoted sentence of a why, yes/no, list or comparison below it is withheld, and the reader's span
+            answers only if it clears it; a summary's score is a retrieval score, not a probability, and no bar
+            applies to it). ``None`` (the default): the reader's own threshold, chosen with
             its calibration on the validation split of its training data (in ``models/reader``), for spans;
             each kind's own rule for quoted sentences (:mod:`qa.evidence`).
         reader_passages: how many of the best retrieved passages the reader reads, in one batch.

@@ -278,8 +278,10 @@ class QA:
             asking = Asking(question, kind, list(passages), self.reader, store, k, context, self.judge, search)
             answer = ANSWERERS[kind](asking)
             bar = self.config.min_confidence
-            if answer is not None and bar is not None and answer.score < bar:
-                answer = None  # under the confidence the user asked for: the reader's span answers if it clears it
+            if answer is not None and bar is not None and kind != "about" and answer.score < bar:
+                # under the confidence the user asked for: the reader's span answers if it clears it (a summary's
+                # score is its story's retrieval score, not a probability: no bar applies to it)
+                answer = None
         if answer is None:
             answer = replace(self.reader.read(question, list(passages), context=context, k=k), kind=kind)
         t3 = time.perf_counter()

@@ -197,7 +197,9 @@ def build_eval_index(articles: list[Article], config: Config, rebuild: bool = Fa
     if not rebuild and record.exists():
         try:
             store = open_store(config.index_dir)
-            if store.manifest.articles == len(articles):
+            manifest = store.manifest
+            settings = (manifest.articles, manifest.chunk_tokens, manifest.chunk_overlap)
+            if settings == (len(articles), config.chunk_tokens, config.chunk_overlap):
                 return json.loads(record.read_text()) | {"reused": True}
         except Exception:  # any doubt about the cached index: build it again
             pass

@@ -79,25 +79,35 @@ _LIST = re.compile(
 )
 
 
-_SUBJECT = re.compile(
-    r"^(?:and |so )?(?:who (?:is|was|are|were)|(?:(?:can|could) you )?tell me about|"
-    r"what do (?:we|you) know about)\s+(?P<subject>[^?!.]+?)\s*[?!.]*$",
+_SUBJECT_OPENING = re.compile(
+    r"(?:and |so )?(?:who (?:is|was|are|were)|(?:(?:can|could) you )?tell me about|what do (?:we|you) know about) ",
     re.IGNORECASE,
 )
-_NAME_WORD = re.compile(r"(?:[A-Z0-9][\w'’.&-]*|(?:de|del|da|di|van|von|der|den|bin|al|el|la|le|of|the|and|&))$")
+_CONNECTING = frozenset(
+    ("de", "del", "da", "di", "van", "von", "der", "den", "bin", "al", "el", "la", "le", "of", "the", "and", "&")
+)
+
+
+def _name_word(word: str, end: bool) -> bool:
+    """A word of a name: capitalised (or a figure: "3M"), or a connecting word inside it ("of", "van")."""
+    return word[0].isupper() or word[0].isdigit() or (not end and word.lower() in _CONNECTING)
 
 
 def named_subject(question: str) -> str | None:
     """The name that a question asks about, and nothing else ("Who is Tang Xiao'ou?", "Tell me about Brackwell
-    Foods"): every word capitalised but connecting ones ("of", "van"), the first and last capitalised. ``None`` for
-    a question about anything else ("Who is the chair of Tolland Group?", "Tell me about the beaver release")."""
-    match = _SUBJECT.match(question.strip())
-    if match is None:
+    Foods"): every word capitalised but connecting ones ("of", "van"), the first and last capitalised, none a
+    possessive. ``None`` for a question about anything else ("Who is the chair of Tolland Group?", "Who is
+    Vantelle's CEO?", "Tell me about the beaver release")."""
+    text = " ".join(_LEADING_SOURCE.sub("", question.strip()).split())  # no regex runs over a run of spaces
+    opening = _SUBJECT_OPENING.match(text)
+    if opening is None:
         return None
-    words = match.group("subject").split()
-    if not all(_NAME_WORD.match(w) for w in words) or not (words[0][0].isupper() and words[-1][0].isupper()):
+    words = text[opening.end() :].rstrip("?!. ").split()
+    if not words or any(w.lower().endswith(("'s", "’s")) for w in words):
         return None
-    return match.group("subject")
+    if not all(_name_word(w, i in (0, len(words) - 1)) for i, w in enumerate(words)):
+        return None
+    return " ".join(words)
 
 
 _LEADING_SOURCE = re.compile(r"^(according to|in the words of|as far as)[^,?]{1,80},\s*", re.IGNORECASE)

@@ -30,7 +30,7 @@ from qa.evidence import Asking, quoted_answer, related_articles
 from qa.kinds import named_subject
 from qa.read import cite
 from qa.retrieve import passage_of
-from qa.types import Part, Passage
+from qa.types import Answer, Part, Passage
 
 KEY_SENTENCES = 4
 """Sentences in a summary (2-4 say what a story is about; with 4, at least 2 of the gold key sentences are quoted
@@ -175,21 +175,25 @@ def _terms_of(text: str) -> set[str]:
     return set(terms(text.replace("\u2019", "'")))  # "Xiao’ou" as "Xiao'ou"
 
 
-def _about_subject(asking: Asking, wholes: list[Passage], subject: str):
+def _about_subject(asking: Asking, wholes: list[Passage], subject: str) -> Answer | None:
     """What the first of the matching stories that names ``subject`` says of it: its key sentences among those
-    naming it whole (else by its last word: "Moura" for "Beatriz Moura"), in the article's order, each cited.
-    ``None`` (the reader answers, or declines) when no story names it."""
+    naming it whole (else, when no story does, by its last word: "Moura" for "Beatriz Moura"), in the article's
+    order, each cited. ``None`` (the reader answers, as for any question) when no story names it."""
     wanted = _terms_of(subject)
     if not wanted:
         return None
     last = _terms_of(subject.split()[-1]) or wanted
-    for whole in wholes:
-        prose = story_sentences(whole) or list(whole.sentences)
-        naming = [s for s in prose if wanted <= _terms_of(s[2])] or [s for s in prose if last <= _terms_of(s[2])]
-        if not naming:
-            continue
-        quotes = [cite(whole, start, end) for start, end, _ in key_sentences(naming, asking.question, whole.title)]
-        parts = tuple(Part(q.quote, q.start, q.end, q) for q in quotes)
-        answer = quoted_answer(asking.question, "about", quotes, whole.score, asking.passages, asking.k, parts=parts)
-        return replace(answer, text=" ".join(q.quote for q in quotes), start=None, end=None)
+    for name in (wanted, last):
+        for whole in wholes:
+            prose = story_sentences(whole) or list(whole.sentences)
+            naming = [s for s in prose if name <= _terms_of(s[2])]
+            if not naming:
+                continue
+            chosen = key_sentences(naming, asking.question, whole.title)
+            quotes = [cite(whole, start, end) for start, end, _ in chosen]
+            parts = tuple(Part(q.quote, q.start, q.end, q) for q in quotes)
+            answer = quoted_answer(
+                asking.question, "about", quotes, whole.score, asking.passages, asking.k, parts=parts
+            )
+            return replace(answer, text=" ".join(q.quote for q in quotes), start=None, end=None)
     return None

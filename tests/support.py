@@ -187,7 +187,7 @@ class ForkedQa:
         """
         deadline = time.monotonic() + timeout
         while self.poll() is None:
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline and self.poll() is None:
                 os.kill(self.pid, signal.SIGKILL)
                 self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
                 raise TimeoutError(f"qa {self.args} did not end within {timeout} s; killed")

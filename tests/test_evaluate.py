@@ -67,11 +67,11 @@ def test_eval_reports_every_figure_as_a_rate(capsys, tmp_path):
 
 def test_eval_builds_its_index_with_the_chunk_size_asked(capsys, tmp_path):
     reports = []
-    for name, flags in (("default", []), ("small", ["--chunk-tokens", "48", "--chunk-overlap", "8"])):
-        assert main(["eval", str(SQUAD / "tiny-v1.1.json"), "--index", str(tmp_path / name), "--json", *flags]) == 0
+    for flags in ([], ["--chunk-tokens", "48", "--chunk-overlap", "8"]):  # one folder: no reuse of the other size
+        assert main(["eval", str(SQUAD / "tiny-v1.1.json"), "--index", str(tmp_path / "index"), "--json", *flags]) == 0
         reports.append(json.loads(capsys.readouterr().out))
-    assert reports[1]["chunks"] > reports[0]["chunks"]
-    manifest = IndexStore.open(tmp_path / "small").manifest
+    assert reports[1]["chunks"] > reports[0]["chunks"] and not reports[1]["build_reused"]
+    manifest = IndexStore.open(tmp_path / "index").manifest
     assert (manifest.chunk_tokens, manifest.chunk_overlap) == (48, 8)
 
 

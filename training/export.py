@@ -21,6 +21,7 @@ import sys
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from qa.read import MODEL_FILE, READER_FILE
 from qa.spans import MAX_ANSWER_TOKENS, load_tokenizer
 from training.data import make_features
 from training.validate import best_threshold, predict, score
+
+if TYPE_CHECKING:
+    import torch
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 PER_CHANNEL = True
@@ -63,7 +67,12 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, iterations: int = 100) -> tuple[f
 
 
 def int8_graph(
-    model, outputs: tuple[str, ...], scratch: Path, per_token: bool = True, fuse: bool = True, keep_float: bool = False
+    model: torch.nn.Module,
+    outputs: tuple[str, ...],
+    scratch: Path,
+    per_token: bool = True,
+    fuse: bool = True,
+    keep_float: bool = False,
 ) -> None:
     """``scratch/model-int8.onnx`` from a BERT-style model that reads ``input_ids``, ``attention_mask`` and
     ``token_type_ids``: exported with its ``outputs`` (fields of the model's output, one value per token when
