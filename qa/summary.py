@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,7 +31,7 @@ from qa.evidence import Asking, quoted_answer, related_articles
 from qa.kinds import named_subject
 from qa.read import cite
 from qa.retrieve import passage_of
-from qa.types import Answer, Part, Passage
+from qa.types import Answer, Citation, Part, Passage
 
 KEY_SENTENCES = 4
 """Sentences in a summary (2-4 say what a story is about; with 4, at least 2 of the gold key sentences are quoted
@@ -153,16 +154,24 @@ def answer_summary(asking: Asking):
     if not chosen:
         return None
     quotes = [cite(best, start, end) for start, end, _ in chosen]
-    parts = tuple(Part(q.quote, q.start, q.end, q) for q in quotes)
     also = []
     for whole in wholes[1:]:
         lead = story_sentences(whole)[:1] or list(whole.sentences[:1])
         also += [cite(whole, start, end) for start, end, _ in lead]
+    return _key_sentences_answer(asking, quotes, articles[0].score, also)
+
+
+def _key_sentences_answer(
+    asking: Asking, quotes: list[Citation], score: float, also: Sequence[Citation] = ()
+) -> Answer:
+    """A story's key sentences (``quotes``) as the answer: its parts and its text, cited beside ``also`` (other
+    articles' sentences, named)."""
+    parts = tuple(Part(q.quote, q.start, q.end, q) for q in quotes)
     answer = quoted_answer(
         asking.question,
         "about",
         [*quotes, *also],
-        articles[0].score,
+        score,
         asking.passages,
         asking.k,
         parts=parts,
@@ -183,17 +192,14 @@ def _about_subject(asking: Asking, wholes: list[Passage], subject: str) -> Answe
     if not wanted:
         return None
     last = _terms_of(subject.split()[-1]) or wanted
+    stories = [
+        (whole, [(sentence, _terms_of(sentence[2])) for sentence in story_sentences(whole) or whole.sentences])
+        for whole in wholes
+    ]
     for name in (wanted, last):
-        for whole in wholes:
-            prose = story_sentences(whole) or list(whole.sentences)
-            naming = [s for s in prose if name <= _terms_of(s[2])]
-            if not naming:
-                continue
-            chosen = key_sentences(naming, asking.question, whole.title)
-            quotes = [cite(whole, start, end) for start, end, _ in chosen]
-            parts = tuple(Part(q.quote, q.start, q.end, q) for q in quotes)
-            answer = quoted_answer(
-                asking.question, "about", quotes, whole.score, asking.passages, asking.k, parts=parts
-            )
-            return replace(answer, text=" ".join(q.quote for q in quotes), start=None, end=None)
+        for whole, sentences in stories:
+            naming = [sentence for sentence, words in sentences if name <= words]
+            if naming:
+                chosen = key_sentences(naming, asking.question, whole.title)
+                return _key_sentences_answer(asking, [cite(whole, s, e) for s, e, _ in chosen], whole.score)
     return None
