@@ -199,7 +199,8 @@ def build_eval_index(articles: list[Article], config: Config, rebuild: bool = Fa
             store = open_store(config.index_dir)
             manifest = store.manifest
             settings = (manifest.articles, manifest.chunk_tokens, manifest.chunk_overlap)
-            if settings == (len(articles), config.chunk_tokens, config.chunk_overlap):
+            chunk_tokens = min(config.chunk_tokens, manifest.max_tokens - 2)  # capped so when the index was built
+            if settings == (len(articles), chunk_tokens, config.chunk_overlap):
                 return json.loads(record.read_text()) | {"reused": True}
         except Exception:  # any doubt about the cached index: build it again
             pass
