@@ -41,10 +41,12 @@ Mathias ..." (0.5 and 0.8 measured alike)."""
 MAX_ITEM_WORDS = 12
 """An item longer than this is cut here (it runs on into the rest of the sentence)."""
 _COMMA = re.compile(r"\s*(?:;|,(?!(?<=\d,)\d))\s*")  # not the comma of "20,000"
-_AND = re.compile(r"(?<!\d)\s+(?:and|or|as well as)\s+(?!\d)")
+_AND = re.compile(r"(?:(?<!\d)\s+(?:and|or|as well as)\s+|\s+(?:and|or|as well as)\s+(?!\d))")  # not "1971 and 1975"
 _COUNT = re.compile(r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many|some|all|both")
 _LEADING_AND = re.compile(r"^(?:and|or)\s+")
 _LAST_ITEM = re.compile(r"\b(?:and|or)\s+(?:\S+\s+){0,2}$")
+_LEADING_VERB = re.compile(r"\s*(?:\S+\s+)?(?:are|were|is|was|include|includes|included)\s+")
+_ITEM_OPENING = re.compile(r"\s*(?:an?|the|\d[\d,.]*)\s+(?:\S+\s+){0,3}")
 _INTRODUCES = r":|\b(?:including|such as|namely)"
 _INTRODUCED = re.compile(rf".*(?:{_INTRODUCES})\s+")
 _OPENING = re.compile(
@@ -120,6 +122,12 @@ def _items(found: Evidence) -> list[tuple[int, int]]:
 
     last = None
     closing = 0 < at == until and _LAST_ITEM.search(text, pieces[at][0], span_start)  # pieces before it: a list
+    # "... declared an emergency and promised 35 water tankers, 60 new boreholes and ...": the span opens a list
+    # that runs on after it, not the last item of one before it
+    if closing and any(opens_with_and(i) or holds_and(i) for i in range(until + 1, min(len(pieces), until + 4))):
+        closing = None
+    if at > 0 and _ITEM_OPENING.fullmatch(text, pieces[at][0], span_start):
+        span_start = pieces[at][0]  # "..., a one-off payment of $1,000 for ...": the item is the whole piece
     # the span is the list's last item, which ends with it ("... Rathwick Bay and Tolcarne all had ..."), or the
     # whole enumeration
     if closing or _AND.search(text, span_start, span_end):
@@ -148,6 +156,8 @@ def _items(found: Evidence) -> list[tuple[int, int]]:
             parallel = _first_word(text[piece[0] : piece[1]]) == _first_word(text[run[-1][0] : run[-1][1]])
             if not opened and not parallel and (first == 0 or words(first) > MAX_ITEM_WORDS):
                 opened = _OPENING.match(text[piece[0] : piece[1]])
+            elif not opened and not parallel:  # "..., included a 3.5 percent rise, ...": the verb opens the list
+                opened = _LEADING_VERB.match(text[piece[0] : piece[1]])
             if opened:
                 piece[0] += opened.end()
             run.insert(0, piece)
