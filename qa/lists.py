@@ -41,12 +41,15 @@ Mathias ..." (0.5 and 0.8 measured alike)."""
 MAX_ITEM_WORDS = 12
 """An item longer than this is cut here (it runs on into the rest of the sentence)."""
 _COMMA = re.compile(r"\s*(?:;|,(?!(?<=\d,)\d))\s*")  # not the comma of "20,000"
-_AND = re.compile(r"(?:(?<!\d)\s+(?:and|or|as well as)\s+|\s+(?:and|or|as well as)\s+(?!\d))")  # not "1971 and 1975"
+_AND = re.compile(r"(?<=\S)\s+(?:and|or|as well as)\s+")
+_BETWEEN = re.compile(r"\bbetween\s+(?:\S+\s+){0,3}\S*$", re.IGNORECASE)
+_AFTER_A_NUMBER = re.compile(r"[\d$£€]|(?:under|over|older|younger|above|below)\b")
 _COUNT = re.compile(r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many|some|all|both")
 _LEADING_AND = re.compile(r"^(?:and|or)\s+")
 _LAST_ITEM = re.compile(r"\b(?:and|or)\s+(?:\S+\s+){0,2}$")
+_ATTRIBUTION = re.compile(r"\b(?:said|says|according|told|added)\b")
 _LEADING_VERB = re.compile(r"\s*(?:\S+\s+)?(?:are|were|is|was|include|includes|included)\s+")
-_ITEM_OPENING = re.compile(r"\s*(?:an?|the|\d[\d,.]*)\s+(?:\S+\s+){0,3}")
+_ITEM_OPENING = re.compile(r"\s*(?:an?|the|\d[\d,.]*)\s+(?:[\w'-]+\s+){0,3}?(?:of|for|on|in|to|with|from|at)\s+")
 _INTRODUCES = r":|\b(?:including|such as|namely)"
 _INTRODUCED = re.compile(rf".*(?:{_INTRODUCES})\s+")
 _OPENING = re.compile(
@@ -74,6 +77,17 @@ def _comma_pieces(text: str) -> list[tuple[int, int]]:
         at = match.end()
     pieces.append((at, len(text)))
     return [(s, e) for s, e in pieces if e > s]
+
+
+def _conjunction(text: str, start: int, end: int) -> re.Match | None:
+    """The first "and"/"or" in ``text[start:end]`` that joins items: not the "and" of a range ("between 1971 and
+    1975", "between March 2019 and June 2020", "children aged 5 and under")."""
+    for match in _AND.finditer(text, start, end):
+        before = text[max(0, match.start() - 60) : match.start()]
+        if _BETWEEN.search(before) or (before[-1:].isdigit() and _AFTER_A_NUMBER.match(text, match.end())):
+            continue
+        return match
+    return None
 
 
 def _trimmed(text: str, start: int, end: int, keep_end: bool = False) -> tuple[int, int]:
@@ -115,7 +129,7 @@ def _items(found: Evidence) -> list[tuple[int, int]]:
 
     def holds_and(i: int) -> bool:
         start = max(pieces[i][0], span_end) if i == until else pieces[i][0]
-        return bool(_AND.search(text, start, pieces[i][1]))
+        return bool(_conjunction(text, start, pieces[i][1]))
 
     def opens_with_and(i: int) -> bool:
         return i < len(pieces) and bool(_LEADING_AND.match(text[pieces[i][0] : pieces[i][1]]))
@@ -124,13 +138,19 @@ def _items(found: Evidence) -> list[tuple[int, int]]:
     closing = 0 < at == until and _LAST_ITEM.search(text, pieces[at][0], span_start)  # pieces before it: a list
     # "... declared an emergency and promised 35 water tankers, 60 new boreholes and ...": the span opens a list
     # that runs on after it, not the last item of one before it
-    if closing and any(opens_with_and(i) or holds_and(i) for i in range(until + 1, min(len(pieces), until + 4))):
+    if (
+        closing
+        and closing.group().split()[1:]  # a word between the "and" and the span: "and promised", not "and"
+        and until + 1 < len(pieces)
+        and not _ATTRIBUTION.search(text, *pieces[until + 1])
+        and any(opens_with_and(i) or holds_and(i) for i in range(until + 1, min(len(pieces), until + 4)))
+    ):
         closing = None
     if at > 0 and _ITEM_OPENING.fullmatch(text, pieces[at][0], span_start):
         span_start = pieces[at][0]  # "..., a one-off payment of $1,000 for ...": the item is the whole piece
     # the span is the list's last item, which ends with it ("... Rathwick Bay and Tolcarne all had ..."), or the
     # whole enumeration
-    if closing or _AND.search(text, span_start, span_end):
+    if closing or _conjunction(text, span_start, span_end):
         last, pieces[until] = until, (pieces[until][0], span_end)
     for i in range(until, min(len(pieces), until + 8)) if last is None else ():
         if i > until and words(i) > 2 * MAX_ITEM_WORDS:
@@ -168,7 +188,7 @@ def _items(found: Evidence) -> list[tuple[int, int]]:
         run[0][0] = opened.end()
     items = []
     for i, (start, end) in enumerate(run):
-        conjunction = _AND.search(text, start, end) if i == len(run) - 1 else None
+        conjunction = _conjunction(text, start, end) if i == len(run) - 1 else None
         if conjunction and not _LEADING_AND.match(text[start:end]):
             items.append(_trimmed(text, start, conjunction.start()))
             items.append(_trimmed(text, conjunction.end(), end))

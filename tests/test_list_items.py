@@ -56,6 +56,29 @@ def items_around(sentence: str, span: str) -> list[str]:
             "women born between 1971 and 1975",
             ["women born between 1971 and 1975"],
         ),
+        (  # ... and the list ends there, though an attribution and another clause follow
+            "The libraries to close are Heathcote, Cobb's Lane and Tennant Street, the council said on Monday, and "
+            "staff will be redeployed.",
+            "Tennant Street",
+            ["Heathcote", "Cobb's Lane", "Tennant Street"],
+        ),
+        (  # a colon opens the list; the clause before it is not an item
+            "On Tuesday, the winners were announced: Smith, Jones and Brown.",
+            "Smith",
+            ["Smith", "Jones", "Brown"],
+        ),
+        (
+            "Survivors were taken to hospitals in Leeds; the injured included two children, a pensioner and a police "
+            "officer.",
+            "two children",
+            ["two children", "a pensioner", "a police officer"],
+        ),
+        (  # ranges are not lists
+            "Entry is free for children aged 5 and under, students and pensioners.",
+            "children aged 5 and under",
+            ["children aged 5 and under", "students", "pensioners"],
+        ),
+        ("Prices rose between March 2019 and June 2020, the office said.", "March 2019", ["March 2019"]),
         (  # the list's last item, read from it
             "Damp was worst in Carrow Hill, Mill Fields, Ashby Lane and Tolgate Park, the review found.",
             "Tolgate Park",
