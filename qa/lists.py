@@ -40,7 +40,7 @@ this (the judge's; the reader's span probability without a judge): "The biggest 
 Mathias ..." (0.5 and 0.8 measured alike)."""
 MAX_ITEM_WORDS = 12
 """An item longer than this is cut here (it runs on into the rest of the sentence)."""
-_COMMA = re.compile(r"\s*(?:;|,(?!(?<=\d,)\d))\s*")  # not the comma of "20,000"
+_COMMA = re.compile(r"(?<!\s)\s*(?:;|,(?!(?<=\d,)\d))\s*")  # not the comma of "20,000"
 _AND = re.compile(r"(?<=\S)\s+(?:and|or|as well as)\s+")
 _BETWEEN = re.compile(r"\bbetween\s+(?:\S+\s+){0,3}\S*$", re.IGNORECASE)
 _AFTER_A_NUMBER = re.compile(r"[\d$£€]|(?:under|over|older|younger|above|below)\b")
