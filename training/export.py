@@ -304,6 +304,8 @@ def _reproduce(t: dict) -> str:
         )
     )
     start = " --init /tmp/reader-before/models/reader" if init else ""
+    if t.get("stop_after") not in (None, "None"):
+        start += f" --stop-after {t['stop_after']}"
     return f"{init}.venv/bin/python -m training.train_reader --data ../shared/data/qa-train {options}{start}"
 
 

@@ -108,11 +108,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--save-every", type=int, default=200)
     parser.add_argument("--eval-every", type=int, default=3000)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        help="stop after this step, once it is scored and saved (the learning rate keeps the whole run's schedule; "
+        "the same command without it goes on to the end)",
+    )
     parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in float32 (slower on a CPU)")
     parser.add_argument("--no-export", dest="export_model", action="store_false")
     args = parser.parse_args(argv)
-    for name in ("batch_size", "save_every", "eval_every", "threads", "news_repeat"):
-        if getattr(args, name) <= 0:
+    for name in ("batch_size", "save_every", "eval_every", "threads", "news_repeat", "stop_after"):
+        if getattr(args, name) is not None and getattr(args, name) <= 0:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer")
     if not 0 < args.val_fraction < 1:
         parser.error("--val-fraction must be between 0 and 1")
@@ -282,11 +289,12 @@ def train(args: argparse.Namespace) -> Path:
     progress = tqdm(total=total_steps, initial=step, desc="training reader", unit="step", dynamic_ncols=True)
     losses: list[float] = []
     model.train()
-    while step < total_steps:
+    last_step = min(total_steps, args.stop_after or total_steps)
+    while step < last_step:
         epoch, offset = divmod(step, steps_per_epoch)
         batches = epoch_batches(lengths, args.batch_size, args.seed, epoch)
         for batch in batches[offset:]:
-            if step >= total_steps:
+            if step >= last_step:
                 break
             padded = pad_batch([features[i].window for i in batch], PAD_MULTIPLE)
             inputs = {k: torch.from_numpy(v) for k, v in padded.items()}
@@ -313,7 +321,7 @@ def train(args: argparse.Namespace) -> Path:
                         "time": time.time(),
                     },
                 )
-            if step % args.eval_every == 0 or step == total_steps:
+            if step % args.eval_every == 0 or step == last_step:
                 scores = scored(model)
                 model.train()
                 _log(args.out, {"step": step, "validation": scores, "time": time.time()})
@@ -324,7 +332,7 @@ def train(args: argparse.Namespace) -> Path:
                     (args.out / "best" / "validation.json").write_text(
                         json.dumps(scores | {"step": step}), encoding="utf-8"
                     )
-            if step % args.save_every == 0 or step == total_steps:
+            if step % args.save_every == 0 or step == last_step:
                 state = {
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
