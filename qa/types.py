@@ -203,6 +203,18 @@ class Answer:
         return self.text
 
     @property
+    def summary_caption(self) -> str | None:
+        """What a summary's sentences are, shown in place of a confidence (a summary's score is its story's
+        retrieval score, not a probability): "The key sentences of the best-matching article", or of those that
+        name the subject of "Who is X?"; ``None`` for an answer that is not a summary."""
+        if not (self.found and self.kind == "about" and self.parts):
+            return None
+        subject = named_subject(self.question)
+        if subject:
+            return f"The key sentences that name {subject}, from the first matching article that does"
+        return "The key sentences of the best-matching article"
+
+    @property
     def listed(self) -> bool:
         """Whether the reply is a list of its parts (a summary, a list, a comparison) rather than one quote."""
         return self.found and self.kind in ("about", "list", "compare") and bool(self.parts)

@@ -33,6 +33,14 @@ def test_ask_prints_answer_quote_and_source(built, capsys):
     assert "solar-farm.md" in out and "characters" in out
 
 
+def test_a_summary_says_what_its_sentences_are_not_a_confidence(built, capsys):
+    # a summary's score is its story's retrieval score: no "confidence" is printed for it
+    assert main(["ask", "Summarise the article about Greenfield Energy", "--index", str(built)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("In short, from “") and "Greenfield Energy was founded in 2009 in Lisbon." in out
+    assert out.rstrip().endswith("The key sentences of the best-matching article") and "confidence" not in out
+
+
 def test_ask_json_is_the_answer_dict(built, capsys):
     assert main(["ask", "How much did the library repairs cost?", "--index", str(built), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)

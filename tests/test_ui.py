@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.types import Answer, Citation
+from qa.types import Answer, Citation, Part
 from qa.uploads import safe_name
 from tests import documents
 from tests.support import CHROMIUM, CHROMIUM_FLAGS, serving
@@ -70,6 +70,30 @@ def test_a_pdf_citation_links_the_file_at_its_page():
     html = render_answer(answer)
     assert '<a href="/api/articles/a1/file#page=4" target="_blank" rel="noopener">' in html
     assert ", p. 4</a>" in html
+
+
+@pytest.mark.parametrize(
+    ("question", "caption"),
+    [
+        ("What is this article about?", "The key sentences of the best-matching article"),
+        (
+            "Who is Grace Whitlow?",
+            "The key sentences that name Grace Whitlow, from the first matching article that does",
+        ),
+        (
+            "Tell me about Grace Whitlow",
+            "The key sentences that name Grace Whitlow, from the first matching article that does",
+        ),
+    ],
+)
+def test_a_summary_says_which_sentences_it_quotes(question, caption):
+    quote = "Grace Whitlow, 34, runs the Harbour Street bakery."
+    citation = Citation("a1", "Bakery reopens", "news/a.txt", 0, len(quote), quote)
+    part = Part(quote, 0, len(quote), citation)
+    answer = Answer(question, quote, True, 0.4, "a1", None, None, (citation,), kind="about", parts=(part,))
+    html = render_answer(answer)
+    assert "Confidence" not in html  # a summary's score is a retrieval score, not a probability
+    assert caption in html
 
 
 def test_markdown_characters_do_not_format():

@@ -181,8 +181,8 @@ def render_answer(answer: Answer) -> str:
             f'<div class="qa-reply"><p class="qa-answer-text"><strong>{escape(answer.text)}</strong></p>',
             _citation_block(supporting, answer.start, answer.end),
         ]
-    if answer.kind == "about" and answer.parts:  # the score is the match's retrieval score, not a probability
-        parts.append('<p class="qa-confidence">The key sentences of the best-matching article</p>')
+    if answer.summary_caption:  # the score is the match's retrieval score, not a probability
+        parts.append(f'<p class="qa-confidence">{escape(answer.summary_caption)}</p>')
     else:
         parts.append(f'<p class="qa-confidence">Confidence {answer.score:.0%}</p>')
     if answer.message:  # "Only one of the indexed articles speaks of this."
