@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.annotate import Annotator
-from index.chunk import Chunker
+from index.chunk import Chunker, chunk_limit
 from index.config import Config
 from index.embed import Encoder, make_encoder, resolve_backend
 from index.errors import BadArticle, IndexWriteError, NoArticles
@@ -310,7 +310,7 @@ class IndexWriter:
             "model": encoder.name,
             "dimension": encoder.dimension,
             "max_tokens": encoder.max_tokens,
-            "chunk_tokens": min(self.config.chunk_tokens, encoder.max_tokens - 2),
+            "chunk_tokens": chunk_limit(self.config.chunk_tokens, encoder.max_tokens),
             "chunk_overlap": self.config.chunk_overlap,
             "built_at": now(),
             "backend": encoder.backend,

@@ -41,6 +41,12 @@ class Chunk:
     text: str
 
 
+def chunk_limit(chunk_tokens: int, max_tokens: int) -> int:
+    """The largest chunk, in tokens, that a model reading at most ``max_tokens`` gets when ``chunk_tokens`` are
+    asked for (room is left for its special tokens); what the index's manifest records."""
+    return min(chunk_tokens, max_tokens - SPECIAL_TOKENS)
+
+
 class Chunker:
     """Splits article text into chunks of at most ``chunk_tokens`` model tokens.
 
@@ -65,7 +71,7 @@ class Chunker:
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         self.tokenizer = tokenizer
-        self.limit = min(chunk_tokens, max_tokens - SPECIAL_TOKENS)
+        self.limit = chunk_limit(chunk_tokens, max_tokens)
         self.overlap = min(overlap_tokens, self.limit - 1)
         self._splitter = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
             tokenizer,

@@ -190,6 +190,7 @@ def eval_index_dir(path: Path, config: Config) -> Path:
 
 def build_eval_index(articles: list[Article], config: Config, rebuild: bool = False, progress: bool = False) -> dict:
     """Build (or reuse) the index; returns build figures, recorded beside the index for reuse."""
+    from index.chunk import chunk_limit
     from index.sharded_build import make_writer
     from index.shards import open_store
 
@@ -199,7 +200,7 @@ def build_eval_index(articles: list[Article], config: Config, rebuild: bool = Fa
             store = open_store(config.index_dir)
             manifest = store.manifest
             settings = (manifest.articles, manifest.chunk_tokens, manifest.chunk_overlap)
-            chunk_tokens = min(config.chunk_tokens, manifest.max_tokens - 2)  # capped so when the index was built
+            chunk_tokens = chunk_limit(config.chunk_tokens, manifest.max_tokens)  # as the build capped it
             if settings == (len(articles), chunk_tokens, config.chunk_overlap):
                 return json.loads(record.read_text()) | {"reused": True}
         except Exception:  # any doubt about the cached index: build it again
