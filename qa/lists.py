@@ -48,13 +48,12 @@ _COUNT = re.compile(r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|sever
 _LEADING_AND = re.compile(r"^(?:and|or)\s+")
 _LAST_ITEM = re.compile(r"\b(?:and|or)\s+(?:\S+\s+){0,2}$")
 _ATTRIBUTION = re.compile(r"\b(?:said|says|according|told|added)\b")
-_LEADING_VERB = re.compile(r"\s*(?:\S+\s+)?(?:are|were|is|was|include|includes|included)\s+")
+_VERBS = r"are|were|is|was|include|includes|included"
+_LEADING_VERB = re.compile(rf"\s*(?:\S+\s+)?(?:{_VERBS})\s+")
 _ITEM_OPENING = re.compile(r"\s*(?:an?|the|\d[\d,.]*)\s+(?:[\w'-]+\s+){0,3}?(?:of|for|on|in|to|with|from|at)\s+")
 _INTRODUCES = r":|\b(?:including|such as|namely)"
 _INTRODUCED = re.compile(rf".*(?:{_INTRODUCES})\s+")
-_OPENING = re.compile(
-    rf".*(?:{_INTRODUCES}|\b(?:are|were|is|was|include|includes|included|to|in|from|for|by|at|on|with|of))\s+"
-)
+_OPENING = re.compile(rf".*(?:{_INTRODUCES}|\b(?:{_VERBS}|to|in|from|for|by|at|on|with|of))\s+")
 
 
 def _a_count(item: str, asked: set[str]) -> bool:

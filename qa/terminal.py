@@ -78,7 +78,8 @@ def print_answer(answer, closest: int = Config.closest_passages) -> None:
             )
     if answer.message:  # "Only one of the indexed articles speaks of this."
         print(f"\n  {safe(answer.message)}")
-    print(f"\n  {safe(answer.summary_caption)}" if answer.summary_caption else f"\n  confidence {answer.score:.2f}")
+    caption = answer.summary_caption
+    print(f"\n  {safe(caption)}" if caption else f"\n  confidence {answer.score:.2f}")
 
 
 def print_report(report) -> None:

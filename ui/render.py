@@ -181,8 +181,9 @@ def render_answer(answer: Answer) -> str:
             f'<div class="qa-reply"><p class="qa-answer-text"><strong>{escape(answer.text)}</strong></p>',
             _citation_block(supporting, answer.start, answer.end),
         ]
-    if answer.summary_caption:  # the score is the match's retrieval score, not a probability
-        parts.append(f'<p class="qa-confidence">{escape(answer.summary_caption)}</p>')
+    caption = answer.summary_caption  # a summary's score is its match's retrieval score, not a probability
+    if caption:
+        parts.append(f'<p class="qa-confidence">{escape(caption)}</p>')
     else:
         parts.append(f'<p class="qa-confidence">Confidence {answer.score:.0%}</p>')
     if answer.message:  # "Only one of the indexed articles speaks of this."
