@@ -19,6 +19,10 @@ Features of a candidate (:data:`FEATURES`), computed by :func:`candidate_feature
 - ``rank``, ``retrieval``: the passage's retrieval rank (0: best) and fused retrieval score;
 - ``words``: the answer's length in words.
 
+A second opinion may follow (``judged`` in the file: :data:`JUDGED_FEATURES`): the first probability's log-odds and
+the sentence judge's log-odds that the answer's sentence is evidence for the question (:mod:`qa.judge`), for the
+best answer and those shown beside it only (one judge pair each). The reader declines below its threshold.
+
 Example::
 
     calibrator = Calibrator.load(reader_dir / CALIBRATION_FILE)
@@ -42,6 +46,10 @@ CALIBRATION_FILE = "calibration.json"
 FEATURES = (
     "margin", "score", "null_score", "gap", "boundary", "support", "passages_agreeing", "rank", "retrieval", "words",
 )  # fmt: skip
+JUDGED_FEATURES = ("calibrated", "judged", "both")
+"""The second opinion's features: the first probability's log-odds, the judge's log-odds for the answer's sentence,
+and their product (out of fold, the product calibrated the Wikipedia-style split as well as the first fit: ECE 0.017
+against 0.020 without it)."""
 FORMAT = 1
 
 
@@ -99,6 +107,13 @@ def candidate_features(candidates: Sequence[Candidate]) -> list[dict[str, float]
     return rows
 
 
+def judged_features(probability: float, judged: float) -> dict[str, float]:
+    """The :data:`JUDGED_FEATURES` of an answer of this (first) probability whose sentence the judge gives ``judged``
+    log-odds of being evidence."""
+    calibrated = math.log(min(max(probability, 1e-6), 1 - 1e-6) / (1 - min(max(probability, 1e-6), 1 - 1e-6)))
+    return {"calibrated": calibrated, "judged": judged, "both": calibrated * judged}
+
+
 @dataclass(frozen=True)
 class Calibrator:
     """A logistic regression on standardised :data:`FEATURES`: ``P(right) = σ(w · (x - mean) / scale + b)``."""
@@ -109,6 +124,8 @@ class Calibrator:
     weights: tuple[float, ...]
     intercept: float
     threshold: float
+    judged: Calibrator | None = None
+    """The second opinion (over :data:`JUDGED_FEATURES`) when one was fitted; its threshold is the reader's then."""
 
     def probability(self, features: dict[str, float]) -> float:
         """The calibrated probability that the candidate with these features is right."""
@@ -117,9 +134,14 @@ class Calibrator:
             z += weight * (features[name] - mean) / scale
         return _logistic(z)
 
+    def judged_probability(self, probability: float, judged: float) -> float:
+        """The second opinion on an answer of this (first) probability whose sentence the judge gives ``judged``
+        log-odds of being evidence (:attr:`judged` must be set)."""
+        return self.judged.probability(judged_features(probability, judged))
+
     def to_dict(self) -> dict:
         """The file's content (see :meth:`load`)."""
-        return {
+        content = {
             "format": FORMAT,
             "features": list(self.features),
             "mean": list(self.mean),
@@ -128,6 +150,9 @@ class Calibrator:
             "intercept": self.intercept,
             "threshold": self.threshold,
         }
+        if self.judged is not None:
+            content["judged"] = {k: v for k, v in self.judged.to_dict().items() if k != "format"}
+        return content
 
     @classmethod
     def load(cls, path: Path) -> Calibrator:
@@ -140,19 +165,24 @@ class Calibrator:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             if data.get("format") != FORMAT:
                 raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
-            features = tuple(str(name) for name in data["features"])
-            unknown = sorted(set(features) - set(FEATURES))
-            if unknown:
-                raise ValueError(f"unknown features {unknown}")
-            values = [tuple(float(v) for v in data[key]) for key in ("mean", "scale", "weights")]
-            if any(len(v) != len(features) for v in values) or any(s <= 0 for s in values[1]):
-                raise ValueError("mean, scale and weights must have one positive-scale entry per feature")
-            calibrator = cls(features, *values, float(data["intercept"]), float(data["threshold"]))
-            if not all(math.isfinite(v) for v in (*calibrator.weights, calibrator.intercept, calibrator.threshold)):
-                raise ValueError("a weight is not a finite number")
-            return calibrator
+            judged = data.get("judged")
+            return cls._from_dict(data, FEATURES, None if judged is None else cls._from_dict(judged, JUDGED_FEATURES))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ReaderModelError(Path(path), f"is damaged ({exc})") from exc
+
+    @classmethod
+    def _from_dict(cls, data: dict, known: tuple[str, ...], judged: Calibrator | None = None) -> Calibrator:
+        features = tuple(str(name) for name in data["features"])
+        unknown = sorted(set(features) - set(known))
+        if unknown:
+            raise ValueError(f"unknown features {unknown}")
+        values = [tuple(float(v) for v in data[key]) for key in ("mean", "scale", "weights")]
+        if any(len(v) != len(features) for v in values) or any(s <= 0 for s in values[1]):
+            raise ValueError("mean, scale and weights must have one positive-scale entry per feature")
+        calibrator = cls(features, *values, float(data["intercept"]), float(data["threshold"]), judged)
+        if not all(math.isfinite(v) for v in (*calibrator.weights, calibrator.intercept, calibrator.threshold)):
+            raise ValueError("a weight is not a finite number")
+        return calibrator
 
 
 def expected_calibration_error(probabilities: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:

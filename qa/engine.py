@@ -115,8 +115,8 @@ class QA:
             # One question is searched fastest by one thread: the embedding model's threads are still
             # spinning for work right after it, and FAISS's would compete with them (process-wide).
             faiss.omp_set_num_threads(self.config.search_threads)
-        self.reader = make_reader(self.config)
         self.judge = SentenceJudge() if default_judge_dir().is_dir() else None
+        self.reader = make_reader(self.config, judge=self.judge)
         self._open()
         if encoder is not None and canonical_model_name(encoder.name) != self.store.manifest.model:
             raise ModelMismatch(self.config.index_dir, self.store.manifest.model, encoder.name)

@@ -5,8 +5,9 @@ One backend behind the :class:`Reader` interface (:func:`make_reader` sets it up
 ``models/reader``, an int8 ONNX model (all-MiniLM-L6-v2 fine-tuned with a start/end head, see
 its model card), run by ONNX Runtime on the best ``Config.reader_passages`` passages in one
 batch. The answer is the best span across them (see :mod:`qa.spans`); its score is the
-calibrated probability that it is right (:mod:`qa.calibration`); below ``min_confidence``
-the answer is "not found".
+calibrated probability that it is right (:mod:`qa.calibration`), with the sentence judge's second
+opinion on its sentence where the calibration has one; below ``min_confidence`` the answer is
+"not found".
 
 Example::
 
@@ -21,8 +22,9 @@ import math
 import os
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from index.embed import onnx_session_options
 from qa.calibration import CALIBRATION_FILE, Calibrator, Candidate, candidate_features
@@ -41,6 +43,9 @@ from qa.spans import (
     windows_for,
 )
 from qa.types import Alternative, Answer, Citation, Passage
+
+if TYPE_CHECKING:
+    from qa.judge import SentenceJudge
 
 MODEL_FILE = "model-int8.onnx"
 READER_FILE = "reader.json"
@@ -119,6 +124,8 @@ class SpanReader(Reader):
             (default: the threshold calibrated with the model, in its ``reader.json``).
         passages: how many of the best retrieved passages are read.
         threads: ONNX Runtime threads (default: every core; see :func:`index.embed.onnx_session_options`).
+        judge: the sentence judge (:class:`qa.judge.SentenceJudge`) that gives the calibration's second opinion on
+            the answer's sentence, when the calibration has one (without it: the first probability and threshold).
 
     Raises:
         ReaderModelError: (on first use) a file of the model is missing or damaged.
@@ -130,6 +137,7 @@ class SpanReader(Reader):
         min_confidence: float | None = None,
         passages: int = Config.reader_passages,
         threads: int | None = None,
+        judge: SentenceJudge | None = None,
     ) -> None:
         if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be in [0, 1]. Currently, min_confidence is {min_confidence}")
@@ -139,6 +147,7 @@ class SpanReader(Reader):
         self._min_confidence = min_confidence
         self.passages = self.depth = passages
         self.threads = threads
+        self.judge = judge
         self._lock = threading.Lock()
         self._session = None
         self.calibrator: Calibrator | None = None
@@ -165,12 +174,19 @@ class SpanReader(Reader):
         if (self.model_dir / CALIBRATION_FILE).exists():  # the recalibration fitted with the model (qa.calibration)
             self.calibrator = Calibrator.load(self.model_dir / CALIBRATION_FILE)
             self.threshold = self.calibrator.threshold
+            if self.second_opinion:
+                self.threshold = self.calibrator.judged.threshold
         try:
             self.tokenizer = load_tokenizer(self.model_dir / "tokenizer.json")
             self.special = SpecialTokens(self.tokenizer)
         except Exception as exc:  # the tokenizers library raises its own exception types
             raise ReaderModelError(self.model_dir / "tokenizer.json", f"is damaged ({exc})") from exc
         self._session = onnx_session(self.model_dir / MODEL_FILE, self.threads)
+
+    @property
+    def second_opinion(self) -> bool:
+        """Whether the answer's probability is the calibration's second opinion with the sentence judge."""
+        return self.judge is not None and self.calibrator is not None and self.calibrator.judged is not None
 
     @property
     def calibrated_threshold(self) -> float:
@@ -244,11 +260,15 @@ class SpanReader(Reader):
         """The best span of the best ``self.passages`` passages, cited to its sentence (see the module doc);
         ``context`` is read with the question."""
         read = passages[: self.passages]
-        candidates = self.spans(f"{question} {context}".strip(), read)
-        if not candidates or candidates[0].probability < self.min_confidence:
-            score = round(candidates[0].probability, 4) if candidates else 0.0
-            return Answer.not_found(question, score, tuple(passages[:k]))
-        probability, passage, start, end = candidates[0][:4]
+        asked = f"{question} {context}".strip()
+        candidates = self.spans(asked, read)
+        if not candidates:
+            return Answer.not_found(question, 0.0, tuple(passages[:k]))
+        _, passage, start, end = candidates[0][:4]
+        citation = cite(passage, start, end)
+        probability, alternatives = self._second_opinion(asked, candidates, citation)
+        if probability < self.min_confidence:
+            return Answer.not_found(question, round(probability, 4), tuple(passages[:k]))
         shown = [passage, *(p for p in passages if p is not passage)][:k]
         return Answer(
             question=question,
@@ -258,20 +278,40 @@ class SpanReader(Reader):
             article_id=passage.article_id,
             start=start,
             end=end,
-            citations=(cite(passage, start, end),),
+            citations=(citation,),
             passages=tuple(shown),
             message="",
-            alternatives=tuple(self._alternatives(candidates)),
+            alternatives=tuple(alternatives),
         )
 
-    def _alternatives(self, candidates) -> list[Alternative]:
-        """Different answers from other articles that score nearly as well as the best (the articles disagree)."""
+    def _second_opinion(
+        self, asked: str, candidates: list[ReadSpan], citation: Citation
+    ) -> tuple[float, list[Alternative]]:
+        """The best candidate's probability and the alternatives shown beside it: the sentence judge's second
+        opinion on their sentences (one batch) where the calibration has one, else as the first calibration gives
+        them."""
+        if not self.second_opinion:
+            return candidates[0].probability, self._alternatives(candidates, self.min_confidence)
+        alternatives = self._alternatives(candidates, 0.0)  # chosen by the first odds, kept by the second opinion
+        judged = self.judge.judge(asked, [citation.quote, *(a.citation.quote for a in alternatives)])
+        first = [candidates[0].probability, *(a.score for a in alternatives)]
+        second = [self.calibrator.judged_probability(p, j) for p, (j, _) in zip(first, judged, strict=True)]
+        kept = [
+            replace(a, score=round(p, 4))
+            for a, p in zip(alternatives, second[1:], strict=True)
+            if p >= self.min_confidence and _odds(second[0]) <= DISAGREEMENT_ODDS * _odds(p)
+        ]
+        return second[0], kept
+
+    def _alternatives(self, candidates, floor: float) -> list[Alternative]:
+        """Different answers from other articles that score nearly as well as the best, at least ``floor`` (the
+        articles disagree)."""
         best_probability, best_passage, best_start, best_end = candidates[0][:4]
         best_text = normalize_answer(_span_text(best_passage, best_start, best_end))
         seen = {best_passage.article_id}
         alternatives: list[Alternative] = []
         for probability, passage, start, end, _ in candidates[1:]:
-            if probability < self.min_confidence or _odds(best_probability) > DISAGREEMENT_ODDS * _odds(probability):
+            if probability < floor or _odds(best_probability) > DISAGREEMENT_ODDS * _odds(probability):
                 break
             if passage.article_id in seen or len(alternatives) >= MAX_ALTERNATIVES:
                 continue
@@ -311,10 +351,11 @@ def cite(passage: Passage, start: int, end: int) -> Citation:
     )
 
 
-def make_reader(config: Config, min_confidence: float | None = None) -> Reader:
-    """The reader set up from ``config`` (its folder, threshold and passages).
+def make_reader(config: Config, min_confidence: float | None = None, judge: SentenceJudge | None = None) -> Reader:
+    """The reader set up from ``config`` (its folder, threshold and passages), with the sentence judge that gives
+    its calibration's second opinion.
 
     ``min_confidence`` overrides ``config.min_confidence`` (``qa eval`` reads with 0 and applies thresholds itself).
     """
     threshold = config.min_confidence if min_confidence is None else min_confidence
-    return SpanReader(config.reader_dir, threshold, config.reader_passages)
+    return SpanReader(config.reader_dir, threshold, config.reader_passages, judge=judge)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 
 import pytest
 
-from qa.calibration import CALIBRATION_FILE, FEATURES, Calibrator, Candidate, candidate_features
+from qa.calibration import CALIBRATION_FILE, FEATURES, JUDGED_FEATURES, Calibrator, Candidate, candidate_features
 from qa.calibration import expected_calibration_error as ece
 from qa.errors import ReaderModelError
 
@@ -115,3 +116,57 @@ def test_a_miss_of_a_lone_gold_answer_counts_as_often_as_such_misses_match_anoth
     assert figures["a_miss_matches_another_answer"] == [0.0, 0.0, 0.75]  # (some words: too few questions to say)
     assert list(labels[len(several) :]) == [0.75, 0.0, 1.0, 0.0, 0.0]
     assert list(labels[:20]) == [1.0] * 15 + [0.0] * 5, "questions with several answers keep their exact match"
+
+
+def second_opinion(threshold: float = 0.5) -> Calibrator:
+    """The shipped first calibration (threshold 0.2) with a second opinion that trusts the sentence judge's
+    log-odds as much as the first probability's."""
+    judged = Calibrator(JUDGED_FEATURES, (0.0,) * 3, (1.0,) * 3, (1.0, 1.0, 0.0), 0.0, threshold)
+    return replace(shipped(), threshold=0.2, judged=judged)
+
+
+class FixedJudge:
+    """A sentence judge that gives every sentence the same log-odds of being evidence, and counts its pairs."""
+
+    def __init__(self, log_odds: float) -> None:
+        self.log_odds, self.pairs = log_odds, []
+
+    def judge(self, question, sentences):
+        self.pairs += [(question, s) for s in sentences]
+        return [(self.log_odds, 0.5) for _ in sentences]
+
+
+def test_the_second_opinion_round_trips_and_a_damaged_one_is_named(tmp_path):
+    path = tmp_path / CALIBRATION_FILE
+    path.write_text(json.dumps(second_opinion(0.33).to_dict()))
+    assert Calibrator.load(path) == second_opinion(0.33)
+    damaged = second_opinion().to_dict()
+    damaged["judged"]["features"] = ["calibrated", "judged", "margin"]  # a first-opinion feature in the second
+    path.write_text(json.dumps(damaged))
+    with pytest.raises(ReaderModelError, match=r"is damaged \(unknown features \['margin'\]\)"):
+        Calibrator.load(path)
+
+
+def test_the_judges_second_opinion_on_the_answers_sentence_decides(tmp_path):
+    from qa.read import SpanReader, default_reader_dir
+    from qa.types import Passage
+
+    folder = tmp_path / "reader"
+    shutil.copytree(default_reader_dir(), folder)
+    (folder / CALIBRATION_FILE).write_text(json.dumps(second_opinion(0.6).to_dict()))
+    text = (
+        "The Harbour Board met on Tuesday. "
+        "The board said the new ferry terminal at Port Alder will cost $45 million and open in 2027."
+    )
+    sentences = ((0, 33, text[:33]), (34, len(text), text[34:]))
+    passage = Passage(1, "port", "Port Alder", "port.txt", 0, len(text), text, 0.9, sentences=sentences)
+    question = "How much will the new ferry terminal at Port Alder cost?"
+    sure, doubtful = FixedJudge(6.0), FixedJudge(-6.0)
+    assert SpanReader(folder, judge=sure).calibrated_threshold == 0.6, "the second opinion's threshold"
+    assert SpanReader(folder).calibrated_threshold == 0.2, "without a judge: the first calibration's"
+    answered = SpanReader(folder, judge=sure).read(question, [passage])
+    declined = SpanReader(folder, judge=doubtful).read(question, [passage])
+    first = SpanReader(folder).read(question, [passage])
+    assert answered.found and "45 million" in answered.text and answered.score > first.score
+    assert sure.pairs == [(question, answered.citations[0].quote)], "one pair: the question and the answer's sentence"
+    assert not declined.found and declined.score < first.score

@@ -18,7 +18,11 @@
    probability and of the recalibrated one, out of fold.
 4. The "not found" threshold: the recalibrated probability with the best F1 over answerable and
    unanswerable questions, out of fold.
-5. ``calibration.json`` beside the reader (plain JSON: the features' means and scales, the weights,
+5. A second opinion (unless ``--no-judged``; when the sentence judge is shipped): a logistic regression of the same
+   label on the first probability's log-odds (out of fold), the sentence judge's log-odds that the best candidate's
+   sentence is evidence for the question, and their product (:data:`qa.calibration.JUDGED_FEATURES`); its own
+   threshold, chosen the same way; figures out of fold.
+6. ``calibration.json`` beside the reader (plain JSON: the features' means and scales, the weights,
    the intercept, the threshold), the figures in ``reader.json`` (``calibration_from``) and the model
    card (``README.md``) written again with them.
 
@@ -32,12 +36,20 @@ import itertools
 import json
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from qa.calibration import CALIBRATION_FILE, FEATURES, Calibrator, candidate_features, expected_calibration_error
+from qa.calibration import (
+    CALIBRATION_FILE,
+    FEATURES,
+    JUDGED_FEATURES,
+    Calibrator,
+    candidate_features,
+    expected_calibration_error,
+    judged_features,
+)
 from qa.config import Config
 from qa.metrics import exact_match, f1_score, is_right, normalize_answer
 from qa.read import READER_FILE, default_reader_dir
@@ -75,6 +87,8 @@ class Asked:
     right: tuple[float, ...] = ()
     """Whether each candidate is right as the news figures count it (:func:`qa.metrics.is_right`)."""
     question: str = ""
+    judged: float = 0.0
+    """The sentence judge's log-odds that the best candidate's sentence is evidence for the question (0: no judge)."""
 
 
 def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None, source: str | None = None) -> list[Asked]:
@@ -84,6 +98,7 @@ def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None, so
 
     from qa.engine import QA, clean_question
     from qa.evaluate import build_eval_index, load_squad, sample_questions
+    from qa.read import cite
 
     articles, questions, _ = load_squad(path)
     source_of = {article.id: source or _domain(article.title.split("/")[0]) for article in articles}  # "file/title"
@@ -102,6 +117,9 @@ def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None, so
         em = tuple(max((exact_match(t, g) for g in golds), default=0.0) for t in texts)
         f1 = tuple(max((f1_score(t, g) for g in golds), default=0.0) for t in texts)
         first = golds[:1]
+        judged = 0.0
+        if spans and engine.judge is not None:
+            ((judged, _),) = engine.judge.judge(text, [cite(spans[0].passage, spans[0].start, spans[0].end).quote])
         asked.append(
             Asked(
                 question.article_id,
@@ -118,6 +136,7 @@ def ask_all(path: Path, reader_dir: Path, index_dir: Path, limit: int | None, so
                 tuple(max((f1_score(t, g) for g in first), default=0.0) for t in texts),
                 tuple(float(any(is_right(t, g) for g in golds)) for t in texts),
                 text,
+                judged,
             )
         )
     return asked
@@ -197,9 +216,13 @@ def _f1_band(f1: float) -> int:
     return next(i for i, (low, high) in enumerate(itertools.pairwise(F1_BANDS)) if low <= f1 < high)
 
 
-def fit(asked: list[Asked], labels: np.ndarray | None = None, folds: int = 5) -> tuple[Calibrator, dict]:
-    """The recalibration and its out-of-fold figures; ``labels``: how likely each question's best candidate is
-    right (:func:`right_labels`; default: its exact match against the gold answers given)."""
+def fit(
+    asked: list[Asked], labels: np.ndarray | None = None, folds: int = 5, first: np.ndarray | None = None
+) -> tuple[Calibrator, dict, np.ndarray]:
+    """The recalibration, its out-of-fold figures and out-of-fold probabilities (one per question, 0 without a
+    candidate); ``labels``: how likely each question's best candidate is right (:func:`right_labels`; default: its
+    exact match against the gold answers given). Given ``first`` (a first fit's out-of-fold probabilities), the
+    second opinion over :data:`qa.calibration.JUDGED_FEATURES` instead."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
     from sklearn.model_selection import GroupKFold, cross_val_predict
@@ -209,7 +232,11 @@ def fit(asked: list[Asked], labels: np.ndarray | None = None, folds: int = 5) ->
     kept = [i for i, a in enumerate(asked) if a.texts]
     rows, target = [asked[i] for i in kept], labels[kept]
     weight = domain_weights(asked)
-    x = np.array([[a.features[0][name] for name in FEATURES] for a in rows])
+    features = FEATURES if first is None else JUDGED_FEATURES
+    if first is None:
+        x = np.array([[a.features[0][name] for name in FEATURES] for a in rows])
+    else:
+        x = np.array([list(judged_features(p, a.judged).values()) for p, a in zip(first[kept], rows, strict=True)])
     groups = np.array([a.article for a in rows])
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
@@ -236,7 +263,7 @@ def fit(asked: list[Asked], labels: np.ndarray | None = None, folds: int = 5) ->
     f1s = [_f1_at(asked, all_probabilities, t, weight) for t in grid]
     threshold = float(grid[int(np.argmax(f1s))])
     calibrator = Calibrator(
-        FEATURES,
+        features,
         tuple(round(float(v), 6) for v in mean),
         tuple(round(float(v), 6) for v in scale),
         tuple(round(float(v), 6) for v in model.coef_[0]),
@@ -264,7 +291,7 @@ def fit(asked: list[Asked], labels: np.ndarray | None = None, folds: int = 5) ->
         },
         "by_domain": by_domain(asked, all_probabilities, labels, threshold),
     }
-    return calibrator, figures
+    return calibrator, figures, all_probabilities
 
 
 def domain_weights(asked: list[Asked]) -> np.ndarray:
@@ -362,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
         "--news", type=Path, default=None, help="the news QA folder: its dev/ questions join the fit (half its weight)"
     )
     parser.add_argument("--no-write", dest="write", action="store_false", help="report only")
+    parser.add_argument(
+        "--no-judged", dest="judged", action="store_false", help="no second opinion from the sentence judge"
+    )
     parser.add_argument("--asked", type=Path, help="keep the questions' candidates in this JSON file, or reuse it")
     args = parser.parse_args(argv)
     reader_dir = args.reader_dir or default_reader_dir()
@@ -389,7 +419,10 @@ def main(argv: list[str] | None = None) -> int:
     figures["labels"]["plain_exact_match"] = plain[1] | {"coefficients": plain[0].weights}
     use_aware = aware[1][several] < plain[1][several]
     figures["labels"]["kept"] = "reference-aware" if use_aware else "exact match"
-    calibrator, figures["fit"] = aware if use_aware else plain
+    calibrator, figures["fit"], first = aware if use_aware else plain
+    if args.judged and any(a.judged for a in asked):
+        judged, figures["judged"], _ = fit(asked, labels if use_aware else None, first=first)
+        calibrator = replace(calibrator, judged=judged)
     print(json.dumps(figures, indent=2))
     if args.write:
         (reader_dir / CALIBRATION_FILE).write_text(json.dumps(calibrator.to_dict(), indent=2) + "\n", encoding="utf-8")

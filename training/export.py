@@ -277,7 +277,30 @@ Headroom on that split (answerable questions): a right span (EM) is the best can
 among the best 3 / 5 / 10 for {room["em_in_top_3"]:.3f} / {room["em_in_top_5"]:.3f} / {room["em_in_top_10"]:.3f}
 (F1 ≥ 0.5: {room["f1_half_in_top_1"]:.3f} / {room["f1_half_in_top_3"]:.3f} / {room["f1_half_in_top_5"]:.3f} /
 {room["f1_half_in_top_10"]:.3f}).
-{_by_domain(fit)}{rerank}"""
+{_by_domain(fit)}{_judged_section(fitted.get("judged"))}{rerank}"""
+
+
+def _stopped(t: dict) -> str:
+    """How the run ended: stopped after a step's scoring (``--stop-after``), or at its end."""
+    if t.get("stop_after") in (None, "None"):
+        return " and at the end"
+    return f"; the run was stopped after step {t['stop_after']}'s scoring (`--stop-after {t['stop_after']}`)"
+
+
+def _judged_section(judged: dict | None) -> str:
+    """The second opinion's figures, when one was fitted (:mod:`qa.calibration`)."""
+    if not judged:
+        return ""
+    return f"""
+A second opinion follows (`calibration.json`'s `judged`): the sentence judge (`models/sentences`) reads the
+question with the answer's sentence, and a logistic regression over the first probability's log-odds (out of
+fold), the judge's log-odds that the sentence is evidence and their product gives the confidence shown (one judge
+pair for the best answer, one for each answer shown beside it). Out of fold: ECE
+{judged["ece_recalibrated_out_of_fold"]:.3f}; the reader declines below {judged["threshold"]:.2f} (F1
+{judged["f1_at_threshold_out_of_fold"]:.3f} over the split).
+Without the judge (a reader folder used alone) the first probability and its threshold apply. By domain, out of
+fold, at its threshold:
+{_domain_table(judged)}"""
 
 
 def _reproduce(t: dict) -> str:
@@ -311,6 +334,18 @@ def _reproduce(t: dict) -> str:
 
 def _by_domain(fit: dict) -> str:
     """The calibration's figures by domain, when the news dev questions were part of the fit."""
+    table = _domain_table(fit)
+    if not table:
+        return ""
+    return f"""
+The news dev questions (each story indexed whole; right: equal to an accepted answer, or holding it within three
+times its length plus ten characters) were asked beside the split and weigh as much in the fit and the threshold.
+Out of fold, at the threshold:
+{table}"""
+
+
+def _domain_table(fit: dict) -> str:
+    """Out-of-fold ECE, answers right and declines by domain at the threshold, as a table ("" for one domain)."""
     domains = fit.get("by_domain", {})
     if len(domains) < 2:
         return ""
@@ -321,10 +356,6 @@ def _by_domain(fit: dict) -> str:
         for name, row in domains.items()
     )
     return f"""
-The news dev questions (each story indexed whole; right: equal to an accepted answer, or holding it within three
-times its length plus ten characters) were asked beside the split and weigh as much in the fit and the threshold.
-Out of fold, at the threshold:
-
 | domain | ECE | answerable shown and right | unanswerable declined |
 |---|---|---|---|
 {rows}"""
@@ -380,7 +411,7 @@ exported with eager attention, fused by ONNX Runtime's transformer optimizer and
   decay), weight decay {t["weight_decay"]}, windows of {meta["max_tokens"]} tokens with {meta["stride"]} shared,
   bf16 autocast on the CPU: {t["bf16"]}; seed {t["seed"]}.
 - Shipped checkpoint: step {meta["validation_float"].get("step", "?")} (the best validation F1 of the checkpoints
-  scored every {t["eval_every"]} steps and at the end); float32 {_float_scores(meta["validation_float"])}. Weights
+  scored every {t["eval_every"]} steps{_stopped(t)}); float32 {_float_scores(meta["validation_float"])}. Weights
   quantized with one scale per output channel.
 
 ## Validation (int8 model, each question given its own paragraph)
