@@ -24,6 +24,16 @@ from functools import lru_cache
 import numpy as np
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_QUALIFIER = re.compile(
+    r"\b(?:about|around|roughly|approximately|nearly|almost|some|(?:just|well|slightly) (?:over|under)|up to"
+    r"|more than|less than|fewer than|at least|at most|close to|an estimated)\s+$",
+    re.IGNORECASE,
+)
+_QUANTITY = re.compile(
+    r"[\d$£€¥]|(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens|hundreds|thousands"
+    r"|millions|half|a third|a quarter)\b",
+    re.IGNORECASE,
+)
 
 MAX_TOKENS = 256
 """Tokens per window, question and special tokens included: the most all-MiniLM-L6-v2 reads, and what the
@@ -224,6 +234,16 @@ def best_spans(
         i, j = divmod(int(index), n)
         spans.append(Span(window.offsets[i][0], window.offsets[j][1], float(flat[index]), null_score))
     return spans
+
+
+def with_qualifier(text: str, start: int) -> int:
+    """Where a span of ``text`` from ``start`` that opens with a quantity starts once the words just before it that
+    qualify the quantity are taken in: the story says "about 210,000 pairs", "up to 2%", "more than one million",
+    and an answer without those words says more than the story does."""
+    if not _QUANTITY.match(text, start):
+        return start
+    qualifier = _QUALIFIER.search(text, max(0, start - 24), start)
+    return qualifier.start() if qualifier else start
 
 
 def paragraph_breaks(text: str) -> list[int]:

