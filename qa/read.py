@@ -40,8 +40,8 @@ from qa.spans import (
     load_tokenizer,
     pad_batch,
     paragraph_breaks,
+    whole_quantity,
     windows_for,
-    with_qualifier,
 )
 from qa.types import Alternative, Answer, Citation, Passage
 
@@ -228,8 +228,8 @@ class SpanReader(Reader):
             windows, owners, start_logits, end_logits, strict=True
         ):
             for span in best_spans(window, starts, ends, SPANS_PER_PASSAGE, self.max_answer_tokens, breaks):
-                start = with_qualifier(passage.text, span.start)  # "about 210,000", not "210,000"
-                key = (passage.article_id, passage.start + start, passage.start + span.end)
+                start, end = whole_quantity(passage.text, span.start, span.end)  # "about 210,000", not "210,000"
+                key = (passage.article_id, passage.start + start, passage.start + end)
                 if key not in found or span.margin > found[key][0].margin:
                     found[key] = (span, index, passage)
         ranked = sorted(found.items(), key=lambda item: (-item[1][0].margin, item[0][0], item[0][1]))

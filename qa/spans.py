@@ -29,6 +29,27 @@ _QUALIFIER = re.compile(
     r"|more than|less than|fewer than|at least|at most|close to|an estimated)\s+$",
     re.IGNORECASE,
 )
+_NUMBER = (
+    r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundred)"
+)
+_DURATION = r"(?:years?|months?|weeks?|days?|hours?|minutes?)"
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+# the first end of a range ("420,000 to", "5-", "seven years and", "between $5 and"), not of a change ("rose from
+# 420,000 to")
+_RANGE_START = re.compile(
+    rf"(?<![\w.,$£€¥])(?<!from )[$£€¥]?{_NUMBER}\s+(?:to|{_DURATION}\s+and)\s+$"
+    rf"|(?<=between )[$£€¥]?{_NUMBER}\s+and\s+$"
+    r"|(?<![\w.,$£€¥])[$£€¥]?\d[\d,.]*\s*[-–]\s*$",
+    re.IGNORECASE,
+)
+# the second end of a range after a number ("... 420,000 to 440,000", "18-19"), or of days after a month's
+_RANGE_END = re.compile(r"\s+to\s+[$£€¥]?\d[\d,.]*\b|\s*[-–]\s*\d[\d,.]*\b")
+_DAYS_END = re.compile(r"\s+and\s+\d{1,2}\b")
+_DAY = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}$")
+_CURRENCY = "$£€¥"
+_FROM = re.compile(r"\bfrom\s+$", re.IGNORECASE)
+_AGE_REST = re.compile(r"-(?:year|month|week|day)s?-old\b", re.IGNORECASE)
 _QUANTITY = re.compile(
     r"[\d$£€¥]|(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens|hundreds|thousands"
     r"|millions|half|a third|a quarter)\b",
@@ -236,14 +257,27 @@ def best_spans(
     return spans
 
 
-def with_qualifier(text: str, start: int) -> int:
-    """Where a span of ``text`` from ``start`` that opens with a quantity starts once the words just before it that
-    qualify the quantity are taken in: the story says "about 210,000 pairs", "up to 2%", "more than one million",
-    and an answer without those words says more than the story does."""
-    if not _QUANTITY.match(text, start):
-        return start
-    qualifier = _QUALIFIER.search(text, max(0, start - 24), start)
-    return qualifier.start() if qualifier else start
+def whole_quantity(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span ``[start, end)`` of ``text`` with the rest of the quantity it cuts: the words just before a quantity
+    that qualify it ("about 210,000 pairs", "up to 2%", "more than one million"), the first end of a range it is
+    the second of ("420,000 to 440,000 tonnes", "seven years and six months"), the second of one it ends with the
+    first of ("February 18 and 19"), and the rest of an age it ends inside ("a 20-month-old heifer"). An answer
+    without them says more, or less, than the story does."""
+    if _QUANTITY.match(text, start):
+        opened = _RANGE_START.search(text, max(0, start - 40), start)
+        if opened and (text[opened.start()] in _CURRENCY) == (text[start] in _CURRENCY):  # not "2015 to £2.6m"
+            start = opened.start()
+        qualifier = _QUALIFIER.search(text, max(0, start - 24), start)
+        start = qualifier.start() if qualifier else start
+    if end and text[end - 1 : end].isdigit():
+        closed = _RANGE_END.match(text, end)
+        if closed and _FROM.search(text, max(0, start - 6), start):  # "from 420,000 to 440,000": a change
+            closed = None
+        if closed is None and _DAY.search(text, max(0, end - 12), end):
+            closed = _DAYS_END.match(text, end)
+        end = closed.end() if closed else end
+    age = _AGE_REST.match(text, end) if end and text[end - 1 : end].isdigit() else None
+    return start, age.end() if age else end
 
 
 def paragraph_breaks(text: str) -> list[int]:

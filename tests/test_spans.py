@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from qa.spans import Window, answer_tokens, best_spans, make_windows
+from qa.spans import Window, answer_tokens, best_spans, make_windows, whole_quantity
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +120,32 @@ def test_an_answer_never_runs_from_a_headline_into_the_story(tokenizer):
     # one passage's breaks do not constrain the next window of the same size (they once stuck to a cached mask,
     # so that an answer depended on the questions asked before it)
     assert best_spans(window, start, end)[0] == unconstrained
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "answer"),
+    [
+        ("The plant makes about 210,000 pairs a year.", "210,000 pairs", "about 210,000 pairs"),
+        ("Winners paid the losers up to 2% of the contract.", "2%", "up to 2%"),
+        ("More than one million have been detained.", "one million", "More than one million"),
+        ("It kept its guidance of 420,000 to 440,000 tonnes.", "440,000 tonnes", "420,000 to 440,000 tonnes"),
+        ("It kept its guidance of 420,000 to 440,000 tonnes.", "420,000", "420,000 to 440,000"),
+        ("Tickets cost between $5 and $10 each.", "$10", "$5 and $10"),
+        ("He was sentenced to seven years and six months in prison.", "six months", "seven years and six months"),
+        ("The storm struck on February 18 and 19 with gusts.", "February 18", "February 18 and 19"),
+        ("The prize went to Maple, a 20-month-old heifer.", "20", "20-month-old"),
+        # what is not one quantity stays as the reader cut it
+        ("Output rose from 420,000 to 440,000 tonnes.", "420,000", "420,000"),
+        ("Output rose from 420,000 to 440,000 tonnes.", "440,000 tonnes", "440,000 tonnes"),
+        ("The budget fell from £3 million in 2015 to £2.6 million.", "£2.6 million", "£2.6 million"),
+        ("She won in 2001 and 2005.", "2005", "2005"),
+        ("The crew bought 2 apples and 3 pears.", "3 pears", "3 pears"),
+        ("A row over 3 billion euros went to court.", "3 billion euros", "3 billion euros"),
+        ("The airline flies a 19-seat plane.", "19", "19"),
+        ("Judge Rocafort read the verdicts.", "Rocafort", "Rocafort"),
+    ],
+)
+def test_an_answer_takes_the_whole_quantity_it_cuts(text, span, answer):
+    start = text.index(span)
+    widened = whole_quantity(text, start, start + len(span))
+    assert text[widened[0] : widened[1]] == answer
