@@ -24,31 +24,49 @@ from functools import lru_cache
 import numpy as np
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_QUALIFIER = re.compile(
-    r"\b(?:about|around|roughly|approximately|nearly|almost|some|(?:just|well|slightly) (?:over|under)|up to"
-    r"|more than|less than|fewer than|at least|at most|close to|an estimated)\s+$",
-    re.IGNORECASE,
-)
+_SPACE = r"[^\S\n]+"  # on one line: a widened answer never crosses a line, let alone a paragraph
+_DIGITS = r"\d[\d,.]{0,20}"
 _NUMBER = (
-    r"(?:\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    rf"(?:{_DIGITS}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
     r"sixty|seventy|eighty|ninety|hundred)"
 )
-_DURATION = r"(?:years?|months?|weeks?|days?|hours?|minutes?)"
-_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
-# the first end of a range ("420,000 to", "5-", "seven years and", "between $5 and"), not of a change ("rose from
-# 420,000 to")
-_RANGE_START = re.compile(
-    rf"(?<![\w.,$£€¥])(?<!from )[$£€¥]?{_NUMBER}\s+(?:to|{_DURATION}\s+and)\s+$"
-    rf"|(?<=between )[$£€¥]?{_NUMBER}\s+and\s+$"
-    r"|(?<![\w.,$£€¥])[$£€¥]?\d[\d,.]*\s*[-–]\s*$",
+_CURRENCY = "$£€¥"
+_AMOUNT = rf"[$£€¥]?{_NUMBER}"
+_QUALIFIER = re.compile(
+    rf"\b(?:about|around|roughly|approximately|nearly|almost|some|(?:just|well|slightly){_SPACE}(?:over|under)"
+    rf"|up{_SPACE}to|more{_SPACE}than|less{_SPACE}than|fewer{_SPACE}than|at{_SPACE}least|at{_SPACE}most"
+    rf"|close{_SPACE}to|an{_SPACE}estimated){_SPACE}$",
     re.IGNORECASE,
 )
-# the second end of a range after a number ("... 420,000 to 440,000", "18-19"), or of days after a month's
-_RANGE_END = re.compile(r"\s+to\s+[$£€¥]?\d[\d,.]*\b|\s*[-–]\s*\d[\d,.]*\b")
-_DAYS_END = re.compile(r"\s+and\s+\d{1,2}\b")
-_DAY = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}$")
-_CURRENCY = "$£€¥"
-_FROM = re.compile(r"\bfrom\s+$", re.IGNORECASE)
+# "went up to £12" is the new price, not a cap
+_MOVED_UP = re.compile(
+    rf"\b(?:went|goes|go|gone|going|moved?|moves|came|comes?|rose|risen|rises?|climbed|jumped){_SPACE}up", re.I
+)
+# a year ("a book about 1968") or a name ("close to 10 Downing Street") is not a quantity a qualifier belongs to
+_NOT_AN_AMOUNT = re.compile(rf"(?:1[5-9]\d\d|20\d\d)(?![\d%]|[,.]\d|{_SPACE}[a-z])|\d+/\d|{_DIGITS}{_SPACE}[A-Z]")
+_DURATION = r"(?:years?|months?|weeks?|days?|hours?|minutes?)"
+_RANGE_OPENER = rf"\b(?:of|at|between|aged|for|costing|costs?|estimated|expected|ranging){_SPACE}"
+"""The words a range follows ("guidance of 420,000 to 440,000 tonnes"); after others "X to Y" is more often a change
+("rose by 12 to 340", "fell 20,000 to 1.2 million", "from about 10 to 12")."""
+_RANGE_START = re.compile(
+    rf"{_RANGE_OPENER}(?P<to>{_AMOUNT}){_SPACE}to{_SPACE}$"
+    rf"|\bbetween{_SPACE}(?P<between>{_AMOUNT}){_SPACE}and{_SPACE}$"
+    rf"|(?<![\w.,$£€¥])(?P<dash>[$£€¥]?{_DIGITS})[-–]$",
+    re.IGNORECASE,
+)
+_DURATION_START = re.compile(rf"(?<![\w.,])({_NUMBER}{_SPACE}{_DURATION}){_SPACE}and{_SPACE}$", re.IGNORECASE)
+_A_DURATION = re.compile(rf"{_NUMBER}{_SPACE}{_DURATION}\b", re.IGNORECASE)
+_TO_END = re.compile(rf"{_SPACE}to{_SPACE}[$£€¥]?{_DIGITS}\b")
+_DASH_END = re.compile(rf"[-–]{_DIGITS}\b")
+_DAY = re.compile(
+    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+    rf"{_SPACE}(\d{{1,2}})$"
+)
+# "on February 18 and 19, with gusts", not "on March 3 and 12 people died"
+_SECOND_DAY = re.compile(
+    rf"{_SPACE}and{_SPACE}(\d{{1,2}})\b"
+    r"(?=[^\S\n]*(?:[,.;:)]|\d{4}|$|(?:with|in|at|on|when|as|after|before|but|while|during|from|to)\b))"
+)
 _AGE_REST = re.compile(r"-(?:year|month|week|day)s?-old\b", re.IGNORECASE)
 _QUANTITY = re.compile(
     r"[\d$£€¥]|(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a dozen|dozens|hundreds|thousands"
@@ -260,24 +278,55 @@ def best_spans(
 def whole_quantity(text: str, start: int, end: int) -> tuple[int, int]:
     """The span ``[start, end)`` of ``text`` with the rest of the quantity it cuts: the words just before a quantity
     that qualify it ("about 210,000 pairs", "up to 2%", "more than one million"), the first end of a range it is
-    the second of ("420,000 to 440,000 tonnes", "seven years and six months"), the second of one it ends with the
-    first of ("February 18 and 19"), and the rest of an age it ends inside ("a 20-month-old heifer"). An answer
-    without them says more, or less, than the story does."""
+    the second of ("guidance of 420,000 to 440,000 tonnes", "between $5 and $10", "5-10%", "seven years and six
+    months"), the second end of one it ends with the first of, and the rest of an age it ends inside ("a
+    20-month-old heifer"). An answer without them says more, or less, than the story does. Never across a line,
+    never a change ("rose by 12 to 340"), a year or a name ("about 1968", "close to 10 Downing Street")."""
+    lead = start
     if _QUANTITY.match(text, start):
-        opened = _RANGE_START.search(text, max(0, start - 40), start)
-        if opened and (text[opened.start()] in _CURRENCY) == (text[start] in _CURRENCY):  # not "2015 to £2.6m"
-            start = opened.start()
-        qualifier = _QUALIFIER.search(text, max(0, start - 24), start)
-        start = qualifier.start() if qualifier else start
+        opened = _RANGE_START.search(text, max(0, start - 60), start)
+        if opened:
+            first = opened.start(opened.lastgroup)
+            same_kind = (text[first] in _CURRENCY) == (text[start] in _CURRENCY)  # not "from £3m in 2015 to £2.6m"
+            second = re.match(r"[$£€¥]?(\d[\d,.]*)", text[start:end])
+            score = opened.lastgroup == "dash" and not (second and _ascends(opened.group("dash"), second.group(1)))
+            lead = first if same_kind and not score else lead  # a score ("4-1") is not a range
+        elif _A_DURATION.match(text, start):
+            opened = _DURATION_START.search(text, max(0, start - 40), start)
+            lead = opened.start(1) if opened else lead
+        qualifier = None if _NOT_AN_AMOUNT.match(text, lead) else _QUALIFIER.search(text, max(0, lead - 24), lead)
+        if qualifier and not (
+            text[qualifier.start() :].lower().startswith("up")
+            and _MOVED_UP.search(text, max(0, qualifier.start() - 12), qualifier.start() + 2)
+        ):
+            lead = qualifier.start()
     if end and text[end - 1 : end].isdigit():
-        closed = _RANGE_END.match(text, end)
-        if closed and _FROM.search(text, max(0, start - 6), start):  # "from 420,000 to 440,000": a change
-            closed = None
-        if closed is None and _DAY.search(text, max(0, end - 12), end):
-            closed = _DAYS_END.match(text, end)
-        end = closed.end() if closed else end
+        day = _DAY.search(text, max(0, end - 14), end)
+        if day:
+            second = _SECOND_DAY.match(text, end)
+            if second and int(day.group(1)) < int(second.group(1)) <= 31:
+                end = second.end()
+        elif start == lead and re.search(rf"{_RANGE_OPENER}$", text[max(0, start - 12) : start], re.IGNORECASE):
+            closed = _TO_END.match(text, end) or _DASH_END.match(text, end)
+            end = closed.end() if closed else end
+        else:
+            closed = _DASH_END.match(text, end)
+            end = closed.end() if closed and _ascends(text[lead:end], closed.group()[1:]) else end
     age = _AGE_REST.match(text, end) if end and text[end - 1 : end].isdigit() else None
-    return start, age.end() if age else end
+    return lead, age.end() if age else end
+
+
+def _ascends(span: str, second: str) -> bool:
+    """Whether ``second`` after a dash continues the number that ends ``span`` upwards, as a range does ("5-10",
+    "1990-91"); a score ("4-1") does not."""
+    first = re.search(r"\d[\d,.]*$", span)
+    if not first:
+        return False
+    low, high = first.group().replace(",", ""), second.replace(",", "")
+    try:
+        return float(low[-len(high) :] if len(high) < len(low) else low) < float(high)
+    except ValueError:
+        return False
 
 
 def paragraph_breaks(text: str) -> list[int]:

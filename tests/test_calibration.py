@@ -170,3 +170,19 @@ def test_the_judges_second_opinion_on_the_answers_sentence_decides(tmp_path):
     assert answered.found and "45 million" in answered.text and answered.score > first.score
     assert sure.pairs == [(question, answered.citations[0].quote)], "one pair: the question and the answer's sentence"
     assert not declined.found and declined.score < first.score
+
+
+def test_a_calibration_without_a_second_opinion_never_asks_the_judge(tmp_path):
+    from qa.read import SpanReader, default_reader_dir
+    from qa.types import Passage
+
+    folder = tmp_path / "reader"
+    shutil.copytree(default_reader_dir(), folder)
+    (folder / CALIBRATION_FILE).write_text(json.dumps(replace(shipped(), threshold=0.2, judged=None).to_dict()))
+    text = "The board said the new ferry terminal at Port Alder will cost $45 million and open in 2027."
+    passage = Passage(1, "port", "Port Alder", "port.txt", 0, len(text), text, 0.9, sentences=((0, len(text), text),))
+    judge = FixedJudge(-6.0)
+    reader = SpanReader(folder, judge=judge)
+    answer = reader.read("How much will the new ferry terminal at Port Alder cost?", [passage])
+    assert reader.calibrated_threshold == 0.2 and not reader.second_opinion
+    assert answer.found and judge.pairs == [], "the first calibration's probability and threshold"

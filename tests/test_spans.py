@@ -143,6 +143,16 @@ def test_an_answer_never_runs_from_a_headline_into_the_story(tokenizer):
         ("A row over 3 billion euros went to court.", "3 billion euros", "3 billion euros"),
         ("The airline flies a 19-seat plane.", "19", "19"),
         ("Judge Rocafort read the verdicts.", "Rocafort", "Rocafort"),
+        ("The death toll rose by 12 to 340, officials said.", "340", "340"),
+        ("The attack happened on March 3 and 12 people died.", "March 3", "March 3"),
+        ("It took five years and 200 workers to build the bridge.", "200 workers", "200 workers"),
+        ("The prime minister lives close to 10 Downing Street.", "10 Downing Street", "10 Downing Street"),
+        ("His new book is about 1968, the year of revolt.", "1968", "1968"),
+        ("Manchester City beat Arsenal 4-1 on Sunday.", "4", "4"),
+        ("Manchester City beat Arsenal 4-1 on Sunday.", "1", "1"),
+        ("The plant opened in 1990\n\n- 12 stores closed last year.", "12 stores", "12 stores"),
+        ("Police arrested 14 men aged 18 to 25.", "18", "18 to 25"),
+        ("It sold 5-10% of its shares.", "10%", "5-10%"),
     ],
 )
 def test_an_answer_takes_the_whole_quantity_it_cuts(text, span, answer):
