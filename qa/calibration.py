@@ -110,7 +110,8 @@ def candidate_features(candidates: Sequence[Candidate]) -> list[dict[str, float]
 def judged_features(probability: float, judged: float) -> dict[str, float]:
     """The :data:`JUDGED_FEATURES` of an answer of this (first) probability whose sentence the judge gives ``judged``
     log-odds of being evidence."""
-    calibrated = math.log(min(max(probability, 1e-6), 1 - 1e-6) / (1 - min(max(probability, 1e-6), 1 - 1e-6)))
+    clamped = min(max(probability, 1e-6), 1 - 1e-6)
+    calibrated = math.log(clamped / (1 - clamped))
     return {"calibrated": calibrated, "judged": judged, "both": calibrated * judged}
 
 

@@ -48,6 +48,7 @@ _DURATION = r"(?:years?|months?|weeks?|days?|hours?|minutes?)"
 _RANGE_OPENER = rf"\b(?:of|at|between|aged|for|costing|costs?|estimated|expected|ranging){_SPACE}"
 """The words a range follows ("guidance of 420,000 to 440,000 tonnes"); after others "X to Y" is more often a change
 ("rose by 12 to 340", "fell 20,000 to 1.2 million", "from about 10 to 12")."""
+_AFTER_RANGE_OPENER = re.compile(rf"{_RANGE_OPENER}$", re.IGNORECASE)
 _RANGE_START = re.compile(
     rf"{_RANGE_OPENER}(?P<to>{_AMOUNT}){_SPACE}to{_SPACE}$"
     rf"|\bbetween{_SPACE}(?P<between>{_AMOUNT}){_SPACE}and{_SPACE}$"
@@ -296,7 +297,7 @@ def whole_quantity(text: str, start: int, end: int) -> tuple[int, int]:
             lead = opened.start(1) if opened else lead
         qualifier = None if _NOT_AN_AMOUNT.match(text, lead) else _QUALIFIER.search(text, max(0, lead - 24), lead)
         if qualifier and not (
-            text[qualifier.start() :].lower().startswith("up")
+            qualifier.group().lower().startswith("up")
             and _MOVED_UP.search(text, max(0, qualifier.start() - 12), qualifier.start() + 2)
         ):
             lead = qualifier.start()
@@ -306,7 +307,7 @@ def whole_quantity(text: str, start: int, end: int) -> tuple[int, int]:
             second = _SECOND_DAY.match(text, end)
             if second and int(day.group(1)) < int(second.group(1)) <= 31:
                 end = second.end()
-        elif start == lead and re.search(rf"{_RANGE_OPENER}$", text[max(0, start - 12) : start], re.IGNORECASE):
+        elif start == lead and _AFTER_RANGE_OPENER.search(text, max(0, start - 12), start):
             closed = _TO_END.match(text, end) or _DASH_END.match(text, end)
             end = closed.end() if closed else end
         else:

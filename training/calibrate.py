@@ -420,11 +420,11 @@ def main(argv: list[str] | None = None) -> int:
     use_aware = aware[1][several] < plain[1][several]
     figures["labels"]["kept"] = "reference-aware" if use_aware else "exact match"
     calibrator, figures["fit"], first = aware if use_aware else plain
-    if args.judged and not any(a.judged for a in asked):
-        print("no second opinion: the questions were read without the sentence judge", file=sys.stderr)
     if args.judged and any(a.judged for a in asked):
         judged, figures["judged"], _ = fit(asked, labels if use_aware else None, first=first)
         calibrator = replace(calibrator, judged=judged)
+    elif args.judged:
+        print("no second opinion: the questions were read without the sentence judge", file=sys.stderr)
     print(json.dumps(figures, indent=2))
     if args.write:
         (reader_dir / CALIBRATION_FILE).write_text(json.dumps(calibrator.to_dict(), indent=2) + "\n", encoding="utf-8")
