@@ -81,11 +81,6 @@ def test_citation_carries_url_and_date_when_known(engine):
 CONFLICTING = ARTICLES.parent / "conflicting"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 29: with the news-trained reader the contractor's $165 million (0.69) is no longer within the "
-    "disagreement odds (1.3) of the city's $120 million (0.80; odds ratio 1.8), so only one value is shown",
-)
 def test_articles_that_disagree_are_both_shown(build_index, encoder):
     from qa import QA
 
