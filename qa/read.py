@@ -292,12 +292,17 @@ class SpanReader(Reader):
         self, asked: str, candidates: list[ReadSpan], citation: Citation
     ) -> tuple[float, list[Alternative]]:
         """The best candidate's probability and the alternatives shown beside it: the sentence judge's second
-        opinion on their sentences (one batch) where the calibration has one, else as the first calibration gives
-        them."""
+        opinion on their sentences (each read alone) where the calibration has one, else as the first calibration
+        gives them."""
         if not self.second_opinion:
             return candidates[0].probability, self._alternatives(candidates, self.min_confidence)
         alternatives = self._alternatives(candidates, 0.0)  # chosen by the first odds, kept by the second opinion
-        judged = self.judge.judge(asked, [citation.quote, *(a.citation.quote for a in alternatives)])
+        # each sentence alone, as the calibration was fitted: the int8 judge quantises a batch's activations together,
+        # so a sentence read beside one or two others moved by up to 0.68 log-odds (median 0.06, 1 in 10 by 0.3 or
+        # more; benchmarks/judge_batches.py)
+        judged = [
+            self.judge.judge(asked, [quote])[0] for quote in (citation.quote, *(a.citation.quote for a in alternatives))
+        ]
         first = [candidates[0].probability, *(a.score for a in alternatives)]
         second = [self.calibrator.judged_probability(p, j) for p, (j, _) in zip(first, judged, strict=True)]
         kept = [

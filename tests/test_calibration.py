@@ -186,3 +186,38 @@ def test_a_calibration_without_a_second_opinion_never_asks_the_judge(tmp_path):
     answer = reader.read("How much will the new ferry terminal at Port Alder cost?", [passage])
     assert reader.calibrated_threshold == 0.2 and not reader.second_opinion
     assert answer.found and judge.pairs == [], "the first calibration's probability and threshold"
+
+
+class BatchSensitiveJudge(FixedJudge):
+    """A judge whose reading of a sentence moves with the number of sentences read beside it, as the int8 judge's
+    does (its activations are quantised per batch)."""
+
+    def judge(self, question, sentences):
+        self.pairs += [(question, s) for s in sentences]
+        return [(self.log_odds + 1.0 * (len(sentences) - 1), 0.5) for _ in sentences]
+
+
+def test_a_disputed_answers_confidence_is_its_sentence_judged_alone(tmp_path):
+    from qa.read import SpanReader, default_reader_dir
+    from qa.types import Passage
+
+    folder = tmp_path / "reader"
+    shutil.copytree(default_reader_dir(), folder)
+    (folder / CALIBRATION_FILE).write_text(json.dumps(second_opinion(0.05).to_dict()))
+    said = {
+        "city": "The city says the Lakeside stadium renovation will cost $120 million.",
+        "contractor": "The contractor says the Lakeside stadium renovation will cost $165 million.",
+    }
+    passages = [
+        Passage(n, article, article, f"{article}.txt", 0, len(text), text, 0.9, sentences=((0, len(text), text),))
+        for n, (article, text) in enumerate(said.items())
+    ]
+    question = "How much will the Lakeside stadium renovation cost?"
+    judge = BatchSensitiveJudge(0.0)
+    reader = SpanReader(folder, judge=judge)
+    answer = reader.read(question, passages)
+    assert answer.found and answer.alternatives, "both articles' costs are shown"
+    first = SpanReader(folder).spans(question, passages)[0].probability
+    alone = reader.calibrator.judged_probability(first, 0.0)  # the judge's reading of the sentence by itself
+    assert answer.score == round(alone, 4), "the same confidence whether or not another article disagrees"
+    assert len(judge.pairs) == 1 + len(answer.alternatives)
