@@ -31,6 +31,16 @@ def shipped() -> Calibrator:
     return Calibrator.load(default_reader_dir() / CALIBRATION_FILE)
 
 
+def calibrated_reader(tmp_path, calibration: Calibrator):
+    """A copy of the shipped reader's folder with this calibration, under ``tmp_path``."""
+    from qa.read import default_reader_dir
+
+    folder = tmp_path / "reader"
+    shutil.copytree(default_reader_dir(), folder)
+    (folder / CALIBRATION_FILE).write_text(json.dumps(calibration.to_dict()))
+    return folder
+
+
 # Each case holds for the hand-set signs above and for the calibration that ships with the reader.
 CALIBRATORS = pytest.mark.parametrize("fitted", [calibrator, shipped], ids=["hand-set", "shipped"])
 
@@ -83,11 +93,9 @@ def test_the_file_round_trips_and_a_damaged_one_is_named(tmp_path):
 
 
 def test_the_reader_uses_its_calibration_and_names_a_damaged_file(tmp_path):
-    from qa.read import SpanReader, default_reader_dir
+    from qa.read import SpanReader
 
-    folder = tmp_path / "reader"
-    shutil.copytree(default_reader_dir(), folder)
-    (folder / CALIBRATION_FILE).write_text(json.dumps(calibrator(0.77).to_dict()))
+    folder = calibrated_reader(tmp_path, calibrator(0.77))
     reader = SpanReader(folder)
     assert reader.calibrated_threshold == 0.77 and reader.calibrator == calibrator(0.77)
     (folder / CALIBRATION_FILE).write_text('{"format": 1, "features": ')
@@ -148,12 +156,10 @@ def test_the_second_opinion_round_trips_and_a_damaged_one_is_named(tmp_path):
 
 
 def test_the_judges_second_opinion_on_the_answers_sentence_decides(tmp_path):
-    from qa.read import SpanReader, default_reader_dir
+    from qa.read import SpanReader
     from qa.types import Passage
 
-    folder = tmp_path / "reader"
-    shutil.copytree(default_reader_dir(), folder)
-    (folder / CALIBRATION_FILE).write_text(json.dumps(second_opinion(0.6).to_dict()))
+    folder = calibrated_reader(tmp_path, second_opinion(0.6))
     text = (
         "The Harbour Board met on Tuesday. "
         "The board said the new ferry terminal at Port Alder will cost $45 million and open in 2027."
@@ -173,12 +179,10 @@ def test_the_judges_second_opinion_on_the_answers_sentence_decides(tmp_path):
 
 
 def test_a_calibration_without_a_second_opinion_never_asks_the_judge(tmp_path):
-    from qa.read import SpanReader, default_reader_dir
+    from qa.read import SpanReader
     from qa.types import Passage
 
-    folder = tmp_path / "reader"
-    shutil.copytree(default_reader_dir(), folder)
-    (folder / CALIBRATION_FILE).write_text(json.dumps(replace(shipped(), threshold=0.2, judged=None).to_dict()))
+    folder = calibrated_reader(tmp_path, replace(shipped(), threshold=0.2, judged=None))
     text = "The board said the new ferry terminal at Port Alder will cost $45 million and open in 2027."
     passage = Passage(1, "port", "Port Alder", "port.txt", 0, len(text), text, 0.9, sentences=((0, len(text), text),))
     judge = FixedJudge(-6.0)
@@ -193,17 +197,14 @@ class BatchSensitiveJudge(FixedJudge):
     does (its activations are quantised per batch)."""
 
     def judge(self, question, sentences):
-        self.pairs += [(question, s) for s in sentences]
-        return [(self.log_odds + 1.0 * (len(sentences) - 1), 0.5) for _ in sentences]
+        return [(log_odds + len(sentences) - 1, yes) for log_odds, yes in super().judge(question, sentences)]
 
 
 def test_a_disputed_answers_confidence_is_its_sentence_judged_alone(tmp_path):
-    from qa.read import SpanReader, default_reader_dir
+    from qa.read import SpanReader
     from qa.types import Passage
 
-    folder = tmp_path / "reader"
-    shutil.copytree(default_reader_dir(), folder)
-    (folder / CALIBRATION_FILE).write_text(json.dumps(second_opinion(0.05).to_dict()))
+    folder = calibrated_reader(tmp_path, second_opinion(0.05))
     said = {
         "city": "The city says the Lakeside stadium renovation will cost $120 million.",
         "contractor": "The contractor says the Lakeside stadium renovation will cost $165 million.",
