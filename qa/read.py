@@ -295,15 +295,16 @@ class SpanReader(Reader):
         opinion on their sentences (each read alone) where the calibration has one, else as the first calibration
         gives them."""
         if not self.second_opinion:
-            return candidates[0].probability, self._alternatives(candidates, self.min_confidence)
-        alternatives = self._alternatives(candidates, 0.0)  # chosen by the first odds, kept by the second opinion
+            return candidates[0].probability, [a for _, a in self._alternatives(candidates, self.min_confidence)]
+        found = self._alternatives(candidates, 0.0)  # chosen by the first odds, kept by the second opinion
+        alternatives = [a for _, a in found]
+        first = [candidates[0].probability, *(p for p, _ in found)]  # unrounded, as the calibration was fitted
         # each sentence alone, as the calibration was fitted: the int8 judge quantises a batch's activations together,
         # so a sentence read beside one or two others moved by up to 0.68 log-odds (median 0.06, 1 in 10 by 0.3 or
         # more; benchmarks/judge_batches.py)
         judged = [
             self.judge.judge(asked, [quote])[0] for quote in (citation.quote, *(a.citation.quote for a in alternatives))
         ]
-        first = [candidates[0].probability, *(a.score for a in alternatives)]
         second = [self.calibrator.judged_probability(p, j) for p, (j, _) in zip(first, judged, strict=True)]
         kept = [
             replace(a, score=round(p, 4))
@@ -312,13 +313,13 @@ class SpanReader(Reader):
         ]
         return second[0], kept
 
-    def _alternatives(self, candidates, floor: float) -> list[Alternative]:
+    def _alternatives(self, candidates, floor: float) -> list[tuple[float, Alternative]]:
         """Different answers from other articles that score nearly as well as the best, at least ``floor`` (the
-        articles disagree)."""
+        articles disagree), each with its probability unrounded."""
         best_probability, best_passage, best_start, best_end = candidates[0][:4]
         best_text = normalize_answer(_span_text(best_passage, best_start, best_end))
         seen = {best_passage.article_id}
-        alternatives: list[Alternative] = []
+        alternatives: list[tuple[float, Alternative]] = []
         for probability, passage, start, end, _ in candidates[1:]:
             if probability < floor or _odds(best_probability) > DISAGREEMENT_ODDS * _odds(probability):
                 break
@@ -328,7 +329,9 @@ class SpanReader(Reader):
             if same_value(normalize_answer(text), best_text):
                 continue
             seen.add(passage.article_id)
-            alternatives.append(Alternative(text, round(probability, 4), start, end, cite(passage, start, end)))
+            alternatives.append(
+                (probability, Alternative(text, round(probability, 4), start, end, cite(passage, start, end)))
+            )
         return alternatives
 
 
