@@ -386,6 +386,15 @@ def _news_mix(t: dict) -> str:
     )
 
 
+def _notes_section(meta: dict) -> str:
+    """The model card's notes: what was measured about this reader and not shipped (``reader.json``'s ``notes``,
+    written by hand, so that the export and the calibration keep them when they write the card again)."""
+    notes = meta.get("notes") or []
+    if not notes:
+        return ""
+    return "## Notes\n" + "".join(f"- {note}\n" for note in notes)
+
+
 def model_card(meta: dict) -> str:
     """The model card: what the reader is, what it was trained on, how well it does, how to rebuild it."""
     v, t = meta["validation_int8"], meta["training"]
@@ -423,7 +432,7 @@ exported with eager attention, fused by ONNX Runtime's transformer optimizer and
 
 ## Confidence
 {_confidence_section(meta)}
-
+{_notes_section(meta)}
 ## Reproduce
 ```sh
 .venv/bin/pip install -e '.[train]'                                        # scikit-learn, matplotlib
