@@ -37,8 +37,8 @@ from qa.errors import BadQuestion, EmptyQuestion, ModelMismatch
 from qa.evidence import Asking
 from qa.explain import answer_explain
 from qa.judge import SentenceJudge, default_judge_dir
-from qa.kinds import question_kind
-from qa.lists import answer_list
+from qa.kinds import may_ask_for_several, question_kind
+from qa.lists import answer_list, list_around_span
 from qa.read import make_reader
 from qa.retrieve import HybridRetriever
 from qa.summary import answer_summary
@@ -284,6 +284,8 @@ class QA:
                 answer = None
         if answer is None:
             answer = replace(self.reader.read(question, list(passages), context=context, k=k), kind=kind)
+            if kind == "factoid" and may_ask_for_several(question):  # the span may be one item of a list
+                answer = list_around_span(answer) or answer
         t3 = time.perf_counter()
         timings = {"embed": (t1 - t0) * 1000, "retrieve": (t2 - t1) * 1000, "answer": (t3 - t2) * 1000}
         return answer, timings

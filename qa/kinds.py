@@ -208,6 +208,19 @@ def asks_for_several(question: str) -> bool:
     return False
 
 
+_WHAT_IS_DONE = re.compile(
+    r"^(?:and |so )?what (?:will|would|can|could|did|does|do|has|have|had|must|should|may|might)\b", re.IGNORECASE
+)
+
+
+def may_ask_for_several(question: str) -> bool:
+    """Whether a question read as a factoid may still want several things: "what" over a verb other than "be"
+    ("What will the community receive?", "What can the sanctions do?"), whose answer is one thing or a list as the
+    text has it (:func:`qa.lists.list_around_span` decides from the answer's sentence). "What is ..." and "Who
+    ..." ask for one."""
+    return bool(_WHAT_IS_DONE.match(_LEADING_SOURCE.sub("", question.strip())))
+
+
 @functools.cache
 def _word_model() -> dict | None:
     from importlib.resources import files

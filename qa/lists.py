@@ -10,7 +10,9 @@ same story that the reader points at almost as confidently, when they hold an en
 judge is sure of them (a list spread over several sentences), each cited to its own sentence; items said twice
 are kept once. A list is one story's: another story's enumeration ("Norway, Egypt and Vietnam lifted their bans
 on pork" beside a story of poultry bans) is not its items. The reader reads one passage more than for a factoid
-(:data:`LIST_DEPTH`).
+(:data:`LIST_DEPTH`). A question read as a factoid ("What will the community receive?") whose span is one item
+of an enumeration of noun phrases (or of verb phrases) is answered with the whole list
+(:func:`list_around_span`).
 
 Example::
 
@@ -21,10 +23,11 @@ Example::
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from qa.evidence import Asking, Evidence, answered, evidence, quoted_answer
 from qa.metrics import normalize_answer
-from qa.types import Part
+from qa.types import Answer, Citation, Part
 
 LIST_DEPTH = 5
 """Passages read (the news training part's list questions: items named 0.34 with 4, 0.41 with 5, 0.43 with 8 at
@@ -196,6 +199,18 @@ def _items(found: Evidence) -> list[tuple[int, int]]:
     return [(offset + s, offset + e) for s, e in items if e > s]
 
 
+def _item_parts(found: Evidence, items: list[tuple[int, int]]) -> list[Part]:
+    """The items (article offsets) of one sentence as parts cited to it, without the punctuation around them."""
+    sentence = found.citation
+    parts = []
+    for start, end in items:
+        text = sentence.quote[start - sentence.start : end - sentence.start].strip(" ,;:.—–")
+        if text:
+            start = sentence.quote.find(text, start - sentence.start) + sentence.start
+            parts.append(Part(text, start, start + len(text), sentence))
+    return parts
+
+
 def answer_list(asking: Asking):
     """Every item the reader's sentences give (see the module); ``None`` when the reader finds nothing."""
     found = evidence(asking, depth=LIST_DEPTH)
@@ -213,16 +228,12 @@ def answer_list(asking: Asking):
         items = _items(sentence)
         if rank and len(items) < 2 and sentence.confidence < LONE_ITEM_CONFIDENCE:  # a lone span there is noise
             continue
-        for start, end in items:
-            text = sentence.citation.quote[start - sentence.citation.start : end - sentence.citation.start].strip(
-                " ,;:."
-            )
-            start = sentence.citation.quote.find(text, start - sentence.citation.start) + sentence.citation.start
-            key = normalize_answer(text)
+        for part in _item_parts(sentence, items):
+            key = normalize_answer(part.text)
             if not key or key in seen or _a_count(key, asked):  # "Four countries have ...": a count, not an item
                 continue
             seen.add(key)
-            parts.append(Part(text, start, start + len(text), sentence.citation))
+            parts.append(part)
     if not parts:  # nothing but counts ("Four countries ..."): the reader's span answers
         return None
     # the answer's own text, offsets and confidence are the reader's best span, as for a factoid question (its
@@ -241,3 +252,65 @@ def answer_list(asking: Asking):
         text=span.text,
         span=(span.start, span.end),
     )
+
+
+LISTED_MIN_ITEMS = 3
+"""A factoid answer becomes a list only when its sentence enumerates at least this many items (two are as often a
+pair named together: "Smith and Jones")."""
+_FINITE = frozenset(("VBD", "VBZ", "VBP", "MD"))
+_NOT_AN_ITEM_OPENING = frozenset(("WDT", "WP", "WP$", "WRB", "CC", "IN", "RB", "RBR", "TO", "$", "PRP", "EX"))
+_EXAMPLES = frozenset(("such", "including", "especially", "particularly", "mainly", "notably"))
+_NOMINAL = frozenset(("NOUN", "PROPN", "NUM"))
+
+
+def _item_shape(tokens) -> str | None:
+    """The shape of an item: "noun" for a noun phrase, the verb's tag for a verb phrase ("VB": "close a kitchen",
+    "VBG": "dimming streetlights"); ``None`` for anything else: a clause with a finite verb ("it was shared ...",
+    "will be built on ..."), a piece opening with a preposition, conjunction, adverb or pronoun ("up from its estimate
+    ...", "as repair bills ...", "which is ..."), examples of the item before ("such as price discrimination"), an
+    adjective alone ("smaller, weaker swimmers ...")."""
+    words = [t for t in tokens if not t.is_punct]
+    if not words or any(t.tag_ in _FINITE for t in words) or words[0].tag_ in _NOT_AN_ITEM_OPENING:
+        return None
+    first = words[0]
+    if first.lower_ in _EXAMPLES:
+        return None
+    if first.tag_ in ("VB", "VBG"):
+        return first.tag_
+    if first.dep_ == "conj" and first.head.tag_ in ("VB", "VBG"):
+        # the tagger often takes a later verb of a list for a noun or an adjective ("fine its owner"); the parse
+        # still joins it to the verb before it
+        return first.head.tag_
+    return "noun" if any(t.pos_ in _NOMINAL for t in words) else None
+
+
+def _parallel(sentence: Citation, parts: list[Part]) -> bool:
+    """Whether the parts are items of one enumeration: all noun phrases, or all verb phrases of one form (spaCy's
+    tagger and parser, reading the whole sentence); not "45 pounds to 58 pounds, dimming streetlights ... and
+    halving ...", nor "evacuate the cylinder, choking it ..."."""
+    from index.annotate import load_spacy  # loaded on first use only: most questions never need the tagger
+
+    doc = load_spacy()(sentence.quote)
+    items = [[t for t in doc if p.start - sentence.start <= t.idx < p.end - sentence.start] for p in parts]
+    shapes = {_item_shape(tokens) for tokens in items}
+    return len(shapes) == 1 and None not in shapes
+
+
+def list_around_span(answer: Answer) -> Answer | None:
+    """A factoid answer whose span is an item of an enumeration in its sentence, answered as that list ("What will
+    the community receive?" -> "2.5 percent of the project's annual sales revenue", "priority for hiring and
+    training", "seats on a water monitoring committee ..."): at least :data:`LISTED_MIN_ITEMS` items, each a noun
+    phrase or each a verb phrase. The answer's text, offsets and score stay the span's (as a list answer's do);
+    ``None`` when the span is in no such enumeration."""
+    if not answer.found or not answer.citations or not answer.passages:
+        return None
+    sentence = answer.citations[0]
+    if not (sentence.start <= answer.start and answer.end <= sentence.end):
+        return None
+    found = Evidence(answer.score, answer.passages[0], sentence, answer.start, answer.end)
+    parts = _item_parts(found, _items(found))
+    if len(parts) < LISTED_MIN_ITEMS or not _parallel(sentence, parts):
+        return None
+    if not any(p.start < answer.end and answer.start < p.end for p in parts):  # an enumeration beside the span
+        return None
+    return replace(answer, kind="list", parts=tuple(parts))

@@ -88,3 +88,111 @@ def items_around(sentence: str, span: str) -> list[str]:
 )
 def test_items_are_cut_from_the_enumeration_around_the_span(sentence, span, expected):
     assert items_around(sentence, span) == expected
+
+
+def factoid_answer(question: str, sentence: str, span: str):
+    """The span reader's factoid answer ``span``, cited to ``sentence`` (the whole article)."""
+    from qa.types import Answer
+
+    start = sentence.index(span)
+    citation = Citation("a", "Story", "story.txt", 0, len(sentence), sentence)
+    passage = Passage(
+        0, "a", "Story", "story.txt", 0, len(sentence), sentence, 1.0, sentences=((0, len(sentence), sentence),)
+    )
+    return Answer(question, span, True, 0.6, "a", start, start + len(span), (citation,), (passage,))
+
+
+AGREEMENT = (
+    "Under an agreement signed in March, the Kollpa community will receive 2.5 percent of the mine's annual sales, "
+    "priority for hiring and training, and seats on a water monitoring committee."
+)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "span", "items"),
+    [
+        (  # the reader names the first of three things received: the answer names them all
+            AGREEMENT,
+            "2.5 percent",
+            [
+                "2.5 percent of the mine's annual sales",
+                "priority for hiring and training",
+                "seats on a water monitoring committee",
+            ],
+        ),
+        (  # verb phrases, the span one of them
+            "Under the new rules, inspectors can close a kitchen, seize its stock and fine its owner up to 5,000 "
+            "euros.",
+            "close a kitchen",
+            ["close a kitchen", "seize its stock", "fine its owner up to 5,000 euros"],
+        ),
+        (  # what follows a figure is not a list of figures: a comparison and a reason
+            "Ostwald now expects the storm to cost it 205 million euros, up from its estimate of 150 million euros "
+            "in April, as repair bills for roofs and flooded basements came in higher than expected.",
+            "205 million euros",
+            None,
+        ),
+        (  # a price, then a list of other savings: not parallel to it
+            "The council will raise the charge for garden waste from 45 pounds to 58 pounds, dimming streetlights "
+            "between midnight and 5am and halving the grant to the youth service.",
+            "45 pounds to 58 pounds",
+            None,
+        ),
+        (  # a relative clause and another clause are not items
+            "The video falsely claimed the vaccine caused infertility, which is completely false, and it was shared "
+            "hundreds of thousands of times.",
+            "infertility",
+            None,
+        ),
+        (  # examples of the one thing named are not items beside it
+            "Article 102 prohibits the abuse of dominant position, such as price discrimination and exclusive dealing.",
+            "the abuse of dominant position",
+            None,
+        ),
+        (  # adjectives of one noun are not items
+            "Bolinopsis generally feeds on smaller, weaker swimmers such as rotifers and mollusc and crustacean "
+            "larvae.",
+            "smaller, weaker swimmers such as rotifers and mollusc and crustacean larvae",
+            None,
+        ),
+        (  # what a verb does and what follows from it are not a list of verb phrases
+            "If the exhaust event is too brief, the steam cannot evacuate the cylinder, choking it and giving "
+            "excessive compression.",
+            "evacuate the cylinder",
+            None,
+        ),
+        (  # a pair named together is not taken for a list
+            "The prize was shared by Anna Smith and Tom Jones.",
+            "Anna Smith",
+            None,
+        ),
+    ],
+)
+def test_a_factoid_span_in_an_enumeration_answers_with_the_whole_list(sentence, span, items):
+    from qa.lists import list_around_span
+
+    answer = factoid_answer("What will they get?", sentence, span)
+    listed = list_around_span(answer)
+    if items is None:
+        assert listed is None
+        return
+    assert listed.kind == "list" and [p.text for p in listed.parts] == items
+    assert (listed.text, listed.start, listed.end, listed.score) == (span, answer.start, answer.end, answer.score)
+    assert all(sentence[p.start : p.end] == p.text for p in listed.parts)
+
+
+@pytest.mark.parametrize(
+    ("question", "several"),
+    [
+        ("What will the Kollpa community receive under the agreement?", True),
+        ("What can the inspectors do?", True),
+        ("According to the ministry, what did the council recommend?", True),
+        ("What is the name of the mine?", False),  # "what is" asks for one thing
+        ("Who will receive the payments?", False),
+        ("How much will the mine pay?", False),
+    ],
+)
+def test_a_what_question_over_a_verb_may_ask_for_several(question, several):
+    from qa.kinds import may_ask_for_several
+
+    assert may_ask_for_several(question) is several

@@ -260,6 +260,26 @@ def test_a_scoped_comparison_looks_for_no_article_outside_its_scope(open_engine)
     assert answer.message == "Only one of the indexed articles speaks of this."
 
 
+def test_a_factoid_span_that_is_one_item_of_a_list_answers_with_the_list(tmp_path, encoder):
+    # "What will ... receive?" reads as a factoid; the reader's span is the first of three things received
+    from index.build import IndexWriter
+    from qa import QA
+
+    index_dir = tmp_path / "index"
+    IndexWriter(Config(index_dir=index_dir), encoder=encoder).build([FIXTURES / "listed", FIXTURES / "articles"])
+    engine = QA(index_dir, encoder=encoder)
+    answer, items = _listed(engine, "What will the Kollpa community receive under the agreement?")
+    assert items == [
+        "2.5 percent of the project's annual sales revenue",
+        "priority for hiring and training",
+        "seats on a water monitoring committee",
+    ]
+    assert answer.text == items[0] and {p.citation.start for p in answer.parts} == {answer.citations[0].start}
+    # a figure followed by a comparison and a reason is still one figure
+    cost = engine.ask("What will the Salar Verde project cost to build?")
+    assert cost.found and cost.kind == "factoid" and cost.text == "1.34 billion dollars" and not cost.parts
+
+
 def test_a_factoid_question_still_gets_its_span(open_engine):
     answer = open_engine.ask("Who is the local MP in Merrow?")
     assert answer.kind == "factoid" and answer.text == "Grace Whitlow" and not answer.parts
