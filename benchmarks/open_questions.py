@@ -13,13 +13,17 @@ questions, and scores each reply:
 - list: at least ``min_items`` of the gold items named in the answer's texts (its parts, else its text);
   also the share of its items (parts) cited to the question's own story, over the replies that list any;
 - compare (``--compare``: our own questions over two news dev articles each, ``benchmarks/compare-dev.jsonl``):
-  for both articles, a quoted sentence of that article holds one of its key phrases.
+  for both articles, a quoted sentence of that article holds one of its key phrases;
+- followup (``--followups``: our own two-turn conversations over news dev articles, ``benchmarks/followups-dev.jsonl``;
+  the first turn asked untimed, the elliptical second one, "Why?", "How so?", "When?", timed with the first in
+  its history): scored as why/how (an evidence sentence covered, a key phrase quoted).
 
 Also: how often the question's kind (:func:`qa.kinds.question_kind`) equals the label, and the latency of the
 whole ``ask`` (p50, p95; milliseconds, this machine).
 
     python benchmarks/open_questions.py --compare benchmarks/compare-dev.jsonl    # news dev, every kind
     python benchmarks/open_questions.py --kinds about --dump /tmp/about.jsonl
+    python benchmarks/open_questions.py --kinds followup --followups benchmarks/followups-dev.jsonl
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ def score(row: dict, answer) -> dict:
         keys = row["key_sentences"]
         hit = sum(any(covers(q, gold) for q in quoted) for gold in keys)
         result["right"] = hit >= min(2, len(keys))
-    elif row["kind"] in ("why", "how"):
+    elif row["kind"] in ("why", "how", "followup"):
         text = normalize_answer(" ".join(quoted))
         phrase = any(normalize_answer(p) in text for p in row.get("key_phrases", []))
         result["right"] = any(covered) and phrase
@@ -91,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--kinds", nargs="*", default=None, help="only these kinds")
     parser.add_argument("--compare", type=Path, default=None, help="comparison questions to ask too (JSON Lines)")
+    parser.add_argument("--followups", type=Path, default=None, help="two-turn conversations to ask too (JSON Lines)")
     parser.add_argument("--reader-dir", type=Path, default=None)
     parser.add_argument("--dump", type=Path, default=None, help="one JSON line per question")
     args = parser.parse_args(argv)
@@ -109,16 +114,22 @@ def main(argv: list[str] | None = None) -> int:
             for line in args.compare.read_text(encoding="utf-8").splitlines()
             if line.strip()
         ]
+    if args.followups:
+        rows += [
+            row | {"kind": "followup", "asks": row["kind"], "question": row["turns"][-1]}
+            for row in (json.loads(line) for line in args.followups.read_text(encoding="utf-8").splitlines() if line)
+        ]
     if args.kinds:
         rows = [r for r in rows if r["kind"] in args.kinds]
     for row in rows[:WARMUP]:
         engine.ask(row["question"])
     results, times, dump = [], collections.defaultdict(list), []
     for row in rows:
+        history = [engine.ask(turn) for turn in row.get("turns", [])[:-1]]  # a conversation's earlier turns
         t0 = time.perf_counter()
-        answer = engine.ask(row["question"])
+        answer = engine.ask(row["question"], history=history)
         elapsed = (time.perf_counter() - t0) * 1000
-        result = score(row, answer)
+        result = score(row, answer) | ({"asks": row["asks"]} if "asks" in row else {})
         results.append(result)
         times[row["kind"]].append(elapsed)
         if args.dump:
@@ -136,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     figures: dict = {
         "questions": len(rows),
-        "kind_accuracy": round(sum(r["kind"] == r["asked_as"] for r in results) / len(results), 4),
+        "kind_accuracy": round(sum(r.get("asks", r["kind"]) == r["asked_as"] for r in results) / len(results), 4),
     }
     for kind in sorted({r["kind"] for r in results}):
         mine = [r for r in results if r["kind"] == kind]
@@ -144,7 +155,10 @@ def main(argv: list[str] | None = None) -> int:
             "questions": len(mine),
             "right": round(sum(r["right"] for r in mine) / len(mine), 4),
             "asked_as_kind": round(
-                sum(r["asked_as"] == kind or (kind in ("why", "how") and r["asked_as"] in ("why", "how")) for r in mine)
+                sum(
+                    r["asked_as"] == r.get("asks", kind) or (kind in ("why", "how") and r["asked_as"] in ("why", "how"))
+                    for r in mine
+                )
                 / len(mine),
                 4,
             ),

@@ -3,7 +3,9 @@
 "Who founded it?" after a question about SenseTime retrieves about SenseTime:
 when a question refers back (a pronoun, "the company") and names no subject of
 its own, the salient names and terms of the previous turn join its query. A
-question that names its own subject starts a new topic and ignores the history.
+question with nothing of its own to ask about ("Why?", "How so?") borrows the whole
+previous turn, its question and its answer. A question that names its own subject
+starts a new topic and ignores the history.
 
 History may be given as previous questions (strings), :class:`~qa.types.Answer`
 objects, ``(question, answer)`` pairs, or chat messages
@@ -71,17 +73,47 @@ def refers_back(question: str) -> bool:
     return False
 
 
+_CONTENT = frozenset(("NOUN", "PROPN", "NUM", "ADJ", "VERB"))
+_EMPTY_VERBS = frozenset(("happen", "come", "mean", "do"))
+_WH_OPENING = re.compile(
+    r"^\s*(?:and |so |but )?(?:what|which|who|whom|whose|when|where|why|how)"
+    r"(?: (?:many|much|long|far|old|big|large|often|soon))?\s+"
+    r"(?:(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should)\s+)?",
+    re.IGNORECASE,
+)
+BORROWED_ANSWER_WORDS = 40
+"""An elliptical follow-up borrows at most this many words of the previous answer (a summary's is long)."""
+
+
+def elliptical(question: str) -> bool:
+    """Whether the question is a wh-word and nothing of its own to ask about: "Why?", "How so?", "And when?", "Why
+    did that happen?" (no noun, name, number, adjective or verb but "happen", "come", "mean", "do")."""
+    doc = load_spacy()(question)
+    if not any(t.tag_ in ("WRB", "WP", "WDT") for t in doc):
+        return False
+    return not any(t.pos_ in _CONTENT and t.lemma_.lower() not in _EMPTY_VERBS for t in doc)
+
+
 def followup_context(question: str, history: Sequence[object] | None) -> str:
-    """The words a follow-up borrows from the conversation: the subject of the latest turn that has one.
+    """The words a follow-up borrows from the conversation: the subject of the latest turn that has one; for an
+    elliptical follow-up (:func:`elliptical`: "Why?"), the whole latest turn: what its question asked (without its
+    wh-word, which would make the reader look for a figure or a name again) and its answer.
 
     Empty when the question does not refer back, or there is no history.
 
     Example::
 
         followup_context("Who founded it?", ["What does Kestrel Works do?"])  # "Kestrel Works"
+        followup_context("Why?", [("What did the Treasury announce?", "the ban")])  # "the Treasury announce the ban"
     """
     turns = _turns(history)
-    if not turns or not refers_back(question):
+    if not turns:
+        return ""
+    if elliptical(question):
+        previous_question, previous_answer = turns[-1]
+        asked = _WH_OPENING.sub("", previous_question).rstrip(" ?")  # "the Treasury announce", not "What did ..."
+        return " ".join([asked, *previous_answer.split()[:BORROWED_ANSWER_WORDS]]).strip()
+    if not refers_back(question):
         return ""
     # Walk back to the latest turn that names a subject (a follow-up of a follow-up).
     for previous_question, previous_answer in reversed(turns):

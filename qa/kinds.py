@@ -55,11 +55,12 @@ _WHY = re.compile(
     re.IGNORECASE,
 )
 _HOW = re.compile(
-    rf"^(and |so |but )?(how {_AUXILIARY}|how (exactly|else)|in what ways?|by what means|explain how|what steps)\b",
+    rf"^(and |so |but )?((how {_AUXILIARY}|how (exactly|else)|in what ways?|by what means|explain how|what steps)\b|"
+    r"how( so)?\s*[?.!]*$)",
     re.IGNORECASE,
 )
-"""The manner: "How did the fraud come to light?"; "how" before anything but a verb asks for a measure ("how full",
-"how many")."""
+"""The manner: "How did the fraud come to light?", a follow-up's "How?" or "How so?"; "how" before anything but a verb
+asks for a measure ("how full", "how many")."""
 _COMPARE = re.compile(
     r"^(how (do|does|did|would|will|is|are|was|were) .{3,160}\b(compare|differ)|compare\b|contrast\b|"
     r"what (is|are|was|were|'s) the (main |biggest |key )?differences? between|"

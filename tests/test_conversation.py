@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from qa.conversation import followup_context, refers_back, resolve_followup
+import pytest
+
+from qa.conversation import elliptical, followup_context, refers_back, resolve_followup
 
 
 def test_pronoun_follow_up_takes_the_previous_subject():
@@ -33,6 +35,30 @@ def test_chat_messages_and_answer_pairs_are_understood():
     assert "Greenfield Energy" in followup_context("Where was it founded?", messages)
     pairs = [("Who won the Riverton Chess Open?", "Nadia Petrova")]
     assert "Riverton Chess Open" in followup_context("How many players did it draw?", pairs)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Why?", True),
+        ("And how?", True),
+        ("How so?", True),
+        ("Why did that happen?", True),
+        ("When?", True),
+        ("Why did it postpone its IPO?", False),  # "postpone", "IPO": its own to ask about
+        ("Who founded it?", False),
+        ("How many?", False),
+    ],
+)
+def test_a_question_with_nothing_of_its_own_is_elliptical(question, expected):
+    assert elliptical(question) is expected
+
+
+def test_an_elliptical_follow_up_borrows_the_whole_previous_turn():
+    history = [("Who founded Kestrel Works?", "Anna Berg"), ("How many jobs will go at the Merrow glassworks?", "480")]
+    context = followup_context("Why?", history)
+    assert context == "jobs will go at the Merrow glassworks 480"  # the latest turn, without its "How many"
+    assert followup_context("Why?", None) == ""
 
 
 def test_new_subject_ignores_history():

@@ -70,6 +70,8 @@ def _exact(engine, answer) -> None:
         ("What was the age difference between Newton and Manning?", "factoid"),
         ("Who founded it?", "factoid"),
         ("And why?", "why"),
+        ("How so?", "how"),  # a follow-up asking the manner
+        ("How?", "how"),
     ],
 )
 def test_the_kind_of_question_is_recognised(question, kind):
@@ -278,6 +280,16 @@ def test_a_factoid_span_that_is_one_item_of_a_list_answers_with_the_list(tmp_pat
     # a figure followed by a comparison and a reason is still one figure
     cost = engine.ask("What will the Salar Verde project cost to build?")
     assert cost.found and cost.kind == "factoid" and cost.text == "1.34 billion dollars" and not cost.parts
+
+
+def test_a_bare_why_after_an_answer_asks_why_of_that_answer(open_engine):
+    first = open_engine.ask("When will production of wine bottles stop at the Merrow glassworks?")
+    assert first.found and first.text == "June"
+    answer = open_engine.ask("Why?", history=[first])
+    assert answer.found and answer.kind == "why"
+    assert "furnaces need replacing" in answer.citations[0].quote
+    assert open_engine.ask("Why?").kind == "why"  # without a conversation it is still a why-question
+    _exact(open_engine, answer)
 
 
 def test_a_factoid_question_still_gets_its_span(open_engine):
