@@ -54,12 +54,16 @@ def _turns(history: Sequence[object] | None) -> list[tuple[str, str]]:
 
 def subject_terms(text: str) -> list[str]:
     """The names and nouns a text is about: entities first, then proper and common nouns."""
+    nouns = [t.text for t in load_spacy()(text) if t.pos_ == "NOUN" and not t.is_stop]
+    return list(dict.fromkeys([*named_terms(text), *nouns]))
+
+
+def named_terms(text: str) -> list[str]:
+    """The names in a text: its entities, then its proper nouns."""
     doc = load_spacy()(text)
     found = [ent.text for ent in doc.ents if ent.label_ in _SUBJECT_LABELS]
     covered = {t.i for ent in doc.ents for t in ent}
-    found += [t.text for t in doc if t.pos_ == "PROPN" and t.i not in covered]
-    found += [t.text for t in doc if t.pos_ == "NOUN" and not t.is_stop]
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys([*found, *(t.text for t in doc if t.pos_ == "PROPN" and t.i not in covered)]))
 
 
 def refers_back(question: str) -> bool:
@@ -113,14 +117,21 @@ def followup_context(question: str, history: Sequence[object] | None) -> str:
         previous_question, previous_answer = turns[-1]
         asked = _WH_OPENING.sub("", previous_question).rstrip(" ?")  # "the Treasury announce", not "What did ..."
         return " ".join([asked, *previous_answer.split()[:BORROWED_ANSWER_WORDS]]).strip()
-    if not refers_back(question):
-        return ""
-    # Walk back to the latest turn that names a subject (a follow-up of a follow-up).
-    for previous_question, previous_answer in reversed(turns):
+    return _subject_of(turns) if refers_back(question) else ""
+
+
+def _subject_of(turns: list[tuple[str, str]]) -> str:
+    """The subject a follow-up borrows from ``turns`` (oldest first): the terms of the latest question that names
+    one, the names in its answer ("he"/"she" may point at it: "Who founded it?" -> a person; its common nouns, "the
+    interests of the potential investors", would lead the reader astray), and, when that question was itself a
+    follow-up ("Why did it postpone its IPO?"), the names it borrowed ("SenseTime", two turns back)."""
+    for at in range(len(turns) - 1, -1, -1):
+        previous_question, previous_answer = turns[at]
         subjects = subject_terms(previous_question)
         if subjects:
-            # "he"/"she" may point at the previous answer ("Who founded it?" -> a person).
-            extra = subjects[:4] + subject_terms(previous_answer)[:2]
+            extra = subjects[:4] + named_terms(previous_answer)[:2]
+            if at and refers_back(previous_question):
+                extra += named_terms(_subject_of(turns[:at]))[:3]
             return " ".join(dict.fromkeys(extra))
     return ""
 

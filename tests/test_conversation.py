@@ -27,6 +27,16 @@ def test_follow_up_of_a_follow_up_keeps_the_subject():
     assert "Kestrel Works" in followup_context("Where is it based?", history)
 
 
+def test_a_follow_up_naming_a_thing_of_the_subject_keeps_the_subject_and_not_the_answers_words():
+    history = [
+        ("Who founded Kestrel Works?", "Anna Berg"),
+        ("Why did it postpone its IPO?", "to safeguard the interests of the potential investors"),
+    ]
+    context = followup_context("Is it on a blacklist?", history)
+    assert "Kestrel Works" in context and "IPO" in context  # the subject two turns back, and the thing asked of it
+    assert "interests" not in context and "investors" not in context  # an answer's common nouns lead astray
+
+
 def test_chat_messages_and_answer_pairs_are_understood():
     messages = [
         {"role": "user", "content": "Who is the chief executive of Greenfield Energy?"},
