@@ -29,6 +29,8 @@ _DEFINITE_BACK = re.compile(
     r"\b(the|this|that)\s+(company|firm|group|country|city|person|man|woman|event|deal|plan|offering|report|article)\b",
     re.I,
 )
+MAX_TURN_CHARS = 1000
+"""An earlier question or answer is read up to here (a question is cut there too: ``qa.engine.MAX_QUESTION_CHARS``)."""
 _SUBJECT_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
 
 
@@ -49,7 +51,8 @@ def _turns(history: Sequence[object] | None) -> list[tuple[str, str]]:
         elif isinstance(item, (tuple, list)) and len(item) == 2:
             question, answer = item
             turns.append((question if isinstance(question, str) else "", answer if isinstance(answer, str) else ""))
-    return [(q, a) for q, a in turns if q]
+    # a turn is read by spaCy: a history of any size (up to the request body's 1 MB) costs no more than a question
+    return [(q[:MAX_TURN_CHARS], a[:MAX_TURN_CHARS]) for q, a in turns if q]
 
 
 def subject_terms(text: str) -> list[str]:

@@ -257,6 +257,8 @@ def answer_list(asking: Asking):
 LISTED_MIN_ITEMS = 3
 """A factoid answer becomes a list only when its sentence enumerates at least this many items (two are as often a
 pair named together: "Smith and Jones")."""
+PARSED_BEFORE = 300
+"""Characters of the sentence before its enumeration that the tagger reads with it (the verb that opens it)."""
 _FINITE = frozenset(("VBD", "VBZ", "VBP", "MD"))
 _NOT_AN_ITEM_OPENING = frozenset(("WDT", "WP", "WP$", "WRB", "CC", "IN", "RB", "RBR", "TO", "$", "PRP", "EX"))
 _EXAMPLES = frozenset(("such", "including", "especially", "particularly", "mainly", "notably"))
@@ -290,8 +292,10 @@ def _parallel(sentence: Citation, parts: list[Part]) -> bool:
     halving ...", nor "evacuate the cylinder, choking it ..."."""
     from index.annotate import load_spacy  # loaded on first use only: most questions never need the tagger
 
-    doc = load_spacy()(sentence.quote)
-    items = [[t for t in doc if p.start - sentence.start <= t.idx < p.end - sentence.start] for p in parts]
+    # only the enumeration and a little before it are parsed: a "sentence" of an unpunctuated upload may be long
+    at = max(0, min(p.start for p in parts) - sentence.start - PARSED_BEFORE)
+    doc = load_spacy()(sentence.quote[at : max(p.end for p in parts) - sentence.start])
+    items = [[t for t in doc if p.start - sentence.start <= at + t.idx < p.end - sentence.start] for p in parts]
     shapes = {_item_shape(tokens) for tokens in items}
     return len(shapes) == 1 and None not in shapes
 

@@ -37,6 +37,15 @@ def test_a_follow_up_naming_a_thing_of_the_subject_keeps_the_subject_and_not_the
     assert "interests" not in context and "investors" not in context  # an answer's common nouns lead astray
 
 
+def test_a_huge_earlier_turn_is_read_only_as_far_as_a_question_would_be():
+    # the API takes a history of up to 1 MB: spaCy reads each turn only up to MAX_TURN_CHARS
+    from qa.conversation import MAX_TURN_CHARS
+
+    answer = "the plan " * (MAX_TURN_CHARS // 9 + 1) + "Greenfield Energy " + "more words " * 50_000
+    context = followup_context("Who runs it?", [("Who won the Riverton Chess Open?", answer)])
+    assert "Riverton Chess Open" in context and "Greenfield" not in context
+
+
 def test_chat_messages_and_answer_pairs_are_understood():
     messages = [
         {"role": "user", "content": "Who is the chief executive of Greenfield Energy?"},

@@ -196,3 +196,17 @@ def test_a_what_question_over_a_verb_may_ask_for_several(question, several):
     from qa.kinds import may_ask_for_several
 
     assert may_ask_for_several(question) is several
+
+
+def test_only_the_enumeration_of_a_long_sentence_is_parsed(monkeypatch):
+    # an unpunctuated upload makes one "sentence" of the whole file: the tagger reads the enumeration and a little
+    # before it, not all of it
+    import index.annotate
+    from qa.lists import PARSED_BEFORE, list_around_span
+
+    parsed, real = [], index.annotate.load_spacy()
+    monkeypatch.setattr(index.annotate, "load_spacy", lambda: lambda text: parsed.append(len(text)) or real(text))
+    sentence = "and the talks went on " * 5_000 + AGREEMENT
+    listed = list_around_span(factoid_answer("What will they get?", sentence, "2.5 percent"))
+    assert listed is not None and len(listed.parts) == 3
+    assert parsed and max(parsed) <= PARSED_BEFORE + len(AGREEMENT)
