@@ -14,9 +14,10 @@ questions, and scores each reply:
   also the share of its items (parts) cited to the question's own story, over the replies that list any;
 - compare (``--compare``: our own questions over two news dev articles each, ``benchmarks/compare-dev.jsonl``):
   for both articles, a quoted sentence of that article holds one of its key phrases;
-- followup (``--followups``: our own two-turn conversations over news dev articles, ``benchmarks/followups-dev.jsonl``;
-  the first turn asked untimed, the elliptical second one, "Why?", "How so?", "When?", timed with the first in
-  its history): scored as why/how (an evidence sentence covered, a key phrase quoted).
+- followup (``--followups``: our own conversations over news dev articles, ``benchmarks/followups-dev.jsonl``:
+  an elliptical second turn, "Why?", "How so?", "When?"; ``benchmarks/followups-pronoun-dev.jsonl``: a last turn
+  that points back, "Is it ...?", two or three turns; the earlier turns asked untimed, each with the ones before
+  it as history, the last one timed): scored as why/how (an evidence sentence covered, a key phrase quoted).
 
 Also: how often the question's kind (:func:`qa.kinds.question_kind`) equals the label, and the latency of the
 whole ``ask`` (p50, p95; milliseconds, this machine).
@@ -117,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.followups:
         rows += [
             row | {"kind": "followup", "asks": row["kind"], "question": row["turns"][-1]}
-            for row in (json.loads(line) for line in args.followups.read_text(encoding="utf-8").splitlines() if line)
+            for row in (
+                json.loads(line) for line in args.followups.read_text(encoding="utf-8").splitlines() if line.strip()
+            )
         ]
     if args.kinds:
         rows = [r for r in rows if r["kind"] in args.kinds]
@@ -125,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         engine.ask(row["question"])
     results, times, dump = [], collections.defaultdict(list), []
     for row in rows:
-        history = [engine.ask(turn) for turn in row.get("turns", [])[:-1]]  # a conversation's earlier turns
+        history: list = []
+        for turn in row.get("turns", [])[:-1]:  # a conversation's earlier turns, each asked as the chat asks it
+            history.append(engine.ask(turn, history=list(history)))
         t0 = time.perf_counter()
         answer = engine.ask(row["question"], history=history)
         elapsed = (time.perf_counter() - t0) * 1000

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 
 from index.annotate import load_spacy
-from qa.types import Answer
+from qa.types import NOT_FOUND_MESSAGE, Answer
 
 REFERRING = {
     "it", "its", "they", "them", "their", "theirs", "he", "him", "his", "she", "her", "hers",
@@ -29,6 +29,8 @@ _DEFINITE_BACK = re.compile(
     r"\b(the|this|that)\s+(company|firm|group|country|city|person|man|woman|event|deal|plan|offering|report|article)\b",
     re.I,
 )
+MAX_TURNS = 10
+"""Only the latest turns of a conversation are read for a follow-up's subject."""
 MAX_TURN_CHARS = 1000
 """An earlier question or answer is read up to here (a question is cut there too: ``qa.engine.MAX_QUESTION_CHARS``)."""
 _SUBJECT_LABELS = {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"}
@@ -46,13 +48,14 @@ def _turns(history: Sequence[object] | None) -> list[tuple[str, str]]:
             content = item["content"] if isinstance(item["content"], str) else ""
             if item.get("role") == "user":
                 turns.append((content, ""))
-            elif turns and item.get("role") == "assistant":
-                turns[-1] = (turns[-1][0], content)
+            elif turns and item.get("role") == "assistant":  # our own chat reply: its answer, not its sources
+                turns[-1] = (turns[-1][0], content.split("\nSources:")[0])
         elif isinstance(item, (tuple, list)) and len(item) == 2:
             question, answer = item
             turns.append((question if isinstance(question, str) else "", answer if isinstance(answer, str) else ""))
-    # a turn is read by spaCy: a history of any size (up to the request body's 1 MB) costs no more than a question
-    return [(q[:MAX_TURN_CHARS], a[:MAX_TURN_CHARS]) for q, a in turns if q]
+    # spaCy reads the turns: only the latest few, each no longer than a question, whatever the history's size
+    kept = [(q, "" if a.strip() == NOT_FOUND_MESSAGE else a) for q, a in turns if q][-MAX_TURNS:]
+    return [(q[:MAX_TURN_CHARS], a[:MAX_TURN_CHARS]) for q, a in kept]
 
 
 def subject_terms(text: str) -> list[str]:
@@ -80,11 +83,13 @@ def refers_back(question: str) -> bool:
     return False
 
 
+_WH_WORDS = frozenset(("why", "how", "when", "where", "what", "who", "whom", "which", "whose"))
+_PERSONAL = REFERRING - {"this", "that", "these", "those", "there", "then"}
 _CONTENT = frozenset(("NOUN", "PROPN", "NUM", "ADJ", "VERB"))
 _EMPTY_VERBS = frozenset(("happen", "come", "mean", "do"))
 _WH_OPENING = re.compile(
     r"^\s*(?:and |so |but )?(?:what|which|who|whom|whose|when|where|why|how)"
-    r"(?: (?:many|much|long|far|old|big|large|often|soon))?\s+"
+    r"(?: (?:many|much|long|far|old|big|large|often|soon))?(?:'s\s+|\s+|\W*$)"
     r"(?:(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should)\s+)?",
     re.IGNORECASE,
 )
@@ -94,9 +99,11 @@ BORROWED_ANSWER_WORDS = 40
 
 def elliptical(question: str) -> bool:
     """Whether the question is a wh-word and nothing of its own to ask about: "Why?", "How so?", "And when?", "Why
-    did that happen?" (no noun, name, number, adjective or verb but "happen", "come", "mean", "do")."""
+    did that happen?" (no noun, name, number, adjective or verb but "happen", "come", "mean", "do", and no
+    personal pronoun: "Where is it?" asks of a subject, :func:`refers_back`)."""
     doc = load_spacy()(question)
-    if not any(t.tag_ in ("WRB", "WP", "WDT") for t in doc):
+    words = {t.lower_ for t in doc}
+    if not words & _WH_WORDS or words & _PERSONAL:  # "Where is it?", "Who is he?": a pronoun names the subject
         return False
     return not any(t.pos_ in _CONTENT and t.lemma_.lower() not in _EMPTY_VERBS for t in doc)
 
@@ -117,7 +124,8 @@ def followup_context(question: str, history: Sequence[object] | None) -> str:
     if not turns:
         return ""
     if elliptical(question):
-        previous_question, previous_answer = turns[-1]
+        # the latest turn that asked something itself ("When?" after "What did the Treasury announce?", "Why?")
+        previous_question, previous_answer = next(((q, a) for q, a in reversed(turns) if not elliptical(q)), turns[-1])
         asked = _WH_OPENING.sub("", previous_question).rstrip(" ?")  # "the Treasury announce", not "What did ..."
         return " ".join([asked, *previous_answer.split()[:BORROWED_ANSWER_WORDS]]).strip()
     return _subject_of(turns) if refers_back(question) else ""
@@ -125,18 +133,22 @@ def followup_context(question: str, history: Sequence[object] | None) -> str:
 
 def _subject_of(turns: list[tuple[str, str]]) -> str:
     """The subject a follow-up borrows from ``turns`` (oldest first): the terms of the latest question that names
-    one, the names in its answer ("he"/"she" may point at it: "Who founded it?" -> a person; its common nouns, "the
-    interests of the potential investors", would lead the reader astray), and, when that question was itself a
-    follow-up ("Why did it postpone its IPO?"), the names it borrowed ("SenseTime", two turns back)."""
-    for at in range(len(turns) - 1, -1, -1):
-        previous_question, previous_answer = turns[at]
-        subjects = subject_terms(previous_question)
-        if subjects:
-            extra = subjects[:4] + named_terms(previous_answer)[:2]
-            if at and refers_back(previous_question):
-                extra += named_terms(_subject_of(turns[:at]))[:3]
-            return " ".join(dict.fromkeys(extra))
-    return ""
+    something; the names in its answer and in the latest answer ("he"/"she" may point at one: "Who runs it?" -> a
+    person; an answer's common nouns, "the interests of the potential investors", would lead the reader astray);
+    and, while that question was itself a follow-up ("Why did it postpone its IPO?"), the names of the question
+    before it that names something ("SenseTime", two turns back). Empty when no question names anything."""
+    borrowed: list[str] = []
+    for question, answer in reversed(turns):
+        subjects = subject_terms(question)
+        if not subjects:
+            continue
+        if not borrowed:
+            borrowed = subjects[:4] + named_terms(answer)[:2] + named_terms(turns[-1][1])[:2]
+        else:
+            borrowed += named_terms(question)[:3]
+        if not refers_back(question):
+            break
+    return " ".join(dict.fromkeys(borrowed))
 
 
 def resolve_followup(question: str, history: Sequence[object] | None) -> str:

@@ -10,8 +10,8 @@ same story that the reader points at almost as confidently, when they hold an en
 judge is sure of them (a list spread over several sentences), each cited to its own sentence; items said twice
 are kept once. A list is one story's: another story's enumeration ("Norway, Egypt and Vietnam lifted their bans
 on pork" beside a story of poultry bans) is not its items. The reader reads one passage more than for a factoid
-(:data:`LIST_DEPTH`). A question read as a factoid ("What will the community receive?") whose span is one item
-of an enumeration of noun phrases (or of verb phrases) is answered with the whole list
+(:data:`LIST_DEPTH`). A question read as a factoid ("What will the community receive?") whose span opens an
+enumeration of noun phrases (or of verb phrases) is answered with the whole list
 (:func:`list_around_span`).
 
 Example::
@@ -259,6 +259,8 @@ LISTED_MIN_ITEMS = 3
 pair named together: "Smith and Jones")."""
 PARSED_BEFORE = 300
 """Characters of the sentence before its enumeration that the tagger reads with it (the verb that opens it)."""
+LISTED_MAX_ITEMS = 12
+"""Nor when it enumerates more (a run of commas is not a list a factoid question asks for)."""
 _FINITE = frozenset(("VBD", "VBZ", "VBP", "MD"))
 _NOT_AN_ITEM_OPENING = frozenset(("WDT", "WP", "WP$", "WRB", "CC", "IN", "RB", "RBR", "TO", "$", "PRP", "EX"))
 _EXAMPLES = frozenset(("such", "including", "especially", "particularly", "mainly", "notably"))
@@ -270,7 +272,7 @@ def _item_shape(tokens) -> str | None:
     "VBG": "dimming streetlights"); ``None`` for anything else: a clause with a finite verb ("it was shared ...",
     "will be built on ..."), a piece opening with a preposition, conjunction, adverb or pronoun ("up from its estimate
     ...", "as repair bills ...", "which is ..."), examples of the item before ("such as price discrimination"), an
-    adjective alone ("smaller, weaker swimmers ...")."""
+    adjective alone ("smaller, weaker swimmers ..."), a number alone."""
     words = [t for t in tokens if not t.is_punct]
     if not words or any(t.tag_ in _FINITE for t in words) or words[0].tag_ in _NOT_AN_ITEM_OPENING:
         return None
@@ -283,6 +285,8 @@ def _item_shape(tokens) -> str | None:
         # the tagger often takes a later verb of a list for a noun or an adjective ("fine its owner"); the parse
         # still joins it to the verb before it
         return first.head.tag_
+    if all(t.pos_ == "NUM" for t in words):  # "Smith, 45, Jones, 52": ages, not items
+        return None
     return "noun" if any(t.pos_ in _NOMINAL for t in words) else None
 
 
@@ -301,11 +305,12 @@ def _parallel(sentence: Citation, parts: list[Part]) -> bool:
 
 
 def list_around_span(answer: Answer) -> Answer | None:
-    """A factoid answer whose span is an item of an enumeration in its sentence, answered as that list ("What will
+    """A factoid answer whose span opens an enumeration in its sentence, answered as that list ("What will
     the community receive?" -> "2.5 percent of the project's annual sales revenue", "priority for hiring and
-    training", "seats on a water monitoring committee ..."): at least :data:`LISTED_MIN_ITEMS` items, each a noun
-    phrase or each a verb phrase. The answer's text, offsets and score stay the span's (as a list answer's do);
-    ``None`` when the span is in no such enumeration."""
+    training", "seats on a water monitoring committee ..."): its first item holds the span; at least
+    :data:`LISTED_MIN_ITEMS` and at most :data:`LISTED_MAX_ITEMS` items, each a noun phrase or each a verb phrase.
+    The answer's text, offsets and score stay the span's (as a list answer's do); ``None`` when the span opens no
+    such enumeration."""
     if not answer.found or not answer.citations or not answer.passages:
         return None
     sentence = answer.citations[0]
@@ -313,8 +318,12 @@ def list_around_span(answer: Answer) -> Answer | None:
         return None
     found = Evidence(answer.score, answer.passages[0], sentence, answer.start, answer.end)
     parts = _item_parts(found, _items(found))
-    if len(parts) < LISTED_MIN_ITEMS or not _parallel(sentence, parts):
+    # the span opens the list: items cut back from a span inside it may lose their heads ("gold in 2012, silver in
+    # 2016 ..." read from "silver" gives "2012"), and a list beside the span is not its answer
+    if not LISTED_MIN_ITEMS <= len(parts) <= LISTED_MAX_ITEMS or not (
+        parts[0].start < answer.end and answer.start < parts[0].end
+    ):
         return None
-    if not any(p.start < answer.end and answer.start < p.end for p in parts):  # an enumeration beside the span
+    if not _parallel(sentence, parts):
         return None
     return replace(answer, kind="list", parts=tuple(parts))

@@ -37,13 +37,34 @@ def test_a_follow_up_naming_a_thing_of_the_subject_keeps_the_subject_and_not_the
     assert "interests" not in context and "investors" not in context  # an answer's common nouns lead astray
 
 
+def test_a_follow_up_after_an_elliptical_one_still_finds_the_subject():
+    asked = [("Who founded Kestrel Works?", "Anna Berg"), ("When?", "2010")]
+    assert followup_context("What did she do?", asked) == "Kestrel Works Anna Berg"  # a pronoun: not elliptical
+    assert "Kestrel Works" in followup_context("Where is it?", [*asked, ("Why?", "")])
+    announced = [("What did the Treasury announce?", "the ban"), ("Why?", "to curb money laundering")]
+    assert followup_context("When?", announced) == "the Treasury announce the ban"  # the turn that asked something
+
+
+def test_our_own_chat_reply_lends_its_answer_not_its_sources_or_a_refusal():
+    def chat(reply: str) -> list[dict]:
+        return [{"role": "user", "content": "What did the Treasury announce?"}, {"role": "assistant", "content": reply}]
+
+    assert (
+        followup_context("Why?", chat("the ban\n\nSources:\n[1] Treasury bans: “...”"))
+        == "the Treasury announce the ban"
+    )
+    assert followup_context("Why?", chat("Not found in the indexed articles.")) == "the Treasury announce"
+
+
 def test_a_huge_earlier_turn_is_read_only_as_far_as_a_question_would_be():
-    # the API takes a history of up to 1 MB: spaCy reads each turn only up to MAX_TURN_CHARS
-    from qa.conversation import MAX_TURN_CHARS
+    # the API takes a history of up to 1 MB: spaCy reads only the latest MAX_TURNS turns, each up to MAX_TURN_CHARS
+    from qa.conversation import MAX_TURN_CHARS, MAX_TURNS
 
     answer = "the plan " * (MAX_TURN_CHARS // 9 + 1) + "Greenfield Energy " + "more words " * 50_000
     context = followup_context("Who runs it?", [("Who won the Riverton Chess Open?", answer)])
     assert "Riverton Chess Open" in context and "Greenfield" not in context
+    many = [("Who founded Kestrel Works?", "Anna Berg"), *[("Why did it move its factory?", "")] * MAX_TURNS]
+    assert "Kestrel" not in followup_context("Is it profitable?", many)  # beyond the turns read
 
 
 def test_chat_messages_and_answer_pairs_are_understood():

@@ -161,6 +161,16 @@ AGREEMENT = (
             "evacuate the cylinder",
             None,
         ),
+        (  # a span inside the list: the items cut back from it lose their heads ("2012" for "gold in 2012")
+            "He won gold in 2012, silver in 2016 and bronze in 2020.",
+            "silver",
+            None,
+        ),
+        (  # ages are not items
+            "Police arrested Smith, 45, Jones, 52, and Brown, 60, on Monday.",
+            "Smith",
+            None,
+        ),
         (  # a pair named together is not taken for a list
             "The prize was shared by Anna Smith and Tom Jones.",
             "Anna Smith",
