@@ -56,7 +56,7 @@ _WHY = re.compile(
 )
 _HOW = re.compile(
     rf"^(and |so |but )?((how {_AUXILIARY}|how (exactly|else)|in what ways?|by what means|explain how|what steps)\b|"
-    r"how( so)?\s*[?.!]*$)",
+    r"how,?( so| exactly)?\s*[?.!]*$)",
     re.IGNORECASE,
 )
 """The manner: "How did the fraud come to light?", a follow-up's "How?" or "How so?"; "how" before anything but a verb

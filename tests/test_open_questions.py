@@ -72,6 +72,7 @@ def _exact(engine, answer) -> None:
         ("And why?", "why"),
         ("How so?", "how"),  # a follow-up asking the manner
         ("How?", "how"),
+        ("How, exactly?", "how"),
     ],
 )
 def test_the_kind_of_question_is_recognised(question, kind):
