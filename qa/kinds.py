@@ -210,7 +210,8 @@ def asks_for_several(question: str) -> bool:
 
 
 _WHAT_IS_DONE = re.compile(
-    r"^(?:and |so )?what (?:will|would|can|could|did|does|do|has|have|had|must|should|may|might)\b", re.IGNORECASE
+    r"^(?:(?:and|so|but)\s+)?what(?:'ll|\s+(?:will|would|can|could|did|does|do|has|have|had|must|should|may|might))\b",
+    re.IGNORECASE,
 )
 
 

@@ -197,6 +197,8 @@ def test_a_factoid_span_in_an_enumeration_answers_with_the_whole_list(sentence, 
         ("What will the Kollpa community receive under the agreement?", True),
         ("What can the inspectors do?", True),
         ("According to the ministry, what did the council recommend?", True),
+        ("But what'll the town get?", True),
+        ("What  did the council  approve?", True),  # two spaces
         ("What is the name of the mine?", False),  # "what is" asks for one thing
         ("Who will receive the payments?", False),
         ("How much will the mine pay?", False),
