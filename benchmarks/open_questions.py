@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--kinds", nargs="*", default=None, help="only these kinds")
     parser.add_argument("--compare", type=Path, default=None, help="comparison questions to ask too (JSON Lines)")
-    parser.add_argument("--followups", type=Path, default=None, help="two-turn conversations to ask too (JSON Lines)")
+    parser.add_argument("--followups", type=Path, default=None, help="conversations to ask too (JSON Lines)")
     parser.add_argument("--reader-dir", type=Path, default=None)
     parser.add_argument("--dump", type=Path, default=None, help="one JSON line per question")
     args = parser.parse_args(argv)

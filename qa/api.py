@@ -44,7 +44,7 @@ from qa.guards import (
     inert_text,
     stored_file_response,
 )
-from qa.types import Answer, Scope
+from qa.types import SOURCES_HEADING, Answer, Scope
 from qa.uploads import check_upload, keep_uploads
 
 log = logging.getLogger(__name__)
@@ -218,7 +218,7 @@ def chat_content(answer: Answer) -> str:
         lines = [inert_text(f"{answer.lead} {said}" if answer.kind == "yesno" else said)]
     if answer.message:  # "Only one of the indexed articles speaks of this."
         lines += ["", inert_text(answer.message)]
-    lines += ["", "Sources:"]
+    lines += ["", SOURCES_HEADING]
     for number, citation in enumerate(answer.citations, 1):
         dated = f" ({inert_text(citation.date)})" if citation.date else ""
         quote = f": “{inert_text(citation.quote)}”" if citation.quote else ""

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 
 from index.annotate import load_spacy
-from qa.types import NOT_FOUND_MESSAGE, Answer
+from qa.types import NOT_FOUND_MESSAGE, SOURCES_HEADING, Answer
 
 REFERRING = {
     "it", "its", "they", "them", "their", "theirs", "he", "him", "his", "she", "her", "hers",
@@ -49,7 +49,7 @@ def _turns(history: Sequence[object] | None) -> list[tuple[str, str]]:
             if item.get("role") == "user":
                 turns.append((content, ""))
             elif turns and item.get("role") == "assistant":  # our own chat reply: its answer, not its sources
-                turns[-1] = (turns[-1][0], content.split("\nSources:")[0])
+                turns[-1] = (turns[-1][0], content.split(f"\n{SOURCES_HEADING}")[0])
         elif isinstance(item, (tuple, list)) and len(item) == 2:
             question, answer = item
             turns.append((question if isinstance(question, str) else "", answer if isinstance(answer, str) else ""))
@@ -60,13 +60,17 @@ def _turns(history: Sequence[object] | None) -> list[tuple[str, str]]:
 
 def subject_terms(text: str) -> list[str]:
     """The names and nouns a text is about: entities first, then proper and common nouns."""
-    nouns = [t.text for t in load_spacy()(text) if t.pos_ == "NOUN" and not t.is_stop]
-    return list(dict.fromkeys([*named_terms(text), *nouns]))
+    doc = load_spacy()(text)
+    return list(dict.fromkeys([*_names(doc), *(t.text for t in doc if t.pos_ == "NOUN" and not t.is_stop)]))
 
 
 def named_terms(text: str) -> list[str]:
     """The names in a text: its entities, then its proper nouns."""
-    doc = load_spacy()(text)
+    return _names(load_spacy()(text))
+
+
+def _names(doc) -> list[str]:
+    """The names in a parsed text (see :func:`named_terms`)."""
     found = [ent.text for ent in doc.ents if ent.label_ in _SUBJECT_LABELS]
     covered = {t.i for ent in doc.ents for t in ent}
     return list(dict.fromkeys([*found, *(t.text for t in doc if t.pos_ == "PROPN" and t.i not in covered)]))

@@ -15,6 +15,8 @@ from qa.kinds import named_subject
 __all__ = ["Alternative", "Answer", "Citation", "Part", "Passage", "Scope"]
 
 NOT_FOUND_MESSAGE = "Not found in the indexed articles."
+SOURCES_HEADING = "Sources:"
+"""The line of a chat reply (``qa.api.chat_content``) after which its numbered sources follow."""
 
 
 @dataclass(frozen=True)
